@@ -1,0 +1,49 @@
+"""nasforge: neural architecture search that is complete, pleasant and honest about numbers.
+
+Example:
+    >>> import nasforge
+    >>> from nasforge.evaluators import Function
+    >>> space = nasforge.space.builtin("seed-cnn")
+    >>> study = nasforge.search(space, Function(lambda a: {"score": -a["kernel"]}),
+    ...                         strategy="grid", objectives={"score": "maximize"})
+    >>> study.best.arch["kernel"]
+    1
+"""
+
+from . import space
+from ._errors import ConfigError, FatalError, NasforgeError, SpaceError, TrialFailed
+from ._trial import Candidate, Objective, Objectives, Trial, TrialState
+from .evaluators import Evaluator, Function, Result, Table
+from .space import Arch, SearchSpace
+from .storage import InMemoryStorage, SQLiteStorage, Storage
+from .strategies import Strategy
+from .study import Study, search
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Arch",
+    "Candidate",
+    "ConfigError",
+    "Evaluator",
+    "FatalError",
+    "Function",
+    "InMemoryStorage",
+    "NasforgeError",
+    "Objective",
+    "Objectives",
+    "Result",
+    "SQLiteStorage",
+    "SearchSpace",
+    "SpaceError",
+    "Storage",
+    "Strategy",
+    "Study",
+    "Table",
+    "Trial",
+    "TrialFailed",
+    "TrialState",
+    "__version__",
+    "search",
+    "space",
+]

@@ -1,0 +1,228 @@
+"""The ``nasforge`` command line: search, resume, status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from ._errors import ConfigError, FatalError, NasforgeError
+from ._trial import Trial, TrialState
+from .config import RunConfig, read_config_file
+from .run import create_study, load_study, summarize, write_best
+from .study import Study
+
+EXIT_BAD_INPUT = 2
+
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
+"""Subcommands: name -> (one-line help, add arguments, run); :func:`command` adds to it."""
+
+
+def command(
+    name: str, help: str, arguments: Callable[[argparse.ArgumentParser], None]
+) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
+    """Register a subcommand: its one-line help, a function adding its arguments, and the
+    decorated function that runs it and returns the exit code."""
+
+    def wrap(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        COMMANDS[name] = (help, arguments, fn)
+        return fn
+
+    return wrap
+
+
+class Progress:
+    """A progress bar on stderr: one redrawn line on a terminal, a line per 10% otherwise."""
+
+    def __init__(self, total: int | None, metric: str, stream: TextIO = sys.stderr) -> None:
+        self.total, self.metric, self.stream = total, metric, stream
+        self.t0 = time.monotonic()
+        self.tty = stream.isatty()
+        self._last_decile = -1
+
+    def __call__(self, study: Study, trial: Trial) -> None:
+        trials = study.trials
+        done = sum(1 for t in trials if Study.counts_toward_budget(t))
+        failed = sum(1 for t in trials if t.state is TrialState.FAILED and not t.interrupted)
+        best = study.best
+        best_text = f"best {self.metric}={best.metrics[self.metric]:.4g}" if best else "no result yet"
+        rate = done / max(time.monotonic() - self.t0, 1e-9)
+        total = self.total
+        bar = ""
+        if total:
+            filled = int(24 * min(done, total) / total)
+            bar = "[" + "#" * filled + "-" * (24 - filled) + f"] {done}/{total}"
+        else:
+            bar = f"{done} trials"
+        line = f"{bar}  {best_text}  {failed} failed  {rate:.1f} trials/s"
+        if self.tty:
+            self.stream.write("\r" + line + " " * 4)
+            self.stream.flush()
+        else:
+            decile = int(10 * done / total) if total else done // 10
+            if decile != self._last_decile:
+                self._last_decile = decile
+                self.stream.write(line + "\n")
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}" if math.isfinite(value) else str(value)
+    return str(value)
+
+
+def leaderboard(study: Study, n: int = 5) -> str:
+    """The top ``n`` complete trials by the primary objective, as a text table."""
+    trials = [t for t in study.trials if t.state is TrialState.COMPLETE]
+    trials.sort(key=study.objectives.score, reverse=True)
+    top = trials[:n]
+    if not top:
+        return "no complete trials"
+    metric_names = list(dict.fromkeys(k for t in top for k in t.metrics))
+    report_names = list(dict.fromkeys(k for t in top for k in t.report))
+    header = ["rank", "trial", *metric_names, *report_names, "architecture"]
+    rows = []
+    for rank, t in enumerate(top, 1):
+        arch = study.space.to_string(t.arch)
+        rows.append(
+            [str(rank), str(t.number), *(_fmt(t.metrics.get(m, "")) for m in metric_names),
+             *(_fmt(t.report.get(r, "")) for r in report_names), arch if len(arch) <= 90 else arch[:87] + "..."]
+        )  # fmt: skip
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header, *rows]]
+    return "\n".join(lines)
+
+
+def _finish(study: Study, cfg: RunConfig, run_dir: Path, progress: Progress) -> int:
+    progress.close()
+    trials = study.trials
+    print(f"\nTop {min(5, sum(t.state is TrialState.COMPLETE for t in trials))} of {len(trials)} trials "
+          f"({cfg.strategy_name}, seed {cfg.seed}):")  # fmt: skip
+    print(leaderboard(study))
+    best_path = write_best(study, run_dir)
+    finalize = getattr(cfg.evaluator, "finalize", None)
+    if best_path is not None and callable(finalize) and study.best is not None:
+        print("\nRetraining the best architecture on train+validation and testing it once ...")
+        for line in finalize(study.best.arch, run_dir):
+            print(line)
+    print(f"\nResults: {run_dir / 'study.db'}" + (f", {best_path}" if best_path else " (no complete trial)"))
+    return 0
+
+
+def _run(study: Study, cfg: RunConfig, run_dir: Path, trials: int | None, seconds: float | None) -> int:
+    progress = Progress(trials, cfg.objectives.primary.metric)
+    study.callbacks.append(progress)
+    try:
+        study.run(trials=trials, seconds=seconds)
+    except KeyboardInterrupt:
+        progress.close()
+        print(f"\ninterrupted; continue with `nasforge resume {run_dir}`", file=sys.stderr)
+        return 130
+    except FatalError as exc:
+        progress.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return _finish(study, cfg, run_dir, progress)
+
+
+def _search_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", help="the run config (YAML or JSON)")
+    p.add_argument("--run-dir", help="where to write study.db and results (default: runs/<name>)")
+    p.add_argument("--trials", type=int, help="trial budget (overrides budget.trials)")
+    p.add_argument("--seconds", type=float, help="time budget in seconds (overrides budget.seconds)")
+    p.add_argument("--seed", type=int, help="random seed (overrides seed)")
+
+
+@command("search", "run a search from a config file and show the leaderboard", _search_args)
+def cmd_search(args: argparse.Namespace) -> int:
+    path = Path(args.config)
+    data = read_config_file(path)
+    if args.seed is not None:
+        data["seed"] = args.seed
+    budget = dict(data.get("budget") or {}) if isinstance(data.get("budget", {}), dict) else data.get("budget")
+    if isinstance(budget, dict):
+        if args.trials is not None:
+            budget["trials"] = args.trials
+        if args.seconds is not None:
+            budget["seconds"] = args.seconds
+        data["budget"] = budget
+    cfg = RunConfig.parse(data, path.parent)
+    run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / cfg.name
+    study = create_study(cfg, run_dir)
+    print(f"nasforge: searching {cfg.space.name} ({_fmt(cfg.space.cardinality)} architectures) with "
+          f"{cfg.strategy_name}, objectives {cfg.objectives.to_config()}, into {run_dir}", file=sys.stderr)  # fmt: skip
+    return _run(study, cfg, run_dir, cfg.trials, cfg.seconds)
+
+
+
+def _resume_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", help="a run directory made by `nasforge search`")
+
+
+@command("resume", "continue a stopped search in RUN_DIR to its budget", _resume_args)
+def cmd_resume(args: argparse.Namespace) -> int:
+    run_dir = Path(args.run_dir)
+    cfg, study = load_study(run_dir)
+    return _run(study, cfg, run_dir, cfg.trials, cfg.seconds)
+
+
+
+def _status_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", help="a run directory")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+@command("status", "show trial counts by state and the best trial of RUN_DIR", _status_args)
+def cmd_status(args: argparse.Namespace) -> int:
+    info = summarize(args.run_dir)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    states = ", ".join(f"{k} {v}" for k, v in info["states"].items() if v)
+    budget = f" of {info['budget']['trials']}" if info["budget"]["trials"] else ""
+    print(f"study {info['name']}: {info['counted']}{budget} trials finished ({states or 'none'})")
+    best = info["best"]
+    if best:
+        vals = ", ".join(f"{k}={_fmt(v)}" for k, v in {**best["metrics"], **best["report"]}.items())
+        print(f"best: trial {best['trial']}  {vals}\n      {best['arch_string']}")
+    return 0
+
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every registered subcommand."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="nasforge", description="Neural architecture search.")
+    parser.add_argument("--version", action="version", version=f"nasforge {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (help_text, add_args, _) in COMMANDS.items():
+        add_args(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``nasforge`` command; returns the exit code (2 for bad input)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return COMMANDS[args.command][2](args)
+    except (ConfigError, NasforgeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

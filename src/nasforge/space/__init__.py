@@ -1,0 +1,39 @@
+"""Search spaces: what an architecture is, with no deep-learning framework.
+
+Example:
+    >>> import numpy as np
+    >>> from nasforge.space import SearchSpace, Choice, IntRange
+    >>> space = SearchSpace({"kernel": Choice([3, 5]), "depth": IntRange(1, 3)})
+    >>> arch = space.sample(np.random.default_rng(0))
+    >>> sorted(arch)
+    ['depth', 'kernel']
+"""
+
+from ._arch import Arch, Value
+from ._builtins import NB201_OPS
+from ._cell import Cell
+from ._config import BUILTIN_SPACES, builtin, from_config, register_space
+from ._domains import Choice, Domain, FloatRange, IntRange
+from ._expr import Expression
+from ._space import Conditional, Constraint, Decision, Repeat, SearchSpace
+
+__all__ = [
+    "Arch",
+    "BUILTIN_SPACES",
+    "Cell",
+    "Choice",
+    "Conditional",
+    "Constraint",
+    "Decision",
+    "Domain",
+    "Expression",
+    "FloatRange",
+    "IntRange",
+    "NB201_OPS",
+    "Repeat",
+    "SearchSpace",
+    "Value",
+    "builtin",
+    "from_config",
+    "register_space",
+]

@@ -1,0 +1,49 @@
+"""Built-in search spaces, available by name in configs."""
+
+from __future__ import annotations
+
+from ._cell import Cell
+from ._config import register_space
+from ._domains import Choice
+from ._space import Repeat, SearchSpace
+
+NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+
+
+@register_space("seed-cnn")
+def seed_cnn() -> SearchSpace:
+    """The classic tutorial space: Conv2d(kernel, channels) → Dense(units) → classes; 27 archs."""
+    return SearchSpace(
+        {"kernel": Choice([1, 3, 5]), "channels": Choice([16, 32, 64]), "units": Choice([64, 128, 256])},
+        name="seed-cnn",
+    )
+
+
+@register_space("nasbench201")
+def nasbench201() -> SearchSpace:
+    """The NAS-Bench-201 cell: 4 nodes, 6 edges, 5 ops; 15,625 cells."""
+    return SearchSpace({"cell": Cell(nodes=4, ops=NB201_OPS)}, name="nasbench201")
+
+
+@register_space("cnn")
+def cnn() -> SearchSpace:
+    """A variable-depth chain CNN: 1-3 conv layers (kernel, channels, pooling, batch norm,
+    activation), then a dense head (``units`` 0 = none) with dropout."""
+    return SearchSpace(
+        {
+            "layers": Repeat(
+                {
+                    "kernel": Choice([3, 5]),
+                    "channels": Choice([16, 32, 64]),
+                    "pool": Choice(["none", "max", "avg"]),
+                    "batchnorm": Choice([True, False]),
+                    "activation": Choice(["relu", "gelu"]),
+                },
+                1,
+                3,
+            ),
+            "units": Choice([0, 64, 128]),
+            "dropout": Choice([0.0, 0.25]),
+        },
+        name="cnn",
+    )

@@ -1,0 +1,269 @@
+"""Value domains of single decisions: categorical choice, integer range, float range."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .._errors import SpaceError
+from ._arch import Value
+
+
+class Domain(ABC):
+    """The values one decision can take.
+
+    A domain knows how to sample, enumerate, step to neighbouring values and encode a value
+    as numbers for surrogate models; it knows nothing of other decisions.
+    """
+
+    @property
+    @abstractmethod
+    def size(self) -> float:
+        """Number of values (``math.inf`` for a continuous range)."""
+
+    @abstractmethod
+    def values(self) -> list[Value]:
+        """All values in a stable order (the grid); continuous ranges need ``grid`` points."""
+
+    @abstractmethod
+    def sample(self, rng: np.random.Generator) -> Value:
+        """One value drawn with ``rng``."""
+
+    @abstractmethod
+    def neighbors(self, value: Value) -> list[Value]:
+        """Values one step away from ``value`` (all other values for a categorical choice)."""
+
+    @abstractmethod
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` belongs to the domain."""
+
+    @property
+    @abstractmethod
+    def width(self) -> int:
+        """Length of :meth:`encode`'s output."""
+
+    @abstractmethod
+    def encode(self, value: Value) -> list[float]:
+        """``value`` as :attr:`width` numbers in [0, 1]."""
+
+    @property
+    def default(self) -> Value:
+        """The value a decision takes when it becomes active by a deterministic move."""
+        return self.values()[0]
+
+    def mutate(self, value: Value, rng: np.random.Generator) -> Value:
+        """A value different from ``value`` (``value`` itself when there is no other)."""
+        for _ in range(32):
+            new = self.sample(rng)
+            if new != value:
+                return new
+        return value
+
+    @abstractmethod
+    def to_config(self) -> dict[str, Any]:
+        """The YAML/JSON form that :func:`nasforge.space.from_config` reads back."""
+
+
+class Choice(Domain):
+    """A categorical choice among a fixed list of values.
+
+    Example:
+        >>> Choice([1, 3, 5]).neighbors(3)
+        [1, 5]
+    """
+
+    def __init__(self, values: Sequence[Value]) -> None:
+        vals = list(values)
+        if not vals:
+            raise SpaceError("choice", "must be a non-empty list, got []")
+        if len({(type(v).__name__, v) for v in vals}) != len(vals):
+            raise SpaceError("choice", f"values must be distinct, got {vals}")
+        for v in vals:
+            if not isinstance(v, bool | int | float | str):
+                raise SpaceError("choice", f"values must be numbers, strings or booleans, got {v!r}")
+        self.choices: tuple[Value, ...] = tuple(vals)
+
+    @property
+    def size(self) -> float:
+        return len(self.choices)
+
+    def values(self) -> list[Value]:
+        return list(self.choices)
+
+    def sample(self, rng: np.random.Generator) -> Value:
+        return self.choices[int(rng.integers(len(self.choices)))]
+
+    def neighbors(self, value: Value) -> list[Value]:
+        return [v for v in self.choices if v != value]
+
+    def contains(self, value: Any) -> bool:
+        return any(type(v) is type(value) and v == value for v in self.choices) or (
+            isinstance(value, int | float) and not isinstance(value, bool) and value in self.choices
+        )
+
+    @property
+    def width(self) -> int:
+        return len(self.choices)
+
+    def encode(self, value: Value) -> list[float]:
+        return [1.0 if v == value else 0.0 for v in self.choices]
+
+    def index(self, value: Value) -> int:
+        """Position of ``value`` in the list."""
+        return self.choices.index(value)
+
+    def to_config(self) -> dict[str, Any]:
+        return {"choice": list(self.choices)}
+
+
+class IntRange(Domain):
+    """Integers ``low, low + step, ..., <= high``; ``log`` samples log-uniformly (step 1 only).
+
+    Example:
+        >>> IntRange(16, 64, step=16).values()
+        [16, 32, 48, 64]
+    """
+
+    def __init__(self, low: int, high: int, *, step: int = 1, log: bool = False) -> None:
+        for name, v in (("low", low), ("high", high), ("step", step)):
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise SpaceError("int", f"{name} must be an integer, got {v!r}")
+        if low > high:
+            raise SpaceError("int", f"low <= high must hold, got low={low}, high={high}")
+        if step < 1:
+            raise SpaceError("int", f"step must be >= 1, got {step}")
+        if log and (low < 1 or step != 1):
+            raise SpaceError("int", "log: true needs low >= 1 and step 1")
+        self.low, self.high, self.step, self.log = low, high, step, log
+
+    @property
+    def size(self) -> float:
+        return (self.high - self.low) // self.step + 1
+
+    def values(self) -> list[Value]:
+        return list(range(self.low, self.high + 1, self.step))
+
+    def sample(self, rng: np.random.Generator) -> Value:
+        if self.log:
+            x = math.exp(rng.uniform(math.log(self.low), math.log(self.high + 1)))
+            return min(int(x), self.high)
+        return self.low + self.step * int(rng.integers(int(self.size)))
+
+    def neighbors(self, value: Value) -> list[Value]:
+        v = int(value)
+        return [n for n in (v - self.step, v + self.step) if self.low <= n <= self.high]
+
+    def contains(self, value: Any) -> bool:
+        return (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and self.low <= value <= self.high
+            and (value - self.low) % self.step == 0
+        )
+
+    @property
+    def width(self) -> int:
+        return 1
+
+    def encode(self, value: Value) -> list[float]:
+        if self.high == self.low:
+            return [0.0]
+        if self.log:
+            return [(math.log(float(value)) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))]
+        return [(float(value) - self.low) / (self.high - self.low)]
+
+    def to_config(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"int": [self.low, self.high]}
+        if self.step != 1:
+            out["step"] = self.step
+        if self.log:
+            out["log"] = True
+        return out
+
+
+class FloatRange(Domain):
+    """Real numbers in ``[low, high]``, uniform or log-uniform.
+
+    A continuous range has no finite grid; give ``grid=N`` to enumerate N evenly spaced points
+    (in log space when ``log``). Neighbours are one grid step away (10 points when no grid).
+
+    Example:
+        >>> FloatRange(1e-4, 1e-1, log=True, grid=4).values()
+        [0.0001, 0.001, 0.01, 0.1]
+    """
+
+    def __init__(self, low: float, high: float, *, log: bool = False, grid: int | None = None) -> None:
+        for name, v in (("low", low), ("high", high)):
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise SpaceError("float", f"{name} must be a finite number, got {v!r}")
+        if low >= high:
+            raise SpaceError("float", f"low < high must hold, got low={low}, high={high}")
+        if log and low <= 0:
+            raise SpaceError("float", f"log: true needs low > 0, got low={low}")
+        if grid is not None and (isinstance(grid, bool) or not isinstance(grid, int) or grid < 2):
+            raise SpaceError("float", f"grid must be an integer >= 2, got {grid!r}")
+        self.low, self.high, self.log, self.grid = float(low), float(high), log, grid
+
+    def _to_unit(self, value: float) -> float:
+        if self.log:
+            return (math.log(value) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+        return (value - self.low) / (self.high - self.low)
+
+    def _from_unit(self, u: float) -> float:
+        u = min(max(u, 0.0), 1.0)
+        if self.log:
+            return float(math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low))))
+        return float(self.low + u * (self.high - self.low))
+
+    @property
+    def size(self) -> float:
+        return math.inf if self.grid is None else self.grid
+
+    def values(self) -> list[Value]:
+        if self.grid is None:
+            raise SpaceError("float", "a continuous range cannot be enumerated; give it `grid: N` points")
+        return [float(f"{self._from_unit(i / (self.grid - 1)):.12g}") for i in range(self.grid)]
+
+    @property
+    def default(self) -> Value:
+        return self.low
+
+    def sample(self, rng: np.random.Generator) -> Value:
+        if self.grid is not None:
+            return self.values()[int(rng.integers(self.grid))]
+        return self._from_unit(float(rng.uniform()))
+
+    def neighbors(self, value: Value) -> list[Value]:
+        if self.grid is not None:
+            vals = self.values()
+            i = min(range(len(vals)), key=lambda j: abs(float(vals[j]) - float(value)))
+            return [vals[j] for j in (i - 1, i + 1) if 0 <= j < len(vals)]
+        u = self._to_unit(float(value))
+        step = 1.0 / 9.0
+        return [self._from_unit(x) for x in (u - step, u + step) if -1e-12 <= x <= 1 + 1e-12]
+
+    def contains(self, value: Any) -> bool:
+        return (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and self.low - 1e-12 * abs(self.low) <= value <= self.high + 1e-12 * abs(self.high)
+        )
+
+    @property
+    def width(self) -> int:
+        return 1
+
+    def encode(self, value: Value) -> list[float]:
+        return [self._to_unit(float(value))]
+
+    def to_config(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"float": [self.low, self.high]}
+        if self.log:
+            out["log"] = True
+        if self.grid is not None:
+            out["grid"] = self.grid
+        return out

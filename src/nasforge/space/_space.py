@@ -1,0 +1,452 @@
+"""The search space: decisions, conditions, repeats, cells and constraints."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._errors import SpaceError
+from ._arch import Arch, Value
+from ._cell import Cell
+from ._domains import Domain, IntRange
+
+MAX_SAMPLE_TRIES = 2000
+"""Rejection-sampling attempts before a space is called impossible under its constraints."""
+
+EXACT_COUNT_LIMIT = 2_000_000
+"""Largest unconstrained space whose constrained cardinality is counted exactly."""
+
+
+@dataclass(frozen=True)
+class Conditional:
+    """A decision that exists only while decision ``parent`` takes one of ``values``.
+
+    Example:
+        >>> from nasforge.space import FloatRange
+        >>> Conditional(FloatRange(0.0, 0.99), parent="optimizer", values=("sgd",)).parent
+        'optimizer'
+    """
+
+    domain: Domain
+    parent: str
+    values: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """A block of decisions repeated ``min..max`` times (variable depth).
+
+    The depth is itself a decision (named like the repeat); layer ``k``'s decisions are named
+    ``"{name}.{k}.{decision}"`` and exist only when the depth is at least ``k + 1``. Inside the
+    block, a :class:`Conditional` may name a sibling decision of the same layer as parent.
+    """
+
+    block: Mapping[str, Domain | Conditional]
+    min: int
+    max: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One flat decision of a space: a name, a domain and the condition that makes it exist."""
+
+    name: str
+    domain: Domain
+    parent: str | None = None
+    parent_values: tuple[Value, ...] = ()
+    repeat: str | None = None
+    layer: int | None = None
+    local_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A predicate every architecture of the space must satisfy.
+
+    ``name`` appears in errors; ``check`` gets the architecture and returns ``True`` to accept.
+    """
+
+    check: Callable[[Arch], bool]
+    name: str = "constraint"
+
+    def __call__(self, arch: Arch) -> bool:
+        return bool(self.check(arch))
+
+
+class SearchSpace:
+    """What an architecture *is*: the decisions, how they depend on each other, and which
+    combinations are allowed.
+
+    Build it from a mapping of names to :class:`Choice`, :class:`IntRange`, :class:`FloatRange`,
+    :class:`Conditional`, :class:`Repeat` or :class:`Cell`; or from YAML/JSON with
+    :func:`nasforge.space.from_config`. It imports no deep-learning framework.
+
+    Example:
+        >>> from nasforge.space import Choice
+        >>> space = SearchSpace({"kernel": Choice([1, 3, 5]), "units": Choice([64, 128])})
+        >>> space.cardinality, len(list(space.enumerate()))
+        (6, 6)
+    """
+
+    def __init__(
+        self,
+        decisions: Mapping[str, Domain | Conditional | Repeat | Cell],
+        *,
+        constraints: Iterable[Constraint | Callable[[Arch], bool]] = (),
+        name: str = "space",
+    ) -> None:
+        if not decisions:
+            raise SpaceError("space.decisions", "must define at least one decision")
+        self.name = name
+        self.spec: dict[str, Domain | Conditional | Repeat | Cell] = dict(decisions)
+        self.cells: dict[str, Cell] = {}
+        self.repeats: dict[str, Repeat] = {}
+        self.decisions: list[Decision] = []
+        for key, item in self.spec.items():
+            self._add(key, item)
+        self._by_name = {d.name: d for d in self.decisions}
+        for d in self.decisions:
+            if d.parent is not None:
+                parent = self._by_name.get(d.parent)
+                if parent is None or self.decisions.index(parent) > self.decisions.index(d):
+                    raise SpaceError(
+                        f"space.decisions.{d.name}.when",
+                        f"names {d.parent!r}, which must be a decision defined before {d.name!r}",
+                    )
+                for v in d.parent_values:
+                    if not parent.domain.contains(v):
+                        raise SpaceError(
+                            f"space.decisions.{d.name}.when",
+                            f"value {v!r} is not a value of {d.parent!r}",
+                        )
+        self._parents = {d.parent for d in self.decisions if d.parent is not None}
+        self.constraints: tuple[Constraint, ...] = tuple(
+            c if isinstance(c, Constraint) else Constraint(c, getattr(c, "__name__", "constraint"))
+            for c in constraints
+        )
+        self._cardinality: float | None = None
+
+    # -- construction -------------------------------------------------------------------
+
+    def _add(self, key: str, item: Domain | Conditional | Repeat | Cell) -> None:
+        if not isinstance(key, str) or not key or any(ch in key for ch in "{}"):
+            raise SpaceError("space.decisions", f"decision names must be non-empty strings without braces, got {key!r}")
+        if isinstance(item, Domain):
+            self.decisions.append(Decision(key, item))
+        elif isinstance(item, Conditional):
+            self.decisions.append(Decision(key, item.domain, item.parent, tuple(item.values)))
+        elif isinstance(item, Cell):
+            self.cells[key] = item
+            for name in item.edge_names(key):
+                self.decisions.append(Decision(name, item.domain))
+        elif isinstance(item, Repeat):
+            if not (isinstance(item.min, int) and isinstance(item.max, int) and 0 <= item.min <= item.max):
+                raise SpaceError(f"space.decisions.{key}.repeat", f"needs 0 <= min <= max, got min={item.min}, max={item.max}")
+            if not item.block:
+                raise SpaceError(f"space.decisions.{key}.block", "must define at least one decision")
+            self.repeats[key] = item
+            self.decisions.append(Decision(key, IntRange(item.min, item.max)))
+            for k in range(item.max):
+                layer_values = tuple(range(k + 1, item.max + 1))
+                for local, sub in item.block.items():
+                    full = f"{key}.{k}.{local}"
+                    if isinstance(sub, Conditional):
+                        if sub.parent not in item.block:
+                            raise SpaceError(
+                                f"space.decisions.{key}.block.{local}.when",
+                                f"names {sub.parent!r}, which is not a decision of this block",
+                            )
+                        self.decisions.append(
+                            Decision(full, sub.domain, f"{key}.{k}.{sub.parent}", tuple(sub.values), key, k, local)
+                        )
+                    elif isinstance(sub, Domain):
+                        self.decisions.append(Decision(full, sub, key, layer_values, key, k, local))
+                    else:
+                        raise SpaceError(f"space.decisions.{key}.block.{local}", "must be a choice, int or float decision")
+        else:
+            raise SpaceError(f"space.decisions.{key}", f"unknown decision type {type(item).__name__}")
+
+    def with_constraints(self, constraints: Iterable[Constraint | Callable[[Arch], bool]]) -> SearchSpace:
+        """A copy of this space with more constraints (e.g. the input-shape rules of a model)."""
+        return SearchSpace(self.spec, constraints=(*self.constraints, *constraints), name=self.name)
+
+    # -- structure ----------------------------------------------------------------------
+
+    @property
+    def names(self) -> list[str]:
+        """Names of all decisions, in order (a parent before its children)."""
+        return [d.name for d in self.decisions]
+
+    def decision(self, name: str) -> Decision:
+        """The decision called ``name``."""
+        return self._by_name[name]
+
+    def _active(self, d: Decision, values: Mapping[str, Value]) -> bool:
+        if d.parent is None:
+            return True
+        return d.parent in values and values[d.parent] in d.parent_values
+
+    def active_names(self, arch: Mapping[str, Value]) -> list[str]:
+        """Decisions that exist for ``arch`` (conditions and depth applied)."""
+        return [d.name for d in self.decisions if self._active(d, arch)]
+
+    def satisfies(self, arch: Arch) -> bool:
+        """Whether ``arch`` meets every constraint."""
+        return all(c(arch) for c in self.constraints)
+
+    def validate(self, arch: Mapping[str, Any], *, field: str = "arch") -> Arch:
+        """``arch`` as an :class:`Arch` of this space, or a :class:`SpaceError` naming what is wrong."""
+        values: dict[str, Value] = {}
+        for d in self.decisions:
+            if not self._active(d, values):
+                continue
+            if d.name not in arch:
+                raise SpaceError(f"{field}.{d.name}", "is missing")
+            v = arch[d.name]
+            if not d.domain.contains(v):
+                raise SpaceError(f"{field}.{d.name}", f"{v!r} is not a value of this decision ({d.domain.to_config()})")
+            values[d.name] = v
+        extra = sorted(set(arch) - set(values))
+        if extra:
+            raise SpaceError(f"{field}.{extra[0]}", "is not an active decision of this space")
+        out = Arch(values)
+        if not self.satisfies(out):
+            failed = [c.name for c in self.constraints if not c(out)]
+            raise SpaceError(field, f"violates constraint {failed[0]!r}")
+        return out
+
+    # -- counting and enumeration -------------------------------------------------------
+
+    def _count(self, i: int, values: dict[str, Value]) -> float:
+        if i == len(self.decisions):
+            return 1
+        d = self.decisions[i]
+        if not self._active(d, values):
+            return self._count(i + 1, values)
+        if d.name not in self._parents:
+            size = d.domain.size
+            return size * self._count(i + 1, values) if size != math.inf else math.inf
+        total: float = 0
+        for v in d.domain.values():
+            values[d.name] = v
+            total += self._count(i + 1, values)
+            del values[d.name]
+        return total
+
+    @property
+    def cardinality(self) -> float:
+        """Number of distinct architectures (``math.inf`` with a continuous decision).
+
+        With constraints, the count is exact up to ``EXACT_COUNT_LIMIT`` unconstrained
+        architectures and an upper bound beyond.
+        """
+        if self._cardinality is None:
+            raw = self._count(0, {})
+            if self.constraints and raw <= EXACT_COUNT_LIMIT:
+                raw = sum(1 for _ in self.enumerate())
+            self._cardinality = raw
+        return self._cardinality
+
+    def enumerate(self) -> Iterator[Arch]:
+        """Every architecture satisfying the constraints, in a stable order: decisions in
+        definition order, the last varying fastest, values in domain order."""
+        for d in self.decisions:
+            if d.domain.size == math.inf:
+                raise SpaceError(
+                    f"space.decisions.{d.name}", "a continuous range cannot be enumerated; give it `grid: N` points"
+                )
+        yield from self._enumerate(0, {})
+
+    def _enumerate(self, i: int, values: dict[str, Value]) -> Iterator[Arch]:
+        if i == len(self.decisions):
+            arch = Arch(values)
+            if self.satisfies(arch):
+                yield arch
+            return
+        d = self.decisions[i]
+        if not self._active(d, values):
+            yield from self._enumerate(i + 1, values)
+            return
+        for v in d.domain.values():
+            values[d.name] = v
+            yield from self._enumerate(i + 1, values)
+        del values[d.name]
+
+    def check_possible(self) -> None:
+        """Raise :class:`SpaceError` if no architecture satisfies the constraints."""
+        if not self.constraints:
+            return
+        if self._count(0, {}) <= 100_000 and all(d.domain.size != math.inf for d in self.decisions):
+            if next(self.enumerate(), None) is None:
+                raise SpaceError("space.constraints", f"no architecture satisfies them ({self._constraint_names()})")
+            return
+        self.sample(np.random.default_rng(0))
+
+    def _constraint_names(self) -> str:
+        return ", ".join(c.name for c in self.constraints)
+
+    # -- sampling and moves -------------------------------------------------------------
+
+    def _fill(
+        self, base: Mapping[str, Value], rng: np.random.Generator | None, fixed: Mapping[str, Value] = {}
+    ) -> Arch:
+        """Values for every active decision: ``fixed`` first, then ``base``, then a new value
+        (sampled with ``rng``, or copied from the previous layer / the domain default)."""
+        values: dict[str, Value] = {}
+        for d in self.decisions:
+            if not self._active(d, values):
+                continue
+            if d.name in fixed:
+                values[d.name] = fixed[d.name]
+            elif d.name in base:
+                values[d.name] = base[d.name]
+            elif rng is not None:
+                values[d.name] = d.domain.sample(rng)
+            else:
+                prev = f"{d.repeat}.{d.layer - 1}.{d.local_name}" if d.layer else None
+                values[d.name] = values[prev] if prev in values else d.domain.default
+        return Arch(values)
+
+    def sample(self, rng: np.random.Generator) -> Arch:
+        """A random architecture that satisfies the constraints (uniform per decision)."""
+        for _ in range(MAX_SAMPLE_TRIES):
+            arch = self._fill({}, rng)
+            if self.satisfies(arch):
+                return arch
+        raise SpaceError(
+            "space.constraints",
+            f"no architecture satisfying them found in {MAX_SAMPLE_TRIES} samples ({self._constraint_names()}); "
+            "loosen the constraints",
+        )
+
+    def neighbors(self, arch: Arch) -> list[Arch]:
+        """Architectures that differ from ``arch`` in one decision (one step for ranges; a depth
+        change adds a copy of the last layer or drops it), satisfying the constraints."""
+        out: dict[str, Arch] = {}
+        for name in self.active_names(arch):
+            d = self._by_name[name]
+            for v in d.domain.neighbors(arch[name]):
+                new = self._fill(arch, None, {name: v})
+                if new != arch and self.satisfies(new):
+                    out.setdefault(new.id, new)
+        return list(out.values())
+
+    def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
+        """``arch`` with one random decision changed to a random other value (decisions that
+        appear get random values); ``arch`` itself only if no change is possible."""
+        names = self.active_names(arch)
+        for _ in range(200):
+            name = names[int(rng.integers(len(names)))]
+            d = self._by_name[name]
+            v = d.domain.mutate(arch[name], rng)
+            if v == arch[name]:
+                continue
+            new = self._fill(arch, rng, {name: v})
+            if self.satisfies(new):
+                return new
+        return arch
+
+    def crossover(self, a: Arch, b: Arch, rng: np.random.Generator) -> Arch:
+        """A child taking each decision from ``a`` or ``b`` at random (uniform crossover)."""
+        for _ in range(100):
+            values: dict[str, Value] = {}
+            for d in self.decisions:
+                if not self._active(d, values):
+                    continue
+                options = [p[d.name] for p in (a, b) if d.name in p]
+                values[d.name] = options[int(rng.integers(len(options)))] if options else d.domain.sample(rng)
+            child = Arch(values)
+            if self.satisfies(child):
+                return child
+        return a
+
+    # -- keys and encodings -------------------------------------------------------------
+
+    def _canonical_values(self, arch: Mapping[str, Value]) -> dict[str, Value]:
+        values = dict(arch)
+        for name, cell in self.cells.items():
+            for (i, j), op in cell.canonical(cell.ops_of(name, arch)).items():
+                values[cell.edge_name(name, i, j)] = op
+        return values
+
+    def canonical(self, arch: Mapping[str, Value]) -> str:
+        """One key for all architectures that are the same network: inactive decisions do not
+        exist, and each cell is reduced to the expression it computes (see :meth:`Cell.key`),
+        which merges isomorphic cells and cells that differ only in edges carrying nothing.
+
+        For a space that is one cell, the key is that cell's expression, e.g.
+        ``nor_conv_3x3(x)+skip...``.
+        """
+        if self._is_one_cell():
+            name, cell = next(iter(self.cells.items()))
+            return cell.key(cell.ops_of(name, arch))
+        parts = []
+        done: set[str] = set()
+        for n in self.active_names(arch):
+            cell_name = n.rsplit(".", 1)[0]
+            if cell_name in self.cells:
+                if cell_name not in done:
+                    cell = self.cells[cell_name]
+                    parts.append(f"{cell_name}={cell.key(cell.ops_of(cell_name, arch))}")
+                    done.add(cell_name)
+            else:
+                parts.append(f"{n}={arch[n]!r}")
+        return ";".join(parts)
+
+    def _is_one_cell(self) -> bool:
+        return len(self.cells) == 1 and len(self.decisions) == len(next(iter(self.cells.values())).edges)
+
+    def to_string(self, arch: Mapping[str, Value]) -> str:
+        """A readable string of ``arch`` itself (not canonicalised): a one-cell space gives the
+        NAS-Bench-201 cell string, other spaces ``name=value`` pairs."""
+        if self._is_one_cell():
+            name, cell = next(iter(self.cells.items()))
+            return cell.to_string(cell.ops_of(name, arch))
+        return ",".join(f"{n}={arch[n]}" for n in self.active_names(arch))
+
+    def from_string(self, text: str) -> Arch:
+        """Inverse of :meth:`to_string` for one-cell spaces (e.g. NAS-Bench-201 strings)."""
+        if not self._is_one_cell():
+            raise SpaceError("space", "from_string reads cell strings of one-cell spaces only")
+        name, cell = next(iter(self.cells.items()))
+        ops = cell.parse(text)
+        return Arch({cell.edge_name(name, i, j): op for (i, j), op in ops.items()})
+
+    @property
+    def encoding_width(self) -> int:
+        """Length of :meth:`encode`'s vectors."""
+        return sum(d.domain.width + (1 if d.parent is not None and d.domain.width == 1 else 0) for d in self.decisions)
+
+    def encode(self, arch: Mapping[str, Value]) -> np.ndarray:
+        """A fixed-length vector for surrogate models: one-hot choices, ranges scaled to [0, 1],
+        zeros for decisions that do not exist (plus an exists-flag for conditional ranges).
+        Cells are encoded in canonical form, so equivalent cells encode alike."""
+        values = self._canonical_values(arch) if self.cells else arch
+        out: list[float] = []
+        for d in self.decisions:
+            present = d.name in values and self._active(d, values)
+            out.extend(d.domain.encode(values[d.name]) if present else [0.0] * d.domain.width)
+            if d.parent is not None and d.domain.width == 1:
+                out.append(1.0 if present else 0.0)
+        return np.asarray(out, dtype=np.float64)
+
+    def describe(self) -> list[str]:
+        """One line per decision of the spec, for summaries and reports."""
+        lines = []
+        for key, item in self.spec.items():
+            if isinstance(item, Cell):
+                lines.append(f"{key}: cell, {item.nodes} nodes, {len(item.edges)} edges, ops {list(item.ops)}")
+            elif isinstance(item, Repeat):
+                block = ", ".join(f"{k} {v.to_config() if isinstance(v, Domain) else v.domain.to_config()}" for k, v in item.block.items())
+                lines.append(f"{key}: repeat {item.min}..{item.max} of [{block}]")
+            elif isinstance(item, Conditional):
+                lines.append(f"{key}: {item.domain.to_config()} when {item.parent} in {list(item.values)}")
+            else:
+                lines.append(f"{key}: {item.to_config()}")
+        lines.extend(f"constraint: {c.name}" for c in self.constraints)
+        return lines
+

@@ -1,0 +1,121 @@
+"""The basic strategies: grid, random and hill climbing."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+
+from .._trial import Candidate, Objectives, Trial
+from ..space import Arch, SearchSpace
+from ._base import Strategy, register_strategy
+
+
+@register_strategy("grid")
+class GridSearch(Strategy):
+    """Every architecture once, in the space's ``enumerate()`` order (equivalent ones skipped).
+
+    Example:
+        >>> from nasforge.space import SearchSpace, Choice
+        >>> s = GridSearch()
+        >>> s.start(SearchSpace({"k": Choice([1, 3])}), Objectives.parse("acc"), np.random.default_rng(0))
+        >>> [s.ask().arch["k"], s.ask().arch["k"], s.ask()]
+        [1, 3, None]
+    """
+
+    def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator) -> None:
+        super().start(space, objectives, rng)
+        self._iter: Iterator[Arch] = space.enumerate()
+
+    def ask(self) -> Candidate | None:
+        for arch in self._iter:
+            if self.is_new(arch):
+                return Candidate(self.mark(arch))
+        return None
+
+
+@register_strategy("random")
+class RandomSearch(Strategy):
+    """Uniform random architectures without replacement (by canonical key).
+
+    The baseline every other strategy must beat; the right choice when trials are cheap and
+    the space is small relative to the budget.
+    """
+
+    def ask(self) -> Candidate | None:
+        arch = self.sample_new()
+        return None if arch is None else Candidate(self.mark(arch))
+
+
+@register_strategy("hill-climbing")
+class HillClimbing(Strategy):
+    """Best-improvement hill climbing over the space's ``neighbors``, restarting at a random
+    unseen architecture when no neighbour improves.
+
+    From the current architecture it evaluates every untried neighbour, then moves to the best
+    one if it beats the current; otherwise it restarts. Under parallel workers, asks that
+    arrive while a neighbourhood is still running get random unseen architectures.
+
+    Args:
+        restarts: Stop after this many restarts (``None``: until the budget ends).
+    """
+
+    def __init__(self, *, restarts: int | None = None) -> None:
+        self.restarts = restarts
+
+    def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator) -> None:
+        super().start(space, objectives, rng)
+        self._current: Arch | None = None
+        self._start_key: str | None = None
+        self._batch: list[Arch] = []
+        self._waiting: set[str] = set()
+        self._scores: dict[str, float] = {}
+        self.restarts_done = 0
+
+    def tell(self, trial: Trial) -> None:
+        super().tell(trial)
+        key = self.key(trial.arch)
+        self._scores[key] = max(self._scores.get(key, -math.inf), self.objectives.score(trial))
+        self._waiting.discard(key)
+        if key == self._start_key:
+            self._current, self._start_key = trial.arch, None
+
+    def _propose(self, arch: Arch) -> Candidate:
+        self._waiting.add(self.key(arch))
+        return Candidate(self.mark(arch))
+
+    def _restart(self) -> Candidate | None:
+        if self.restarts is not None and self.restarts_done >= self.restarts:
+            return None
+        arch = self.sample_new()
+        if arch is None:
+            return None
+        if self._current is not None:
+            self.restarts_done += 1
+        self._current, self._start_key = None, self.key(arch)
+        return self._propose(arch)
+
+    def ask(self) -> Candidate | None:
+        while True:
+            if self._batch:
+                arch = self._batch.pop(0)
+                if self.is_new(arch):
+                    return self._propose(arch)
+                continue
+            if self._waiting:
+                arch = self.sample_new()
+                return None if arch is None else Candidate(self.mark(arch))
+            if self._current is None:
+                return self._restart()
+            # The neighbourhood of the current architecture is done: move or restart.
+            here = self._scores.get(self.key(self._current), -math.inf)
+            best, best_score = None, here
+            for n in self.space.neighbors(self._current):
+                s = self._scores.get(self.key(n), -math.inf)
+                if s > best_score:
+                    best, best_score = n, s
+            if best is None:
+                return self._restart()
+            self._current = best
+            self._batch = [n for n in self.space.neighbors(best) if self.is_new(n)]

@@ -1,0 +1,272 @@
+"""The study: the search loop with budgets, persistence, resume and callbacks."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from ._errors import ConfigError, FatalError
+from ._trial import Candidate, Objectives, Trial, TrialState
+from .evaluators import Evaluator
+from .executors import Executor, InlineExecutor, Outcome
+from .space import SearchSpace
+from .storage import InMemoryStorage, Storage
+from .strategies import Strategy, make_strategy
+
+Callback = Callable[["Study", Trial], None]
+"""Called after each finished trial has been stored and told, with the study and the trial."""
+
+INTERRUPTED = "interrupted: the search stopped while this trial ran"
+
+
+class Study:
+    """Runs a search: ask the strategy, evaluate, store, tell — until a budget ends.
+
+    Every finished trial is written to storage before the strategy hears of it. Running a
+    study whose storage already holds trials resumes it: the strategy is rebuilt by replaying
+    the stored asks and tells with the same seed, trials that were running when the last
+    process died are marked failed (interrupted) and run again once, and no finished trial is
+    run twice.
+
+    Args:
+        space: The search space.
+        evaluator: Turns architectures into metrics.
+        strategy: A :class:`Strategy` or its registered name.
+        objectives: ``{metric: "maximize" | "minimize"}`` or :class:`Objectives`.
+        storage: Where trials live (default: in memory).
+        executor: Where evaluations run (default: inline, one at a time).
+        seed: Seed of the one random generator handed to the strategy.
+        name: The study's name, stored with it.
+        callbacks: Functions called after each finished trial.
+        max_failures_in_a_row: Stop with :class:`FatalError` after this many consecutive
+            failed trials (``None``: never).
+
+    Example:
+        >>> from nasforge.space import SearchSpace, Choice
+        >>> from nasforge.evaluators import Function
+        >>> space = SearchSpace({"x": Choice([1, 2, 3])})
+        >>> study = Study(space, Function(lambda a: {"y": -(a["x"] - 2) ** 2}), "grid", {"y": "maximize"})
+        >>> study.run(trials=3).best.arch["x"]
+        2
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        evaluator: Evaluator,
+        strategy: Strategy | str,
+        objectives: Objectives | Mapping[str, str] | str,
+        *,
+        storage: Storage | None = None,
+        executor: Executor | None = None,
+        seed: int = 0,
+        name: str = "study",
+        callbacks: Iterable[Callback] = (),
+        max_failures_in_a_row: int | None = None,
+    ) -> None:
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+            raise ConfigError("seed", f"must be an integer, got {seed!r}")
+        self.space = space
+        self.evaluator = evaluator
+        self.strategy = make_strategy(strategy) if isinstance(strategy, str) else strategy
+        self.objectives = Objectives.parse(objectives)
+        self.storage = storage if storage is not None else InMemoryStorage()
+        self.executor = executor if executor is not None else InlineExecutor()
+        self.seed = int(seed)
+        self.name = name
+        self.callbacks = list(callbacks)
+        self.max_failures_in_a_row = max_failures_in_a_row
+        meta = self.storage.get_meta()
+        if meta.get("name") not in (None, name):
+            raise ConfigError("name", f"the storage holds study {meta['name']!r}, not {name!r}")
+        if "seed" in meta and meta["seed"] != self.seed:
+            raise ConfigError("seed", f"the storage holds a study with seed {meta['seed']}, got {self.seed}")
+        if "name" not in meta:
+            self.storage.set_meta(
+                {
+                    "name": name,
+                    "seed": self.seed,
+                    "objectives": self.objectives.to_config(),
+                    "space": space.describe(),
+                    "strategy": type(self.strategy).__name__,
+                    "created": time.time(),
+                    "elapsed_seconds": 0.0,
+                }
+            )
+        self.replay_mismatches = 0
+        self._started = False
+
+    # -- results --------------------------------------------------------------------------
+
+    @property
+    def trials(self) -> list[Trial]:
+        """All stored trials, by number."""
+        return self.storage.trials()
+
+    @property
+    def best(self) -> Trial | None:
+        """The complete trial with the best primary objective, or ``None``."""
+        return self.objectives.best(self.trials)
+
+    @property
+    def pareto_front(self) -> list[Trial]:
+        """Complete trials that no other complete trial dominates on all objectives."""
+        return self.objectives.pareto_front(self.trials)
+
+    @staticmethod
+    def counts_toward_budget(trial: Trial) -> bool:
+        """Finished trials count toward the trial budget, except interrupted ones (rerun)."""
+        return trial.state.finished and not trial.interrupted
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def _rebuild(self) -> None:
+        """Bind the strategy and replay the stored history; queue interrupted trials."""
+        self.strategy.start(self.space, self.objectives, np.random.default_rng(self.seed))
+        trials = self.storage.trials()
+        asked = [t for t in trials if t.requeued_from is None]
+        told = sorted((t for t in trials if t.tell_seq is not None), key=lambda t: t.tell_seq or 0)
+        i = 0
+        for t in asked:
+            while i < len(told) and (told[i].tell_seq or 0) < t.asked_after:
+                self.strategy.tell(told[i].for_strategy())
+                i += 1
+            cand = self.strategy.ask()
+            if cand is None or cand.arch != t.arch or cand.budget != t.budget:
+                self.replay_mismatches += 1
+        for t in told[i:]:
+            self.strategy.tell(t.for_strategy())
+        self._tells = len(told)
+        self._next = trials[-1].number + 1 if trials else 0
+        self._queue: list[tuple[Candidate, int]] = []
+        requeued = {t.requeued_from for t in trials if t.requeued_from is not None}
+        for t in trials:
+            if t.state is TrialState.RUNNING or t.state is TrialState.PENDING:
+                t = replace(t, state=TrialState.FAILED, error=INTERRUPTED, interrupted=True, finished=time.time())
+                self.storage.put_trial(t)
+            if not t.interrupted or t.number in requeued:
+                continue
+            if t.requeued_from is None:
+                self._queue.append((t.candidate, t.number))
+            elif t.tell_seq is None:
+                # A re-run that was interrupted too: give up on it and tell the strategy.
+                t = replace(t, tell_seq=self._tells)
+                self._tells += 1
+                self.storage.put_trial(t)
+                self.strategy.tell(t.for_strategy())
+
+    def run(self, *, trials: int | None = None, seconds: float | None = None) -> Study:
+        """Search until ``trials`` trials have finished in this study (interrupted ones not
+        counted), ``seconds`` of search time have passed in all runs together, or the
+        strategy has nothing left to try. Returns the study.
+
+        Without ``trials`` and ``seconds``, runs until the strategy is exhausted.
+        """
+        if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 0):
+            raise ConfigError("budget.trials", f"must be a non-negative integer, got {trials!r}")
+        if seconds is not None and (not isinstance(seconds, int | float) or not seconds > 0):
+            raise ConfigError("budget.seconds", f"must be a positive number, got {seconds!r}")
+        self.space.check_possible()
+        self._rebuild()
+        stored = self.storage.trials()
+        done = sum(1 for t in stored if self.counts_toward_budget(t))
+        elapsed_before = float(self.storage.get_meta().get("elapsed_seconds", 0.0))
+        t0 = time.monotonic()
+        running: dict[int, Trial] = {}
+        failures_in_a_row = 0
+        exhausted = False
+
+        def out_of_budget() -> bool:
+            if trials is not None and done + len(running) >= trials:
+                return True
+            return seconds is not None and elapsed_before + time.monotonic() - t0 >= seconds
+
+        self.executor.start(self.evaluator)
+        try:
+            while True:
+                while not exhausted and not out_of_budget() and self.executor.free() > 0:
+                    if self._queue:
+                        cand, source = self._queue.pop(0)
+                    else:
+                        ask = self.strategy.ask()
+                        if ask is None:
+                            exhausted = True
+                            break
+                        cand, source = ask, None
+                    trial = Trial(
+                        self._next, cand.arch, cand.budget, TrialState.RUNNING, started=time.time(),
+                        asked_after=self._tells, requeued_from=source,
+                    )  # fmt: skip
+                    self._next += 1
+                    self.storage.put_trial(trial)
+                    running[trial.number] = trial
+                    self.executor.submit(trial.number, cand)
+                if not running:
+                    break
+                for outcome in self.executor.wait():
+                    trial = self._finish(running.pop(outcome.number), outcome)
+                    done += 1
+                    self.storage.set_meta({"elapsed_seconds": elapsed_before + time.monotonic() - t0})
+                    for cb in self.callbacks:
+                        cb(self, trial)
+                    failures_in_a_row = failures_in_a_row + 1 if trial.state is TrialState.FAILED else 0
+                    limit = self.max_failures_in_a_row
+                    if limit is not None and failures_in_a_row >= limit:
+                        raise FatalError(
+                            f"stopped after {failures_in_a_row} failed trials in a row; last error: {trial.error}"
+                        )
+        finally:
+            self.executor.shutdown()
+            self.storage.set_meta({"elapsed_seconds": elapsed_before + time.monotonic() - t0})
+        return self
+
+    def _finish(self, trial: Trial, outcome: Outcome) -> Trial:
+        """Store the outcome of ``trial``, then tell the strategy."""
+        trial = replace(
+            trial,
+            state=outcome.state,
+            metrics=outcome.metrics,
+            report=outcome.report,
+            error=outcome.error,
+            started=outcome.started or trial.started,
+            finished=outcome.finished or time.time(),
+            cost_seconds=outcome.cost_seconds,
+            tell_seq=self._tells,
+        )
+        self._tells += 1
+        self.storage.put_trial(trial)
+        self.strategy.tell(trial.for_strategy())
+        return trial
+
+
+def search(
+    space: SearchSpace,
+    evaluator: Evaluator,
+    *,
+    strategy: Strategy | str = "random",
+    objectives: Objectives | Mapping[str, str] | str,
+    trials: int | None = None,
+    seconds: float | None = None,
+    seed: int = 0,
+    storage: Storage | None = None,
+    **options: Any,
+) -> Study:
+    """Build a :class:`Study` and run it: the one-call shortcut.
+
+    Example:
+        >>> from nasforge.space import builtin
+        >>> from nasforge.evaluators import Function
+        >>> study = search(builtin("seed-cnn"), Function(lambda a: {"s": a["kernel"] + a["units"]}),
+        ...                objectives={"s": "maximize"}, trials=5, seed=1)
+        >>> len(study.trials)
+        5
+    """
+    if trials is None and seconds is None and math.isinf(space.cardinality):
+        raise ConfigError("budget", "a space with continuous decisions needs `trials` or `seconds`")
+    study = Study(space, evaluator, strategy, objectives, storage=storage, seed=seed, **options)
+    return study.run(trials=trials, seconds=seconds)
