@@ -1,0 +1,171 @@
+"""The study loop: budgets, persistence before tell, failures, resume, reproducibility."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from conftest import toy_score, toy_space
+from nasforge import ConfigError, FatalError, SQLiteStorage, Study, TrialFailed, TrialState, search
+from nasforge.evaluators import Function
+from nasforge.strategies import RandomSearch
+
+
+def archs(study: Study) -> list[str]:
+    return [t.arch.id for t in study.trials]
+
+
+def test_trial_budget_and_best(space) -> None:  # type: ignore[no-untyped-def]
+    study = search(space, Function(toy_score), strategy="grid", objectives={"score": "maximize"}, trials=200)
+    assert len(study.trials) == 80  # grid exhausted the 80 architectures
+    assert study.best is not None and study.best.metrics["score"] == 0
+    assert dict(study.best.arch) == {"kernel": 3, "width": 32, "depth": 3}
+
+
+def test_minimize_objective_picks_the_smallest(space) -> None:  # type: ignore[no-untyped-def]
+    study = search(space, Function(toy_score), strategy="grid", objectives={"score": "minimize"})
+    assert study.best.metrics["score"] == min(t.metrics["score"] for t in study.trials)
+
+
+def test_same_seed_same_trials_different_seed_different(space) -> None:  # type: ignore[no-untyped-def]
+    runs = [archs(search(space, Function(toy_score), objectives="score", trials=15, seed=s)) for s in (7, 7, 8)]
+    assert runs[0] == runs[1] != runs[2]
+
+
+def _spawned_run(seed: int) -> list[str]:
+    return archs(search(toy_space(), Function(toy_score), strategy="hill-climbing", objectives="score", trials=25, seed=seed))
+
+
+def test_same_seed_same_trials_in_a_spawned_process() -> None:
+    here = _spawned_run(3)
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        there = pool.apply(_spawned_run, (3,))
+    assert here == there
+
+
+def test_failed_trials_are_stored_with_reason_and_search_continues(space) -> None:  # type: ignore[no-untyped-def]
+    def flaky(arch):  # type: ignore[no-untyped-def]
+        if arch["kernel"] == 7:
+            raise TrialFailed("kernel 7 does not fit")
+        if arch["kernel"] == 5:
+            raise RuntimeError("boom")
+        if arch["depth"] == 1:
+            return {"score": float("nan")}
+        return toy_score(arch)
+
+    study = search(space, Function(flaky), strategy="grid", objectives="score")
+    by_state = {s: [t for t in study.trials if t.state is s] for s in TrialState}
+    assert len(study.trials) == 80 and len(by_state[TrialState.COMPLETE]) == 2 * 4 * 4
+    reasons = {t.error for t in by_state[TrialState.FAILED]}
+    assert "kernel 7 does not fit" in reasons
+    assert any(r and r.startswith("RuntimeError: boom") for r in reasons)
+    assert "metric 'score' is NaN" in reasons
+
+
+def test_max_failures_in_a_row_stops_with_last_error(space) -> None:  # type: ignore[no-untyped-def]
+    def bad(arch):  # type: ignore[no-untyped-def]
+        raise ValueError("always")
+
+    study = Study(space, Function(bad), "random", "score", max_failures_in_a_row=3)
+    with pytest.raises(FatalError, match="3 failed trials in a row; last error: ValueError: always"):
+        study.run(trials=10)
+    assert len(study.trials) == 3
+
+
+def test_callbacks_see_each_stored_trial(space) -> None:  # type: ignore[no-untyped-def]
+    seen: list[tuple[int, int]] = []
+    study = Study(space, Function(toy_score), "random", "score", callbacks=[lambda s, t: seen.append((t.number, len(s.trials)))])
+    study.run(trials=5)
+    assert seen == [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
+
+
+class Interrupt(BaseException):
+    pass
+
+
+def test_resume_after_interruption_equals_uninterrupted_run(space, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    full = Study(space, Function(toy_score), "hill-climbing", "score", seed=5).run(trials=30)
+
+    calls = {"n": 0}
+
+    def dies_at_12(arch):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 12:
+            raise Interrupt()  # like a kill: the trial stays 'running' in storage
+        return toy_score(arch)
+
+    db = tmp_path / "study.db"
+    first = Study(space, Function(dies_at_12), "hill-climbing", "score", storage=SQLiteStorage(db), seed=5)
+    with pytest.raises(Interrupt):
+        first.run(trials=30)
+    stored = SQLiteStorage(db).trials()
+    assert len(stored) == 12 and stored[-1].state is TrialState.RUNNING
+
+    resumed = Study(space, Function(toy_score), "hill-climbing", "score", storage=SQLiteStorage(db), seed=5)
+    resumed.run(trials=30)
+    trials = resumed.trials
+    assert resumed.replay_mismatches == 0
+    assert trials[11].interrupted and trials[11].state is TrialState.FAILED
+    assert trials[12].requeued_from == 11 and trials[12].arch == trials[11].arch
+    done = [t for t in trials if not t.interrupted]
+    assert len(done) == 30 and len({t.number for t in trials}) == len(trials)
+    assert [t.arch for t in done] == [t.arch for t in full.trials]
+    assert [t.metrics for t in done] == [t.metrics for t in full.trials]
+
+
+def test_resume_of_a_finished_study_runs_nothing(space, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    db = tmp_path / "study.db"
+    Study(space, Function(toy_score), "random", "score", storage=SQLiteStorage(db)).run(trials=8)
+    calls: list[int] = []
+    again = Study(space, Function(lambda a: calls.append(1) or toy_score(a)), "random", "score", storage=SQLiteStorage(db))
+    again.run(trials=8)
+    assert calls == [] and len(again.trials) == 8
+
+
+def test_time_budget_stops_the_search(space) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    def slow(arch):  # type: ignore[no-untyped-def]
+        time.sleep(0.05)
+        return toy_score(arch)
+
+    study = search(space, Function(slow), objectives="score", seconds=0.3)
+    assert 2 <= len(study.trials) <= 10
+
+
+def test_storage_of_another_study_or_seed_is_refused(space, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    db = tmp_path / "study.db"
+    Study(space, Function(toy_score), RandomSearch(), "score", storage=SQLiteStorage(db), name="a", seed=1).run(trials=2)
+    with pytest.raises(ConfigError, match="holds study 'a'"):
+        Study(space, Function(toy_score), "random", "score", storage=SQLiteStorage(db), name="b", seed=1)
+    with pytest.raises(ConfigError, match="seed 1"):
+        Study(space, Function(toy_score), "random", "score", storage=SQLiteStorage(db), name="a", seed=2)
+
+
+def test_strategy_never_sees_report_values(space, table_csv: Path) -> None:  # type: ignore[no-untyped-def]
+    from nasforge.evaluators import Table
+
+    seen = []
+
+    class Spy(RandomSearch):
+        def tell(self, trial):  # type: ignore[no-untyped-def]
+            seen.append(dict(trial.report))
+            super().tell(trial)
+
+    table = Table.from_file(table_csv, key="{kernel}-{width}-{depth}", metric="acc", report=["test_acc"])
+    study = Study(space, table, Spy(), {"acc": "maximize"})
+    study.run(trials=5)
+    assert seen == [{}] * 5 and all("test_acc" in t.report for t in study.trials)
+
+
+def test_pareto_front_of_two_objectives(space) -> None:  # type: ignore[no-untyped-def]
+    def two(arch):  # type: ignore[no-untyped-def]
+        return {"acc": arch["width"] * arch["depth"], "cost": arch["width"] * arch["depth"] * arch["kernel"]}
+
+    study = search(space, Function(two), strategy="grid", objectives={"acc": "maximize", "cost": "minimize"})
+    front = study.pareto_front
+    assert front and all(t.arch["kernel"] == 1 for t in front)
+    for t in front:
+        assert not any(study.objectives.dominates(o, t) for o in study.trials)
