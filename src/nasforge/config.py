@@ -111,7 +111,7 @@ def _benchmark(data: Mapping[str, Any], space: SearchSpace, base: Path) -> Built
     metric = data.get("metric", "cifar10-val")
     path = resolve(base, data["path"], "evaluator.path") if data.get("path") else None
     table = nasbench201(path, metric=metric, report=_str_list(data.get("report", []), "evaluator.report"), space=space)
-    return Built(table, space, {metric: "maximize"}, {"path": str(Path(table.path).resolve())})
+    return Built(table, space, {metric: "maximize"}, {"path": str(Path(str(table.path)).resolve())})
 
 
 def load_callable(spec: str, base: Path, field: str) -> Callable[..., Any]:

@@ -18,8 +18,9 @@ from ._expr import Expression
 from ._space import Conditional, Constraint, Decision, Repeat, SearchSpace
 
 __all__ = [
-    "Arch",
     "BUILTIN_SPACES",
+    "NB201_OPS",
+    "Arch",
     "Cell",
     "Choice",
     "Conditional",
@@ -29,7 +30,6 @@ __all__ = [
     "Expression",
     "FloatRange",
     "IntRange",
-    "NB201_OPS",
     "Repeat",
     "SearchSpace",
     "Value",

@@ -34,7 +34,7 @@ class Arch(Mapping[str, Value]):
         (3, True)
     """
 
-    __slots__ = ("_values", "_id")
+    __slots__ = ("_id", "_values")
 
     def __init__(self, values: Mapping[str, Any] | None = None) -> None:
         items = {} if values is None else values

@@ -92,7 +92,7 @@ def _decision(name: str, data: Any, field: str) -> Domain | Conditional | Repeat
         rep = data["repeat"]
         if isinstance(rep, Mapping):
             _keys(rep, {"min", "max"}, f"{field}.repeat")
-            low, high = rep.get("min", 1), rep.get("max")
+            low, high = rep.get("min", 1), rep.get("max", 1)
         else:
             low, high = _pair(rep, f"{field}.repeat")
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high)) or not 0 <= low <= high:

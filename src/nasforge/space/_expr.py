@@ -115,13 +115,13 @@ class Expression:
             fname = node.func.id
             if fname in ("has", "get"):
                 target = node.args[0]
-                name = self._names.get(target.id) if isinstance(target, ast.Name) else None
-                if name is None and isinstance(target, ast.Constant):
-                    name = str(target.value)
+                ref: str | None = self._names.get(target.id) if isinstance(target, ast.Name) else None
+                if ref is None and isinstance(target, ast.Constant):
+                    ref = str(target.value)
                 if fname == "has":
-                    return name in arch
+                    return ref in arch
                 default = self._eval(node.args[1], arch) if len(node.args) > 1 else None
-                return arch.get(name, default) if name is not None else default
+                return arch.get(ref, default) if ref is not None else default
             return _FUNCS[fname](*(self._eval(a, arch) for a in node.args))
         raise SpaceError(self._field, f"cannot evaluate {type(node).__name__}")
 

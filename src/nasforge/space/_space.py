@@ -308,7 +308,7 @@ class SearchSpace:
                 values[d.name] = d.domain.sample(rng)
             else:
                 prev = f"{d.repeat}.{d.layer - 1}.{d.local_name}" if d.layer else None
-                values[d.name] = values[prev] if prev in values else d.domain.default
+                values[d.name] = values.get(prev, d.domain.default) if prev else d.domain.default
         return Arch(values)
 
     def sample(self, rng: np.random.Generator) -> Arch:

@@ -104,8 +104,8 @@ class HillClimbing(Strategy):
                     return self._propose(arch)
                 continue
             if self._waiting:
-                arch = self.sample_new()
-                return None if arch is None else Candidate(self.mark(arch))
+                extra = self.sample_new()
+                return None if extra is None else Candidate(self.mark(extra))
             if self._current is None:
                 return self._restart()
             # The neighbourhood of the current architecture is done: move or restart.
