@@ -37,36 +37,43 @@ def command(
 
 
 class Progress:
-    """A progress bar on stderr: one redrawn line on a terminal, a line per 10% otherwise."""
+    """A progress bar on stderr: one redrawn line on a terminal, a line per 10% otherwise.
 
-    def __init__(self, total: int | None, metric: str, stream: TextIO = sys.stderr) -> None:
-        self.total, self.metric, self.stream = total, metric, stream
+    It counts the trials it is shown (after those already stored), so each update is O(1).
+    """
+
+    def __init__(self, study: Study, total: int | None, stream: TextIO = sys.stderr) -> None:
+        trials = study.trials
+        self.total, self.stream, self.objectives = total, stream, study.objectives
+        self.metric = study.objectives.primary.metric
+        self.done = sum(1 for t in trials if Study.counts_toward_budget(t))
+        self.failed = sum(1 for t in trials if t.state is TrialState.FAILED and not t.interrupted)
+        self.best = study.objectives.best(trials)
+        self.start_done = self.done
         self.t0 = time.monotonic()
         self.tty = stream.isatty()
-        self._last_decile = -1
+        self._last_step = -1
 
     def __call__(self, study: Study, trial: Trial) -> None:
-        trials = study.trials
-        done = sum(1 for t in trials if Study.counts_toward_budget(t))
-        failed = sum(1 for t in trials if t.state is TrialState.FAILED and not t.interrupted)
-        best = study.best
-        best_text = f"best {self.metric}={best.metrics[self.metric]:.4g}" if best else "no result yet"
-        rate = done / max(time.monotonic() - self.t0, 1e-9)
-        total = self.total
-        bar = ""
-        if total:
-            filled = int(24 * min(done, total) / total)
-            bar = "[" + "#" * filled + "-" * (24 - filled) + f"] {done}/{total}"
+        self.done += 1
+        self.failed += trial.state is TrialState.FAILED
+        if self.objectives.score(trial) > (self.objectives.score(self.best) if self.best else -math.inf):
+            self.best = trial
+        best_text = f"best {self.metric}={self.best.metrics[self.metric]:.4g}" if self.best else "no result yet"
+        rate = (self.done - self.start_done) / max(time.monotonic() - self.t0, 1e-9)
+        if self.total:
+            filled = int(24 * min(self.done, self.total) / self.total)
+            bar = "[" + "#" * filled + "-" * (24 - filled) + f"] {self.done}/{self.total}"
         else:
-            bar = f"{done} trials"
-        line = f"{bar}  {best_text}  {failed} failed  {rate:.1f} trials/s"
+            bar = f"{self.done} trials"
+        line = f"{bar}  {best_text}  {self.failed} failed  {rate:.1f} trials/s"
         if self.tty:
             self.stream.write("\r" + line + " " * 4)
             self.stream.flush()
         else:
-            decile = int(10 * done / total) if total else done // 10
-            if decile != self._last_decile:
-                self._last_decile = decile
+            step = int(10 * self.done / self.total) if self.total else self.done // 10
+            if step != self._last_step:
+                self._last_step = step
                 self.stream.write(line + "\n")
 
     def close(self) -> None:
@@ -119,7 +126,7 @@ def _finish(study: Study, cfg: RunConfig, run_dir: Path, progress: Progress) -> 
 
 
 def _run(study: Study, cfg: RunConfig, run_dir: Path, trials: int | None, seconds: float | None) -> int:
-    progress = Progress(trials, cfg.objectives.primary.metric)
+    progress = Progress(study, trials)
     study.callbacks.append(progress)
     try:
         study.run(trials=trials, seconds=seconds)
