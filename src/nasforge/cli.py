@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from ._errors import ConfigError, FatalError, NasforgeError
 from ._trial import Trial, TrialState
 from .config import RunConfig, read_config_file
-from .run import create_study, load_study, summarize, write_best
+from .run import create_study, load_study, lock_run_dir, open_storage, summarize, write_best
 from .study import Study
 
 EXIT_BAD_INPUT = 2
@@ -147,6 +147,42 @@ def _search_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trials", type=int, help="trial budget (overrides budget.trials)")
     p.add_argument("--seconds", type=float, help="time budget in seconds (overrides budget.seconds)")
     p.add_argument("--seed", type=int, help="random seed (overrides seed)")
+    _executor_args(p)
+
+
+def _executor_args(p: argparse.ArgumentParser, *, choose: bool = True) -> None:
+    from .executors import EXECUTORS
+
+    if choose:
+        p.add_argument("--executor", choices=sorted(EXECUTORS),
+                       help="where trials run: inline (this process), local (worker processes), ray (overrides executor.name)")  # fmt: skip
+    p.add_argument("--workers", type=int, help="trials at once (overrides executor.workers; implies local if inline)")
+
+
+def override_executor(current: Any, name: str | None, workers: int | None) -> Any:
+    """The ``executor:`` config with ``--executor`` / ``--workers`` applied; options the new
+    executor does not take are dropped (``--workers`` alone turns inline into local)."""
+    from .executors import EXECUTORS
+    from .executors._config import executor_options
+
+    if name is None and workers is None:
+        return current
+    if current is None:
+        current = {"name": "inline"}
+    if isinstance(current, str):
+        current = {"name": current}
+    if not isinstance(current, dict):
+        return current  # RunConfig.parse refuses it with the field named
+    old = current.get("name", "inline")
+    new = name or ("local" if old == "inline" else old)
+    out = dict(current)
+    if new != old and new in EXECUTORS:
+        accepted = executor_options(new)
+        out = {k: v for k, v in current.items() if k in accepted}
+    out["name"] = new
+    if workers is not None:
+        out["workers"] = workers
+    return out
 
 
 @command("search", "run a search from a config file and show the leaderboard", _search_args)
@@ -162,24 +198,34 @@ def cmd_search(args: argparse.Namespace) -> int:
         if args.seconds is not None:
             budget["seconds"] = args.seconds
         data["budget"] = budget
+    if args.executor is not None or args.workers is not None:
+        data["executor"] = override_executor(data.get("executor"), args.executor, args.workers)
     cfg = RunConfig.parse(data, path.parent)
     run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / cfg.name
-    study = create_study(cfg, run_dir)
-    print(f"nasforge: searching {cfg.space.name} ({_fmt(cfg.space.cardinality)} architectures) with "
-          f"{cfg.strategy_name}, objectives {cfg.objectives.to_config()}, into {run_dir}", file=sys.stderr)  # fmt: skip
-    return _run(study, cfg, run_dir, cfg.trials, cfg.seconds)
+    with lock_run_dir(run_dir):
+        study = create_study(cfg, run_dir)
+        print(f"nasforge: searching {cfg.space.name} ({_fmt(cfg.space.cardinality)} architectures) with "
+              f"{cfg.strategy_name}, objectives {cfg.objectives.to_config()}, into {run_dir}", file=sys.stderr)  # fmt: skip
+        return _run(study, cfg, run_dir, cfg.trials, cfg.seconds)
 
 
 
 def _resume_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", help="a run directory made by `nasforge search`")
+    _executor_args(p, choose=False)
 
 
 @command("resume", "continue a stopped search in RUN_DIR to its budget", _resume_args)
 def cmd_resume(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
-    cfg, study = load_study(run_dir)
-    return _run(study, cfg, run_dir, cfg.trials, cfg.seconds)
+    open_storage(run_dir).close()  # a clear error, before the lock, when there is no study
+    with lock_run_dir(run_dir):
+        cfg, study = load_study(run_dir)
+        if args.workers is not None:  # this run only; the stored config keeps its executor
+            from .executors import make_executor
+
+            study.executor = make_executor(override_executor(cfg.executor, None, args.workers))
+        return _run(study, cfg, run_dir, cfg.trials, cfg.seconds)
 
 
 

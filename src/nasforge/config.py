@@ -18,6 +18,9 @@ from .evaluators import Evaluator, Function, Table, nasbench201
 from .space import SearchSpace, from_config
 from .strategies import make_strategy
 
+DEFAULT_MAX_FAILURES_IN_A_ROW = 10
+"""A search stops after this many consecutive failed trials unless the config says otherwise."""
+
 TOP_KEYS = {"name", "seed", "space", "evaluator", "strategy", "objectives", "budget", "executor"}
 
 
@@ -169,6 +172,8 @@ class RunConfig:
     trials: int | None
     seconds: float | None
     executor: dict[str, Any]
+    max_failures_in_a_row: int | None = DEFAULT_MAX_FAILURES_IN_A_ROW
+    """``budget.max_failures_in_a_row``: stop after this many consecutive failed trials."""
 
     @classmethod
     def parse(cls, data: Mapping[str, Any], base_dir: str | os.PathLike[str]) -> RunConfig:
@@ -209,8 +214,11 @@ class RunConfig:
         budget = data.get("budget", {})
         if not isinstance(budget, Mapping):
             raise ConfigError("budget", f"must be a mapping {{trials: N, seconds: S}}, got {budget!r}")
-        check_keys(budget, {"trials", "seconds"}, "budget")
+        check_keys(budget, {"trials", "seconds", "max_failures_in_a_row"}, "budget")
         trials, seconds = budget.get("trials"), budget.get("seconds")
+        max_failures = budget.get("max_failures_in_a_row", DEFAULT_MAX_FAILURES_IN_A_ROW)
+        if max_failures is not None and (isinstance(max_failures, bool) or not isinstance(max_failures, int) or max_failures < 1):
+            raise ConfigError("budget.max_failures_in_a_row", f"must be a positive integer or null (never stop), got {max_failures!r}")
         if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 1):
             raise ConfigError("budget.trials", f"must be a positive integer, got {trials!r}")
         if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0):
@@ -221,19 +229,19 @@ class RunConfig:
         if isinstance(executor, str):
             executor = {"name": executor}
         if not isinstance(executor, Mapping):
-            raise ConfigError("executor", f"must be a mapping such as {{name: inline}}, got {executor!r}")
+            raise ConfigError("executor", f"must be a mapping such as {{name: local, workers: 2}}, got {executor!r}")
+        from .executors import make_executor
+
+        make_executor(executor)  # validates name and options now; starts nothing
         return cls(
             raw=dict(data), base_dir=base, name=name, seed=seed, space=built.space, evaluator=built.evaluator,
             strategy_name=strat["name"], strategy_options=options, objectives=objectives, trials=trials,
-            seconds=seconds, executor=dict(executor),
+            seconds=seconds, executor=dict(executor), max_failures_in_a_row=max_failures,
         )  # fmt: skip
 
     def make_executor(self) -> Any:
-        """The executor the config names (``inline`` here; others register in executors)."""
-        from .executors import InlineExecutor
+        """The executor the config names: ``executor: {name: inline | local | ray, ...}``
+        (see :func:`nasforge.executors.make_executor`; more register in executors)."""
+        from .executors import make_executor
 
-        name = self.executor.get("name", "inline")
-        if name == "inline":
-            check_keys(self.executor, {"name"}, "executor")
-            return InlineExecutor()
-        raise ConfigError("executor.name", f"unknown executor {name!r}; choose one of ['inline']")
+        return make_executor(self.executor)

@@ -6,7 +6,7 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from ._errors import ConfigError
 from ._trial import Objectives, Trial, TrialState
@@ -33,16 +33,91 @@ def create_study(cfg: RunConfig, run_dir: str | os.PathLike[str], *, callbacks: 
             f"{str(Path(run_dir))!r} already holds a study; resume it with `nasforge resume {run_dir}` "
             "or choose another --run-dir",
         )
-    storage = SQLiteStorage(path)
+    # Written under another name and renamed, so that a kill at any moment leaves either no
+    # study or one that holds its config (which resume needs).
+    fresh = path.with_name(DB_NAME + ".new")
+    for leftover in (fresh, Path(f"{fresh}-wal"), Path(f"{fresh}-shm")):
+        leftover.unlink(missing_ok=True)
+    storage = SQLiteStorage(fresh)
     storage.set_meta({"config": cfg.raw, "config_dir": str(cfg.base_dir)})
-    return _study(cfg, storage, callbacks)
+    storage.close()
+    os.replace(fresh, path)
+    return _study(cfg, SQLiteStorage(path), callbacks)
 
 
 def _study(cfg: RunConfig, storage: SQLiteStorage, callbacks: Iterable[Callback]) -> Study:
     return Study(
         cfg.space, cfg.evaluator, make_strategy(cfg.strategy_name, cfg.strategy_options), cfg.objectives,
         storage=storage, executor=cfg.make_executor(), seed=cfg.seed, name=cfg.name, callbacks=callbacks,
+        max_failures_in_a_row=cfg.max_failures_in_a_row,
     )  # fmt: skip
+
+
+LOCK_NAME = ".lock"
+
+
+class RunDirLock:
+    """An exclusive lock on a run directory, held while a search or resume writes it, so that
+    a second one is refused instead of corrupting the study. The operating system releases
+    it when the process ends, even by ``kill -9``.
+
+    Example:
+        >>> import tempfile
+        >>> with lock_run_dir(tempfile.mkdtemp()) as lock:
+        ...     lock.held
+        True
+    """
+
+    def __init__(self, run_dir: str | os.PathLike[str]) -> None:
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir / LOCK_NAME
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        """Whether this object holds the lock now."""
+        return self._fd is not None
+
+    def acquire(self) -> Self:
+        """Take the lock or raise :class:`ConfigError` naming the process that holds it."""
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock, as before
+            return self
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode(errors="replace").strip()
+            os.close(fd)
+            who = f" (pid {holder})" if holder.isdigit() else ""
+            raise ConfigError(
+                "run_dir",
+                f"{str(self.run_dir)!r} is being searched by another nasforge process{who}; wait for it to end "
+                f"(`nasforge status {self.run_dir}`) or stop it, then `nasforge resume {self.run_dir}`",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        """Give the lock up (closing the file releases it)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> Self:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def lock_run_dir(run_dir: str | os.PathLike[str]) -> RunDirLock:
+    """Lock ``run_dir`` for a search or resume: ``with lock_run_dir(d): ...``."""
+    return RunDirLock(run_dir)
 
 
 def open_storage(run_dir: str | os.PathLike[str]) -> SQLiteStorage:

@@ -166,6 +166,11 @@ class Study:
         strategy has nothing left to try. Returns the study.
 
         Without ``trials`` and ``seconds``, runs until the strategy is exhausted.
+
+        With a parallel executor the strategy is asked while other trials run. An ``ask`` that
+        returns ``None`` then means "nothing to propose now": the study asks again after the
+        next finished trial, and ends only when ``ask`` returns ``None`` with nothing running.
+        Such an ``ask`` must not change the strategy's state (it is not replayed on resume).
         """
         if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 0):
             raise ConfigError("budget.trials", f"must be a non-negative integer, got {trials!r}")
@@ -208,6 +213,7 @@ class Study:
                     self.executor.submit(trial.number, cand)
                 if not running:
                     break
+                last_failed: Trial | None = None
                 for outcome in self.executor.wait():
                     trial = self._finish(running.pop(outcome.number), outcome)
                     done += 1
@@ -215,11 +221,16 @@ class Study:
                     for cb in self.callbacks:
                         cb(self, trial)
                     failures_in_a_row = failures_in_a_row + 1 if trial.state is TrialState.FAILED else 0
-                    limit = self.max_failures_in_a_row
-                    if limit is not None and failures_in_a_row >= limit:
-                        raise FatalError(
-                            f"stopped after {failures_in_a_row} failed trials in a row; last error: {trial.error}"
-                        )
+                    last_failed = trial if trial.state is TrialState.FAILED else last_failed
+                # A strategy may return None while trials run (e.g. waiting for a rung to fill):
+                # after a tell it may have new candidates, so ask again.
+                exhausted = False
+                limit = self.max_failures_in_a_row
+                if limit is not None and failures_in_a_row >= limit and last_failed is not None:
+                    raise FatalError(
+                        f"stopped after {failures_in_a_row} failed trials in a row; last error: {last_failed.error} "
+                        f"(trial {last_failed.number}; the limit is max_failures_in_a_row={limit})"
+                    )
         finally:
             self.executor.shutdown()
             self.storage.set_meta({"elapsed_seconds": elapsed_before + time.monotonic() - t0})

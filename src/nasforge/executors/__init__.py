@@ -1,5 +1,26 @@
-"""Executors: where evaluations run (inline; local processes and Ray build on the same protocol)."""
+"""Executors: where evaluations run — inline, local worker processes, or Ray.
+
+Example:
+    >>> from nasforge.executors import make_executor
+    >>> make_executor({"name": "local", "workers": 2, "trial_timeout": 600}).workers
+    2
+"""
 
 from ._base import Executor, InlineExecutor, Outcome, run_trial
+from ._config import EXECUTORS, make_executor, register_executor
+from ._local import LocalExecutor
+from ._ray import RayExecutor
+from ._worker import describe_exit
 
-__all__ = ["Executor", "InlineExecutor", "Outcome", "run_trial"]
+__all__ = [
+    "EXECUTORS",
+    "Executor",
+    "InlineExecutor",
+    "LocalExecutor",
+    "Outcome",
+    "RayExecutor",
+    "describe_exit",
+    "make_executor",
+    "register_executor",
+    "run_trial",
+]

@@ -9,7 +9,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._errors import TrialFailed
+from .._errors import ConfigError, TrialFailed
 from .._trial import Candidate, TrialState
 from ..evaluators import Evaluator, check_metrics
 
@@ -81,17 +81,39 @@ class Executor(ABC):
 
 
 class InlineExecutor(Executor):
-    """Runs each evaluation in the calling process, one at a time (tests, debugging)."""
+    """Runs each evaluation in the calling process (tests, debugging).
 
-    def __init__(self) -> None:
+    With ``workers=N`` it imitates N parallel workers deterministically: up to N candidates
+    are submitted, and each :meth:`wait` evaluates the oldest one only, so the strategy is
+    asked again while N - 1 others are still "running". Same seed and same ``workers`` give
+    the same trials, which makes it the reference for strategies under parallelism.
+
+    Args:
+        workers: How many submitted evaluations may be outstanding at once.
+
+    Example:
+        >>> from nasforge.evaluators import Function
+        >>> from nasforge.space import Arch
+        >>> ex = InlineExecutor(workers=2)
+        >>> ex.start(Function(lambda a: {"y": a["x"]}))
+        >>> ex.submit(0, Candidate(Arch({"x": 1}))); ex.submit(1, Candidate(Arch({"x": 2})))
+        >>> [o.number for o in ex.wait()], ex.free()
+        ([0], 1)
+    """
+
+    def __init__(self, *, workers: int = 1) -> None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ConfigError("executor.workers", f"must be a positive integer, got {workers!r}")
+        self.workers = workers
         self._queue: list[tuple[int, Candidate]] = []
         self._evaluator: Evaluator | None = None
 
     def start(self, evaluator: Evaluator) -> None:
         self._evaluator = evaluator
+        self._queue.clear()
 
     def free(self) -> int:
-        return 0 if self._queue else 1
+        return self.workers - len(self._queue)
 
     def submit(self, number: int, candidate: Candidate) -> None:
         self._queue.append((number, candidate))
@@ -99,6 +121,10 @@ class InlineExecutor(Executor):
     def wait(self) -> list[Outcome]:
         if self._evaluator is None:
             raise RuntimeError("InlineExecutor.wait() before start()")
-        out = [run_trial(self._evaluator, n, c) for n, c in self._queue]
+        if not self._queue:
+            raise RuntimeError("InlineExecutor.wait() with nothing submitted")
+        number, candidate = self._queue.pop(0)
+        return [run_trial(self._evaluator, number, candidate)]
+
+    def shutdown(self) -> None:
         self._queue.clear()
-        return out

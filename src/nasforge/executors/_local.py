@@ -1,0 +1,286 @@
+"""Local process executor: N recycled worker processes, each trial isolated from the search."""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import multiprocessing.connection
+import multiprocessing.util  # its exit hook must be registered before ours (see _stop_all)
+import os
+import pickle
+import sys
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+from .._errors import ConfigError, FatalError
+from .._trial import Candidate, TrialState
+from ..evaluators import Evaluator
+from ._base import Executor, Outcome
+from ._worker import describe_exit, worker_main
+
+STOP_GRACE_SECONDS = 2.0
+"""How long :meth:`LocalExecutor.shutdown` lets idle workers exit before killing them."""
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Any
+    ready: bool = False
+    task: tuple[int, Candidate] | None = None
+    started: float = 0.0
+    started_wall: float = 0.0
+    deadline: float | None = None
+    runs: int = 0
+
+
+def check_positive(value: Any, field: str, *, integer: bool, allow_none: bool = True) -> None:
+    """Refuse a value that is not a positive number (or integer); ``None`` when allowed."""
+    if value is None and allow_none:
+        return
+    ok = not isinstance(value, bool) and isinstance(value, int if integer else int | float)
+    if not ok or not value > 0:
+        what = "a positive integer" if integer else "a positive number of seconds"
+        raise ConfigError(field, f"must be {what}" + (" or null" if allow_none else "") + f", got {value!r}")
+
+
+def pickle_evaluator(evaluator: Evaluator) -> bytes:
+    """The evaluator as bytes for worker processes; a clear error when it cannot be pickled."""
+    try:
+        return pickle.dumps(evaluator, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # noqa: BLE001 - pickling can fail in many ways
+        raise ConfigError(
+            "executor",
+            f"the evaluator cannot be sent to worker processes ({type(exc).__name__}: {exc}); define its "
+            "function at the top level of a module (not a lambda or a nested function), or use executor inline",
+        ) from None
+
+
+class LocalExecutor(Executor):
+    """Runs trials in ``workers`` worker processes on this machine, one trial per worker at a
+    time, so that a crash, a segfault, ``os._exit`` or an out-of-memory kill of one trial fails
+    only that trial.
+
+    Workers are started once (``spawn``; importing torch costs seconds per process) and reused
+    for trial after trial; the evaluator is pickled once and loaded once per worker. A worker
+    that dies is replaced, and so is one that ran over ``trial_timeout`` (it is killed and the
+    trial recorded as failed), one that raised ``MemoryError``, and one that reached
+    ``max_trials_per_worker``. Workers end by themselves when the search process dies.
+    Only the search process writes the storage.
+
+    An evaluator given by a ``module:callable`` is found in the workers because they get the
+    search process's ``sys.path`` (which includes the config's folder); lambdas and nested
+    functions cannot be sent to another process.
+
+    Args:
+        workers: Number of worker processes (trials at once).
+        trial_timeout: Seconds a trial may run (from when its worker is ready) before its
+            worker is killed and the trial fails; ``None``: no limit.
+        threads: Threads per worker for torch/BLAS (1 is the best use of a small machine);
+            ``None`` leaves the libraries' default.
+        max_trials_per_worker: Replace a worker after this many trials (bounds leaked
+            memory); ``None``: never.
+
+    Example:
+        >>> ex = LocalExecutor(2, trial_timeout=600)
+        >>> ex.free()  # not started yet
+        0
+    """
+
+    def __init__(
+        self,
+        workers: int = 2,
+        *,
+        trial_timeout: float | None = None,
+        threads: int | None = 1,
+        max_trials_per_worker: int | None = None,
+    ) -> None:
+        check_positive(workers, "executor.workers", integer=True, allow_none=False)
+        check_positive(trial_timeout, "executor.trial_timeout", integer=False)
+        check_positive(threads, "executor.threads", integer=True)
+        check_positive(max_trials_per_worker, "executor.max_trials_per_worker", integer=True)
+        self.workers = workers
+        self.trial_timeout = float(trial_timeout) if trial_timeout is not None else None
+        self.threads = threads
+        self.max_trials_per_worker = max_trials_per_worker
+        self._ctx = multiprocessing.get_context("spawn")
+        self._pool: list[_Worker] = []
+        self._retiring: list[_Worker] = []
+        self._payload = b""
+        self._early_deaths = 0
+        self.replaced = 0
+        """How many workers were started to replace others (died, timed out, recycled)."""
+
+    # -- protocol -------------------------------------------------------------------------
+
+    def start(self, evaluator: Evaluator) -> None:
+        self.shutdown()
+        self._payload = pickle_evaluator(evaluator)
+        self._early_deaths = 0
+        self._pool = [self._spawn() for _ in range(self.workers)]
+        _LIVE.add(self)
+
+    def free(self) -> int:
+        return sum(1 for w in self._pool if w.task is None)
+
+    def submit(self, number: int, candidate: Candidate) -> None:
+        idle = [w for w in self._pool if w.task is None]
+        if not idle:
+            raise RuntimeError("LocalExecutor.submit() with no free worker; check free() first")
+        worker = next((w for w in idle if w.ready), idle[0])
+        try:
+            worker.conn.send((number, candidate))
+        except OSError:  # it died while idle: give the trial to a fresh worker
+            worker = self._replace(worker)
+            worker.conn.send((number, candidate))
+        worker.task = (number, candidate)
+        worker.started, worker.started_wall = time.monotonic(), time.time()
+        worker.deadline = self._deadline() if worker.ready else None
+
+    def wait(self) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        while not outcomes:
+            if not any(w.task is not None for w in self._pool):
+                raise RuntimeError("LocalExecutor.wait() with nothing submitted")
+            deadlines = [w.deadline for w in self._pool if w.task is not None and w.deadline is not None]
+            timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+            waitables = [w.conn for w in self._pool] + [w.process.sentinel for w in self._pool]
+            ready = set(multiprocessing.connection.wait(waitables, timeout))
+            for worker in list(self._pool):
+                if worker.conn in ready or worker.process.sentinel in ready:
+                    self._read(worker, outcomes)
+            now = time.monotonic()
+            for worker in list(self._pool):
+                if worker.task is not None and worker.deadline is not None and worker.deadline <= now:
+                    outcomes.append(self._time_out(worker))
+            self._reap_retiring()
+        return outcomes
+
+    def shutdown(self) -> None:
+        workers, self._pool = self._pool + self._retiring, []
+        self._retiring = []
+        for w in workers:
+            if w.task is not None:
+                w.process.kill()  # a trial in progress when the search stops is abandoned
+            else:
+                try:
+                    w.conn.send(None)
+                except OSError:
+                    pass
+        end = time.monotonic() + STOP_GRACE_SECONDS
+        for w in workers:
+            w.process.join(max(0.0, end - time.monotonic()))
+            if w.process.is_alive():
+                w.process.kill()
+                w.process.join(1.0)
+            w.conn.close()
+        _LIVE.discard(self)
+
+    # -- workers --------------------------------------------------------------------------
+
+    def _deadline(self) -> float | None:
+        return time.monotonic() + self.trial_timeout if self.trial_timeout is not None else None
+
+    def _spawn(self) -> _Worker:
+        parent_end, child_end = self._ctx.Pipe(duplex=True)
+        process = self._ctx.Process(
+            target=worker_main,
+            args=(child_end, os.getpid(), list(sys.path), self.threads, self._payload),
+            name="nasforge-worker",
+        )
+        process.start()
+        child_end.close()  # so that the parent sees end-of-file when the worker dies
+        return _Worker(process, parent_end)
+
+    def _replace(self, worker: _Worker) -> _Worker:
+        """Swap ``worker`` (dead, killed or retiring) for a fresh one in the same slot."""
+        fresh = self._spawn()
+        self._pool[self._pool.index(worker)] = fresh
+        self.replaced += 1
+        return fresh
+
+    def _read(self, worker: _Worker, outcomes: list[Outcome]) -> None:
+        """Handle every message ``worker`` sent; notice when it died."""
+        ended = False
+        try:
+            while worker.conn.poll():
+                kind, value, *rest = worker.conn.recv()
+                if kind == "ready":
+                    worker.ready = True
+                    self._early_deaths = 0
+                    if worker.task is not None:
+                        worker.started, worker.deadline = time.monotonic(), self._deadline()
+                elif kind == "done":
+                    outcomes.append(value)
+                    worker.task, worker.deadline = None, None
+                    worker.runs += 1
+                    stop = bool(rest and rest[0])
+                    if stop or (self.max_trials_per_worker is not None and worker.runs >= self.max_trials_per_worker):
+                        self._retire(worker)
+                        return
+                elif kind == "init-error":
+                    raise FatalError(f"a worker process could not load the evaluator: {value}")
+        except (EOFError, OSError):
+            ended = True
+        if ended or not worker.process.is_alive():
+            self._died(worker, outcomes)
+
+    def _died(self, worker: _Worker, outcomes: list[Outcome]) -> None:
+        worker.process.join(1.0)
+        if worker.process.is_alive():  # closed its pipe but lingers: make sure it is gone
+            worker.process.kill()
+            worker.process.join(1.0)
+        code = worker.process.exitcode
+        worker.conn.close()
+        if worker.task is not None:
+            outcomes.append(self._failed(worker, describe_exit(code)))
+        if not worker.ready:
+            self._early_deaths += 1
+            if self._early_deaths >= max(3, 2 * self.workers):
+                raise FatalError(f"worker processes keep dying before they are ready; last: {describe_exit(code)}")
+        self._replace(worker)
+
+    def _time_out(self, worker: _Worker) -> Outcome:
+        worker.process.kill()
+        worker.process.join(5.0)
+        worker.conn.close()
+        limit = f"{self.trial_timeout:g}" if self.trial_timeout is not None else "?"
+        outcome = self._failed(worker, f"time limit: the trial ran longer than trial_timeout={limit} s and was stopped")
+        self._replace(worker)
+        return outcome
+
+    def _failed(self, worker: _Worker, reason: str) -> Outcome:
+        assert worker.task is not None  # internal invariant, not user input
+        return Outcome(worker.task[0], TrialState.FAILED, error=reason, started=worker.started_wall,
+                       finished=time.time(), cost_seconds=time.monotonic() - worker.started)  # fmt: skip
+
+    def _retire(self, worker: _Worker) -> None:
+        try:
+            worker.conn.send(None)
+        except OSError:
+            pass
+        self._replace(worker)
+        self._retiring.append(worker)
+
+    def _reap_retiring(self) -> None:
+        still = []
+        for w in self._retiring:
+            if w.process.is_alive():
+                still.append(w)
+            else:
+                w.process.join(0)
+                w.conn.close()
+        self._retiring = still
+
+
+_LIVE: weakref.WeakSet[LocalExecutor] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    """Stop the workers of executors that were never shut down (runs before multiprocessing
+    joins its children at exit, which would otherwise wait for them forever)."""
+    for executor in list(_LIVE):
+        executor.shutdown()
