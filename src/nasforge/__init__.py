@@ -14,6 +14,7 @@ from . import space
 from ._errors import ConfigError, FatalError, NasforgeError, SpaceError, TrialFailed
 from ._trial import Candidate, Objective, Objectives, Trial, TrialState
 from .evaluators import Evaluator, Function, Result, Table
+from .report import explain, importance, write_report
 from .space import Arch, SearchSpace
 from .storage import InMemoryStorage, SQLiteStorage, Storage
 from .strategies import Strategy
@@ -44,6 +45,9 @@ __all__ = [
     "TrialFailed",
     "TrialState",
     "__version__",
+    "explain",
+    "importance",
     "search",
     "space",
+    "write_report",
 ]

@@ -251,6 +251,39 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 
+def _report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", help="a run directory")
+    p.add_argument("--out", help="the HTML file (default: RUN_DIR/report.html)")
+    p.add_argument("--png", metavar="DIR", help="also write each plot as PNG (and the best architecture as SVG) into DIR")
+
+
+@command("report", "write a self-contained HTML report of RUN_DIR (plots, importance, why the best)", _report_args)
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    t0 = time.perf_counter()
+    path = write_report(args.run_dir, args.out, png=args.png)
+    size = path.stat().st_size / 1e6
+    print(f"report: {path} ({size:.1f} MB, {time.perf_counter() - t0:.1f} s)" + (f"; plots in {args.png}" if args.png else ""))
+    return 0
+
+
+def _explain_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", help="a run directory")
+    p.add_argument("--evaluate", action="store_true", help="first evaluate the unmeasured neighbours of the best (one decision changed)")
+    p.add_argument("--tolerance", type=float, help="differences up to this count as none (default: 1%% of the range)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+@command("explain", "why the best architecture of RUN_DIR: the effect of changing each decision alone", _explain_args)
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .report import explain
+
+    exp = explain(args.run_dir, evaluate=args.evaluate, tolerance=args.tolerance)
+    print(json.dumps(exp.to_dict(), indent=2, default=str) if args.json else exp.text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
     from . import __version__

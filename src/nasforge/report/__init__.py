@@ -1,0 +1,36 @@
+"""Reports and explanations: the self-contained HTML report, decision importance (fANOVA over a
+random forest), and why the best architecture is best (the effect of changing each decision).
+
+Example:
+    >>> import nasforge
+    >>> from nasforge.space import SearchSpace, Choice
+    >>> space = SearchSpace({"a": Choice([0, 1, 2]), "b": Choice([0, 1])})
+    >>> study = nasforge.search(space, nasforge.Function(lambda x: {"y": x["a"]}),
+    ...                         strategy="grid", objectives={"y": "maximize"})
+    >>> nasforge.explain(study).effects[0].decision
+    'a'
+"""
+
+from ._data import RunData, pareto_mask
+from ._draw import architecture_svgs, cell_svg, chain_svg
+from ._explain import Alternative, DecisionEffect, Explanation, explain, neighbour_decision, one_change_neighbours
+from ._html import write_report
+from ._importance import Importance, compute_importance, importance
+
+__all__ = [
+    "Alternative",
+    "DecisionEffect",
+    "Explanation",
+    "Importance",
+    "RunData",
+    "architecture_svgs",
+    "cell_svg",
+    "chain_svg",
+    "compute_importance",
+    "explain",
+    "importance",
+    "neighbour_decision",
+    "one_change_neighbours",
+    "pareto_mask",
+    "write_report",
+]

@@ -1,0 +1,338 @@
+"""Why this architecture: the effect of changing each decision of the best architecture alone.
+
+For each decision of the best architecture, the *neighbours along it* are the architectures that
+differ from the best in that decision only (decisions that appear or disappear because of it,
+such as the layers of a deeper network or a conditional option, may differ too). The stored
+trials at the best trial's fidelity give, for each alternative value, the best such neighbour;
+``evaluate=True`` first runs the one-step neighbours that no trial has measured, as new trials of
+the study.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .._errors import ConfigError
+from .._trial import Candidate, Trial
+from ..space import Arch, SearchSpace, Value
+from ..strategies import Strategy
+from ..study import Study
+from ._data import RunData, budget_key, fmt
+
+_ABSENT = object()
+
+MATTERED, INDIFFERENT, BETTER, UNTESTED = "mattered", "indifferent", "better-alternative", "untested"
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """Another value of one decision, as measured on a neighbour of the best architecture.
+
+    ``change`` is the neighbour's metric minus the best's, signed so that positive is better
+    (for a minimized metric it is the decrease). ``trials`` counts the trials behind it.
+    """
+
+    value: Value
+    metric: float
+    change: float
+    trials: int
+    trial: int
+
+
+@dataclass(frozen=True)
+class DecisionEffect:
+    """What changing one decision of the best architecture did.
+
+    ``verdict``: ``"mattered"`` (every measured alternative is worse by more than the tolerance),
+    ``"indifferent"`` (an alternative is within the tolerance), ``"better-alternative"`` (one is
+    better by more than the tolerance) or ``"untested"`` (no neighbour along it was measured).
+    ``alternatives`` are best first; ``untried`` lists values of a finite domain with no trial.
+    """
+
+    decision: str
+    value: Value
+    verdict: str
+    alternatives: list[Alternative]
+    untried: list[Value]
+    trials: int
+
+    @property
+    def least_loss(self) -> float | None:
+        """How much the best alternative loses (negative: it gains); ``None`` when untested."""
+        return -self.alternatives[0].change if self.alternatives else None
+
+
+@dataclass
+class Explanation:
+    """The answer to "why this architecture?": one :class:`DecisionEffect` per decision of the
+    best architecture, ranked (mattered most first), and the same in plain words (``text``)."""
+
+    trial: int
+    arch: dict[str, Value]
+    arch_string: str
+    metric: str
+    direction: str
+    value: float
+    tolerance: float
+    effects: list[DecisionEffect]
+    trials_considered: int
+    evaluated: int = 0
+    previous_best: int | None = None
+    """With ``evaluate``: the best trial before the neighbours ran (another one may now be best)."""
+    text: str = field(default="")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON-serialisable)."""
+        return asdict(self)
+
+
+def _ancestors(space: SearchSpace) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for d in space.decisions:
+        chain: set[str] = set()
+        parent = d.parent
+        while parent is not None:
+            chain.add(parent)
+            parent = space.decision(parent).parent
+        out[d.name] = chain
+    return out
+
+
+def neighbour_decision(best: Arch, other: Arch, ancestors: dict[str, set[str]]) -> str | None:
+    """The one decision along which ``other`` is a neighbour of ``best``, or ``None``.
+
+    Decisions active in both must be equal but one; decisions active in only one of them must
+    depend on that one (a layer that a depth change adds, a conditional option).
+    """
+    changed: str | None = None
+    only_one: list[str] = []
+    for name in set(best) | set(other):
+        a, b = best.get(name, _ABSENT), other.get(name, _ABSENT)
+        if a is _ABSENT or b is _ABSENT:
+            only_one.append(name)
+        elif a != b:
+            if changed is not None:
+                return None
+            changed = name
+    if changed is None:
+        return None
+    if any(changed not in ancestors.get(n, set()) for n in only_one):
+        return None
+    return changed
+
+
+def _alternative_values(space: SearchSpace, name: str, value: Value) -> list[Value]:
+    dom = space.decision(name).domain
+    if dom.size <= 64:
+        return [v for v in dom.values() if v != value]
+    return []
+
+
+def _explain(
+    data: RunData, *, tolerance: float | None, evaluated: int, previous_best: int | None = None
+) -> Explanation:
+    best = data.best
+    if best is None:
+        raise ConfigError("run_dir", f"study {data.name!r} has no complete trial to explain")
+    metric, sign = data.primary, data.objectives.primary.sign
+    ref = float(best.metrics[metric])
+    same_budget = [t for t in data.complete if budget_key(t) == budget_key(best)]
+    if tolerance is None:
+        vals = [float(t.metrics[metric]) for t in same_budget]
+        spread = max(vals) - min(vals) if vals else 0.0
+        tolerance = 0.01 * spread
+    ancestors = _ancestors(data.space)
+    by_decision: dict[str, dict[Any, list[Trial]]] = {}
+    for t in same_budget:
+        if t.arch == best.arch:
+            continue
+        name = neighbour_decision(best.arch, t.arch, ancestors)
+        if name is not None:
+            by_decision.setdefault(name, {}).setdefault(t.arch[name], []).append(t)
+    effects = []
+    for name in data.space.active_names(best.arch):
+        groups = by_decision.get(name, {})
+        alts = []
+        for value, ts in groups.items():
+            top = max(ts, key=lambda t: sign * float(t.metrics[metric]))
+            m = float(top.metrics[metric])
+            alts.append(Alternative(value, m, sign * (m - ref), len(ts), top.number))
+        alts.sort(key=lambda a: -a.change)
+        tried = set(groups)
+        untried = [v for v in _alternative_values(data.space, name, best.arch[name]) if v not in tried]
+        if not alts:
+            verdict = UNTESTED
+        elif alts[0].change > tolerance:
+            verdict = BETTER
+        elif alts[0].change >= -tolerance:
+            verdict = INDIFFERENT
+        else:
+            verdict = MATTERED
+        effects.append(DecisionEffect(name, best.arch[name], verdict, alts, untried, sum(a.trials for a in alts)))
+    order = {MATTERED: 0, BETTER: 1, INDIFFERENT: 2, UNTESTED: 3}
+
+    def rank(e: DecisionEffect) -> tuple[int, float]:
+        loss = e.least_loss or 0.0
+        return order[e.verdict], (loss if e.verdict == BETTER else -loss)
+
+    effects.sort(key=rank)
+    exp = Explanation(
+        best.number, best.arch.to_dict(), data.space.to_string(best.arch), metric, data.objectives.primary.direction,
+        ref, float(tolerance), effects, len(same_budget), evaluated, previous_best,
+    )  # fmt: skip
+    exp.text = _text(exp, data)
+    return exp
+
+
+def _alt_words(e: DecisionEffect, a: Alternative, metric: str) -> str:
+    return f"{e.decision} = {a.value!r} gives {metric} {fmt(a.metric)} ({a.change:+.4g}; trial {a.trial})"
+
+
+def _evidence(e: DecisionEffect) -> str:
+    tried = len(e.alternatives)
+    total = tried + len(e.untried)
+    noun = "alternative value" + ("s" if (total or tried) != 1 else "")
+    of = f"{tried} of {total} {noun} measured" if total else f"{tried} {noun} measured"
+    return f"{of}, {e.trials} trial{'s' if e.trials != 1 else ''}"
+
+
+def _text(exp: Explanation, data: RunData) -> str:
+    lines = [
+        f"Best architecture: trial {exp.trial}, {exp.metric} = {fmt(exp.value)} ({exp.direction}), {exp.arch_string}",
+        f"Changing one decision at a time, from {exp.trials_considered} complete trials at the best trial's fidelity"
+        + (f" ({exp.evaluated} neighbours just evaluated)" if exp.evaluated else "")
+        + f"; differences within {fmt(exp.tolerance)} count as no difference"
+        + (" (1% of the observed range)." if exp.tolerance else "."),
+    ]
+    if exp.previous_best is not None and exp.previous_best != exp.trial:
+        lines.append(
+            f"A neighbour evaluated just now (trial {exp.trial}) beat the previous best (trial {exp.previous_best}); "
+            "its own neighbours may be unmeasured: evaluate again to explain it fully."
+        )
+    groups = [
+        (MATTERED, "Mattered most (every measured alternative is worse):"),
+        (BETTER, "Could be better (an alternative measured better at this fidelity):"),
+        (INDIFFERENT, "Indifferent (an alternative is as good):"),
+        (UNTESTED, "Not tested (no trial changes only this decision):"),
+    ]
+    for verdict, title in groups:
+        effects = [e for e in exp.effects if e.verdict == verdict]
+        if not effects:
+            continue
+        lines.append("")
+        lines.append(title)
+        if verdict == UNTESTED:
+            names = ", ".join(f"{e.decision} = {e.value!r}" for e in effects)
+            lines.append(f"  {names} ({len(effects)} decision{'s' if len(effects) != 1 else ''}, 0 trials).")
+            continue
+        for k, e in enumerate(effects, 1):
+            head = f"  {k}. {e.decision} = {e.value!r}"
+            a = e.alternatives[0]
+            if verdict == MATTERED:
+                worst = e.alternatives[-1]
+                say = f"the closest alternative, {_alt_words(e, a, exp.metric)}"
+                if len(e.alternatives) > 1:
+                    say += f"; the worst, {worst.value!r}, loses {fmt(-worst.change)}"
+            else:
+                say = _alt_words(e, a, exp.metric)
+            lines.append(f"{head}: {say}. Evidence: {_evidence(e)}.")
+    if any(e.verdict == UNTESTED or e.untried for e in exp.effects):
+        where = f"nasforge explain {data.run_dir} --evaluate" if data.run_dir else "explain(..., evaluate=True)"
+        lines.append("")
+        lines.append(f"Unmeasured neighbours can be evaluated with `{where}`.")
+    return "\n".join(lines)
+
+
+class _Listed(Strategy):
+    """Hands out given candidates in order (the stored ones first, for the replay on resume)."""
+
+    def __init__(self, candidates: list[Candidate]) -> None:
+        self._queue = list(candidates)
+
+    def ask(self) -> Candidate | None:
+        return self._queue.pop(0) if self._queue else None
+
+
+def _evaluate_neighbours(run_dir: str | os.PathLike[str]) -> tuple[int, int]:
+    """Run the neighbours of the best architecture (one decision changed, every value) that no
+    trial at its fidelity has measured, as new trials of the study in ``run_dir``; returns how
+    many ran and the number of the best trial they were neighbours of."""
+    from ..run import load_study, lock_run_dir, open_storage
+
+    open_storage(run_dir).close()  # a clear error, before the lock, when there is no study
+    with lock_run_dir(run_dir):
+        return _run_neighbours(load_study(run_dir)[1], run_dir)
+
+
+def _run_neighbours(study: Study, run_dir: str | os.PathLike[str]) -> tuple[int, int]:
+    try:
+        trials = study.trials
+        best = study.objectives.best(trials)
+        if best is None:
+            raise ConfigError("run_dir", f"{str(run_dir)!r} has no complete trial to explain")
+        measured = {t.arch for t in trials if t.state.finished and budget_key(t) == budget_key(best)}
+        new = [Candidate(a, best.budget) for a in one_change_neighbours(study.space, best.arch) if a not in measured]
+        if new:
+            replay = [t.candidate for t in trials if t.requeued_from is None]
+            study.strategy = _Listed(replay + new)
+            study.run()
+        return len(new), best.number
+    finally:
+        study.storage.close()
+
+
+def one_change_neighbours(space: SearchSpace, arch: Arch, *, limit: int = 64) -> list[Arch]:
+    """Architectures of ``space`` that differ from ``arch`` in one decision, for every other value
+    of each decision (up to ``limit`` values each; ranges step outward one value at a time, and a
+    deeper network copies its last layer), keeping the constraints."""
+    ancestors = _ancestors(space)
+    out: dict[Arch, None] = {}
+    for name in space.active_names(arch):
+        seen = {arch[name]}
+        frontier = [arch]
+        while frontier and len(seen) <= limit:
+            step = []
+            for a in frontier:
+                for n in space.neighbors(a):
+                    if name in n and n[name] not in seen and neighbour_decision(arch, n, ancestors) == name:
+                        seen.add(n[name])
+                        out.setdefault(n)
+                        step.append(n)
+            frontier = step
+    return list(out)
+
+
+def explain(source: Any, *, evaluate: bool = False, tolerance: float | None = None) -> Explanation:
+    """Why the best architecture of a run: for each of its decisions, the best measured
+    neighbour for each alternative value, ranked by how much changing the decision costs, with
+    a plain-words summary in ``.text`` that cites the trials behind each statement.
+
+    Args:
+        source: A run directory or a :class:`nasforge.Study`.
+        evaluate: First evaluate the best architecture's neighbours (one decision changed, each
+            other value: :func:`one_change_neighbours`) that have no trial at its fidelity (a run
+            directory only: the evaluator is rebuilt from its stored config); they are stored as
+            new trials of the study. If one of them beats the best, the explanation is of the new
+            best, and ``previous_best`` says so.
+        tolerance: Differences of the primary metric up to this count as none (default: 1% of
+            the metric's observed range).
+
+    Example:
+        >>> import nasforge
+        >>> from nasforge.space import SearchSpace, Choice
+        >>> space = SearchSpace({"a": Choice([0, 1, 2]), "b": Choice([0, 1])})
+        >>> study = nasforge.search(space, nasforge.Function(lambda x: {"y": x["a"]}),
+        ...                         strategy="grid", objectives={"y": "maximize"})
+        >>> [(e.decision, e.verdict) for e in nasforge.explain(study).effects]
+        [('a', 'mattered'), ('b', 'indifferent')]
+    """
+    if tolerance is not None and (not isinstance(tolerance, int | float) or not tolerance >= 0):
+        raise ConfigError("tolerance", f"must be a number >= 0, got {tolerance!r}")
+    evaluated, previous = 0, None
+    if evaluate:
+        if not isinstance(source, str | os.PathLike):
+            raise ConfigError("evaluate", "needs a run directory (the evaluator is rebuilt from its stored config)")
+        evaluated, previous = _evaluate_neighbours(source)
+    return _explain(RunData.load(source), tolerance=tolerance, evaluated=evaluated, previous_best=previous)

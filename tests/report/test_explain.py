@@ -1,0 +1,106 @@
+"""Why this architecture: the effect of changing each decision of the best alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import nasforge
+from nasforge.cli import main
+from nasforge.report import neighbour_decision
+from nasforge.space import Arch, Choice, Conditional, Repeat, SearchSpace
+
+
+def test_explain_ranks_what_mattered_and_names_the_indifferent() -> None:
+    space = SearchSpace({"big": Choice([0, 1, 2]), "small": Choice(["a", "b"]), "idle": Choice([1, 2, 3])})
+    fn = nasforge.Function(lambda x: {"acc": 10 * x["big"] + (x["small"] == "b")})
+    exp = nasforge.explain(nasforge.search(space, fn, strategy="grid", objectives={"acc": "maximize"}))
+    assert exp.arch["big"] == 2 and exp.arch["small"] == "b" and exp.value == 21
+    assert [(e.decision, e.verdict) for e in exp.effects] == [
+        ("big", "mattered"),
+        ("small", "mattered"),
+        ("idle", "indifferent"),
+    ]
+    big = exp.effects[0]
+    assert [(a.value, a.change, a.trials) for a in big.alternatives] == [(1, -10.0, 1), (0, -20.0, 1)]
+    assert big.untried == [] and big.trials == 2
+    assert "Mattered most" in exp.text and "Indifferent" in exp.text
+    assert "big = 2: the closest alternative, big = 1 gives acc 11 (-10; trial" in exp.text
+    assert "Evidence: 2 of 2 alternative values measured, 2 trials." in exp.text
+
+
+def test_minimized_metric_and_tolerance() -> None:
+    space = SearchSpace({"a": Choice([0, 1, 2]), "b": Choice([0, 1])})
+    study = nasforge.search(space, nasforge.Function(lambda x: {"loss": x["a"] + 0.05 * x["b"]}), strategy="grid",
+                            objectives={"loss": "minimize"})  # fmt: skip
+    exp = nasforge.explain(study)
+    assert exp.arch == {"a": 0, "b": 0}
+    assert {e.decision: e.verdict for e in exp.effects} == {"a": "mattered", "b": "mattered"}
+    assert exp.effects[1].alternatives[0].change == pytest.approx(-0.05)  # worse is negative
+    loose = nasforge.explain(study, tolerance=0.1)
+    assert {e.decision: e.verdict for e in loose.effects} == {"a": "mattered", "b": "indifferent"}
+
+
+def test_neighbours_along_a_depth_or_a_parent_may_differ_in_what_it_adds() -> None:
+    space = SearchSpace({
+        "opt": Choice(["sgd", "adam"]), "mom": Conditional(Choice([0.0, 0.9]), "opt", ("sgd",)),
+        "layers": Repeat({"k": Choice([3, 5])}, 1, 3),
+    })  # fmt: skip
+    anc = {d.name: set() for d in space.decisions}
+    anc.update({"mom": {"opt"}, "layers.0.k": {"layers"}, "layers.1.k": {"layers"}, "layers.2.k": {"layers"}})
+    best = Arch({"opt": "adam", "layers": 1, "layers.0.k": 3})
+    from nasforge.report._explain import _ancestors
+
+    assert _ancestors(space) == anc
+    assert neighbour_decision(best, Arch({"opt": "sgd", "mom": 0.9, "layers": 1, "layers.0.k": 3}), anc) == "opt"
+    assert (
+        neighbour_decision(best, Arch({"opt": "adam", "layers": 2, "layers.0.k": 3, "layers.1.k": 5}), anc) == "layers"
+    )
+    assert neighbour_decision(best, Arch({"opt": "adam", "layers": 2, "layers.0.k": 5, "layers.1.k": 5}), anc) is None
+    assert neighbour_decision(best, Arch({"opt": "adam", "layers": 1, "layers.0.k": 5}), anc) == "layers.0.k"
+    assert neighbour_decision(best, best, anc) is None
+
+
+def test_explain_evaluate_runs_the_missing_neighbours_as_new_trials(
+    sparse_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = nasforge.explain(sparse_run)
+    assert any(e.untried for e in before.effects)
+    n_before = nasforge.run.summarize(sparse_run)["trials"]
+    assert main(["explain", str(sparse_run)]) == 0
+    assert "--evaluate" in capsys.readouterr().out
+    assert main(["explain", str(sparse_run), "--evaluate"]) == 0
+    text = capsys.readouterr().out
+    after = nasforge.explain(sparse_run)
+    n_after = nasforge.run.summarize(sparse_run)["trials"]
+    assert n_after > n_before and after.evaluated == 0
+    assert f"({n_after - n_before} neighbours just evaluated)" in text
+    # The study stays resumable: the stored trials replay, the budget counts the new trials too.
+    assert main(["resume", str(sparse_run)]) == 0
+    assert nasforge.run.summarize(sparse_run)["trials"] == n_after
+    if after.trial != before.trial:  # a neighbour beat the best: said so
+        assert f"beat the previous best (trial {before.trial})" in text
+    for _ in range(6):  # evaluating again until the best stays climbs to the toy optimum
+        exp = nasforge.explain(sparse_run, evaluate=True)
+        if exp.previous_best == exp.trial:
+            break
+    assert exp.arch == {"kernel": 3, "width": 32, "depth": 3}
+    assert all(not e.untried and e.verdict == "mattered" for e in exp.effects)
+    assert sorted(len(e.alternatives) for e in exp.effects) == [3, 3, 4]  # every other value of each
+
+
+def test_explain_json_and_errors(table_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    assert main(["explain", str(table_run), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["trial"] >= 0 and {e["decision"] for e in data["effects"]} == {"kernel", "width", "depth"}
+    assert all(e["verdict"] == "mattered" for e in data["effects"])  # the toy score has one optimum
+    assert main(["explain", str(tmp_path / "nowhere")]) == 2
+    space = SearchSpace({"a": Choice([0, 1])})
+    study = nasforge.search(
+        space, nasforge.Function(lambda x: {"y": x["a"]}), strategy="grid", objectives={"y": "maximize"}
+    )
+    with pytest.raises(nasforge.ConfigError, match="needs a run directory"):
+        nasforge.explain(study, evaluate=True)
