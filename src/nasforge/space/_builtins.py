@@ -47,3 +47,40 @@ def cnn() -> SearchSpace:
         },
         name="cnn",
     )
+
+
+@register_space("mlp")
+def mlp() -> SearchSpace:
+    """A multilayer perceptron on flattened inputs: 1-3 dense layers (units, activation), then
+    dropout before the classifier."""
+    return SearchSpace(
+        {
+            "layers": Repeat({"units": Choice([64, 128, 256]), "activation": Choice(["relu", "gelu"])}, 1, 3),
+            "dropout": Choice([0.0, 0.25]),
+        },
+        name="mlp",
+    )
+
+
+@register_space("cnn1d")
+def cnn1d() -> SearchSpace:
+    """A variable-depth 1-D CNN for sequences such as MNIST-1D: 1-3 conv layers (kernel,
+    channels, pooling, batch norm, activation), then a dense head (``units`` 0 = none)."""
+    return SearchSpace(
+        {
+            "layers": Repeat(
+                {
+                    "kernel": Choice([3, 5, 7]),
+                    "channels": Choice([16, 32, 64]),
+                    "pool": Choice(["none", "max", "avg"]),
+                    "batchnorm": Choice([True, False]),
+                    "activation": Choice(["relu", "gelu"]),
+                },
+                1,
+                3,
+            ),
+            "units": Choice([0, 64, 128]),
+            "dropout": Choice([0.0, 0.25]),
+        },
+        name="cnn1d",
+    )

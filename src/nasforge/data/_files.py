@@ -1,0 +1,228 @@
+"""User data from files: NumPy ``.npz``, CSV with a target column, a folder of images."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._errors import ConfigError
+from ._builtin import builtin_dataset
+from ._dataset import TEST_FRACTION, Dataset
+
+IGNORED_FILES = {"thumbs.db", "desktop.ini"}
+
+
+def _existing(path: Any, field: str, *, folder: bool = False) -> Path:
+    if not isinstance(path, str | os.PathLike) or not str(path):
+        raise ConfigError(field, f"must be a path, got {path!r}")
+    p = Path(path)
+    if folder:
+        if not p.is_dir():
+            raise ConfigError(field, f"folder {str(p)!r} does not exist")
+    elif not p.is_file():
+        raise ConfigError(field, f"file {str(p)!r} does not exist")
+    return p
+
+
+def load_npz(path: str | os.PathLike[str], *, name: str | None = None, test_fraction: float = TEST_FRACTION,
+             seed: int = 0, field: str = "evaluator.dataset.npz") -> Dataset:  # fmt: skip
+    """A data set from a NumPy ``.npz`` holding arrays ``x`` (samples first) and ``y`` (integer
+    labels); with ``x_test`` and ``y_test`` too, those are the test split."""
+    p = _existing(path, field)
+    try:
+        with np.load(p, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise ConfigError(field, f"cannot read {str(p)!r} as .npz: {exc}") from None
+    for key in ("x", "y"):
+        if key not in arrays:
+            raise ConfigError(
+                field,
+                f"{p.name} has no array {key!r}; its arrays are {sorted(arrays)}; save with np.savez(f, x=..., y=...)",
+            )
+    return Dataset.from_arrays(arrays["x"], arrays["y"], x_test=arrays.get("x_test"), y_test=arrays.get("y_test"),
+                               name=name or p.stem, test_fraction=test_fraction, seed=seed, field=field)  # fmt: skip
+
+
+def load_csv(path: str | os.PathLike[str], *, target: str, features: Sequence[str] | None = None, name: str | None = None,
+             test_fraction: float = TEST_FRACTION, seed: int = 0, field: str = "evaluator.dataset") -> Dataset:  # fmt: skip
+    """A data set from a CSV with a header row: ``target`` is the integer label column, the
+    other columns (or ``features``) are numbers. Empty cells and non-numbers are refused."""
+    p = _existing(path, f"{field}.csv")
+    try:
+        with p.open(newline="") as fh:
+            rows = list(csv.reader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(f"{field}.csv", f"cannot read {str(p)!r} as CSV: {exc}") from None
+    if len(rows) < 2:
+        raise ConfigError(f"{field}.csv", f"{p.name} needs a header row and at least one data row")
+    header = [h.strip() for h in rows[0]]
+    if not isinstance(target, str) or target not in header:
+        raise ConfigError(f"{field}.target", f"column {target!r} is not in {p.name}; its columns are {header}")
+    if features is None:
+        features = [h for h in header if h != target]
+    for col in features:
+        if col not in header:
+            raise ConfigError(f"{field}.features", f"column {col!r} is not in {p.name}; its columns are {header}")
+    if not features:
+        raise ConfigError(f"{field}.features", f"{p.name} has no feature columns besides the target")
+    cols = [header.index(c) for c in features]
+    t = header.index(target)
+    x = np.empty((len(rows) - 1, len(cols)), dtype=np.float64)
+    y = np.empty(len(rows) - 1, dtype=np.float64)
+    for r, row in enumerate(rows[1:]):
+        line = r + 2
+        if len(row) != len(header):
+            raise ConfigError(
+                f"{field}.csv", f"{p.name} line {line} has {len(row)} cells, the header has {len(header)}"
+            )
+        for j, c in enumerate(cols):
+            x[r, j] = _cell(row[c], p.name, line, header[c], f"{field}.csv")
+        y[r] = _label(row[t], p.name, line, target, f"{field}.target")
+    return Dataset.from_arrays(x, y, name=name or p.stem, test_fraction=test_fraction, seed=seed, field=f"{field}.csv")
+
+
+def _cell(text: str, file: str, line: int, column: str, field: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(field, f"{file} line {line}, column {column!r}: {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ConfigError(
+            field, f"{file} line {line}, column {column!r}: {text!r} is missing or not finite; fill or drop it"
+        )
+    return value
+
+
+def _label(text: str, file: str, line: int, column: str, field: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value != int(value):
+        raise ConfigError(
+            field, f"{file} line {line}: label {text!r} in column {column!r} is not an integer class index"
+        )
+    return value
+
+
+def load_images(folder: str | os.PathLike[str], *, size: Sequence[int] | None = None, grayscale: bool | None = None,
+                name: str | None = None, test_fraction: float = TEST_FRACTION, seed: int = 0,
+                field: str = "evaluator.dataset") -> Dataset:  # fmt: skip
+    """A data set from a folder with one sub-folder of images per class (class = folder name).
+
+    Images must share one size unless ``size: [height, width]`` resizes them; they are read
+    as grayscale when every image is single-band (or ``grayscale`` says so), else RGB, and
+    scaled to [0, 1]. Needs Pillow.
+    """
+    root = _existing(folder, f"{field}.images", folder=True)
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:
+        raise ConfigError(f"{field}.images", "reading an image folder needs Pillow: pip install Pillow") from None
+    if size is not None and (
+        not isinstance(size, list | tuple) or len(size) != 2 or not all(isinstance(s, int) and s > 0 for s in size)
+    ):
+        raise ConfigError(f"{field}.size", f"must be [height, width] in pixels, got {size!r}")
+    class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if len(class_dirs) < 2:
+        raise ConfigError(
+            f"{field}.images", f"{str(root)!r} needs one sub-folder per class (at least two), found {len(class_dirs)}"
+        )
+    files: list[tuple[Path, int]] = []
+    for k, d in enumerate(class_dirs):
+        found = sorted(
+            f for f in d.iterdir() if f.is_file() and not f.name.startswith(".") and f.name.lower() not in IGNORED_FILES
+        )
+        if not found:
+            raise ConfigError(f"{field}.images", f"class folder {d.name!r} holds no images")
+        files.extend((f, k) for f in found)
+    images: list[Image.Image] = []
+    for f, _ in files:
+        try:
+            with Image.open(f) as opened:
+                opened.load()
+                images.append(opened.copy())
+        except (OSError, UnidentifiedImageError, ValueError) as exc:
+            rel = f.relative_to(root)
+            raise ConfigError(f"{field}.images", f"cannot read image {str(rel)!r}: {exc}") from None
+    gray = all(len(img.getbands()) == 1 for img in images) if grayscale is None else bool(grayscale)
+    mode = "L" if gray else "RGB"
+    target = (size[1], size[0]) if size is not None else None
+    arrays = []
+    for (f, _), im in zip(files, images):
+        im = im.convert(mode)
+        if target is not None and im.size != target:
+            im = im.resize(target, Image.Resampling.BILINEAR)
+        elif target is None and im.size != images[0].size:
+            raise ConfigError(f"{field}.size", f"images differ in size ({f.relative_to(root)} is {im.size[0]}x{im.size[1]}, "
+                                               f"{files[0][0].relative_to(root)} is {images[0].size[0]}x{images[0].size[1]}); "
+                                               "give size: [height, width] to resize them")  # fmt: skip
+        a = np.asarray(im, dtype=np.float32) / 255.0
+        arrays.append(a[None] if a.ndim == 2 else a.transpose(2, 0, 1))
+    x = np.stack(arrays)
+    y = np.array([k for _, k in files], dtype=np.int64)
+    return Dataset.from_arrays(x, y, classes=[d.name for d in class_dirs], name=name or root.name,
+                               test_fraction=test_fraction, seed=seed, field=f"{field}.images")  # fmt: skip
+
+
+DATA_KEYS = {"npz", "csv", "images"}
+
+
+def load_dataset(spec: str | Mapping[str, Any] | Dataset, *, base: str | os.PathLike[str] = ".",
+                 test_fraction: float = TEST_FRACTION, seed: int = 0, field: str = "evaluator.dataset") -> Dataset:  # fmt: skip
+    """A :class:`Dataset` from its config form: a built-in name (``digits``, ``mnist5k``,
+    ``mnist1d``), ``{npz: FILE}``, ``{csv: FILE, target: COLUMN[, features: [...]]}`` or
+    ``{images: FOLDER[, size: [H, W], grayscale: BOOL]}``. Relative paths are taken from
+    ``base``. The test split is stratified, ``test_fraction`` of the data, chosen with ``seed``.
+
+    Example:
+        >>> ds = load_dataset("digits", seed=0)
+        >>> ds.input_shape, ds.num_classes, len(ds.y_train) + len(ds.y_test)
+        ((1, 8, 8), 10, 1797)
+    """
+    if isinstance(spec, Dataset):
+        return spec
+    if isinstance(spec, str):
+        return builtin_dataset(spec, test_fraction=test_fraction, seed=seed, field=field)
+    if not isinstance(spec, Mapping):
+        raise ConfigError(field, f"must be a built-in name or a mapping such as {{npz: data.npz}}, got {spec!r}")
+    kinds = [k for k in DATA_KEYS if k in spec]
+    if len(kinds) != 1:
+        raise ConfigError(field, f"needs exactly one of {sorted(DATA_KEYS)}, got keys {sorted(spec)}")
+    kind = kinds[0]
+    allowed = {"npz": {"npz", "name"}, "csv": {"csv", "target", "features", "name"},
+               "images": {"images", "size", "grayscale", "name"}}[kind]  # fmt: skip
+    unknown = sorted(set(spec) - allowed)
+    if unknown:
+        raise ConfigError(f"{field}.{unknown[0]}", f"unknown key for {kind} data; allowed keys are {sorted(allowed)}")
+    name = spec.get("name")
+    if name is not None and not isinstance(name, str):
+        raise ConfigError(f"{field}.name", f"must be a string, got {name!r}")
+
+    def path(key: str) -> Path:
+        value = spec[key]
+        if not isinstance(value, str | os.PathLike) or not str(value):
+            raise ConfigError(f"{field}.{key}", f"must be a path, got {value!r}")
+        p = Path(os.path.expanduser(str(value)))
+        return p if p.is_absolute() else Path(base) / p
+
+    if kind == "npz":
+        return load_npz(path("npz"), name=name, test_fraction=test_fraction, seed=seed, field=f"{field}.npz")
+    if kind == "csv":
+        if "target" not in spec:
+            raise ConfigError(f"{field}.target", "is required: the name of the label column")
+        features = spec.get("features")
+        if features is not None and (not isinstance(features, list) or not all(isinstance(c, str) for c in features)):
+            raise ConfigError(f"{field}.features", f"must be a list of column names, got {features!r}")
+        return load_csv(path("csv"), target=spec["target"], features=features, name=name,
+                        test_fraction=test_fraction, seed=seed, field=field)  # fmt: skip
+    return load_images(path("images"), size=spec.get("size"), grayscale=spec.get("grayscale"), name=name,
+                       test_fraction=test_fraction, seed=seed, field=field)  # fmt: skip

@@ -1,0 +1,85 @@
+"""Model builders: turn an architecture of a built-in space into a ``torch.nn.Module``, and
+measure what it costs.
+
+The data-shape rules of each space are constraints (:func:`input_constraints`,
+:func:`fit_space`), so a search never samples an architecture that cannot be built.
+
+Example:
+    >>> import torch
+    >>> from nasforge.models import build_model, profile
+    >>> arch = {"kernel": 3, "channels": 16, "units": 64}
+    >>> model = build_model("seed-cnn", arch, input_shape=(1, 8, 8), num_classes=10)
+    >>> model(torch.zeros(4, 1, 8, 8)).shape
+    torch.Size([4, 10])
+    >>> profile(model, (1, 8, 8), latency=False).params
+    37738
+"""
+
+from ._chain import ACTIVATIONS, ChainFits, KernelFits, NeverFits, activation, conv_chain, layout
+from ._io import (
+    ARCH_FILE,
+    BEST_DIR,
+    CUSTOM,
+    ONNX_FILE,
+    SUMMARY_FILE,
+    WEIGHTS_FILE,
+    best_dir,
+    export_onnx,
+    load_model,
+    onnx_available,
+    read_record,
+    save_model,
+)
+from ._nb201 import CellBlock, CellNetwork, ReLUConvBN, ResidualReduction, cell_op
+from ._profile import Profile, count_flops, count_params, measure_latency, profile, summary
+from ._registry import (
+    MODEL_BUILDERS,
+    ModelBuilder,
+    build_model,
+    check_model_options,
+    fit_space,
+    get_builder,
+    input_constraints,
+    register_model,
+)
+
+__all__ = [
+    "ACTIVATIONS",
+    "ARCH_FILE",
+    "BEST_DIR",
+    "CUSTOM",
+    "MODEL_BUILDERS",
+    "ONNX_FILE",
+    "SUMMARY_FILE",
+    "WEIGHTS_FILE",
+    "CellBlock",
+    "CellNetwork",
+    "ChainFits",
+    "KernelFits",
+    "ModelBuilder",
+    "NeverFits",
+    "Profile",
+    "ReLUConvBN",
+    "ResidualReduction",
+    "activation",
+    "best_dir",
+    "build_model",
+    "cell_op",
+    "check_model_options",
+    "conv_chain",
+    "count_flops",
+    "count_params",
+    "export_onnx",
+    "fit_space",
+    "get_builder",
+    "input_constraints",
+    "layout",
+    "load_model",
+    "measure_latency",
+    "onnx_available",
+    "profile",
+    "read_record",
+    "register_model",
+    "save_model",
+    "summary",
+]
