@@ -96,22 +96,25 @@ class RunData:
         return cfg if isinstance(cfg, Mapping) else {}
 
 
-def pareto_mask(values: np.ndarray, *, block: int = 512) -> np.ndarray:
+def pareto_mask(values: np.ndarray) -> np.ndarray:
     """Which rows of ``values`` (n × k, larger is better) no other row dominates.
 
-    Vectorised in blocks, so 10,000 trials take well under a second.
+    Rows are visited by decreasing sum, so a row can only be dominated by one visited before
+    it: each row is compared with the front found so far (small), not with every row.
 
     Example:
         >>> pareto_mask(np.array([[1.0, 1.0], [2.0, 0.0], [0.5, 0.5]])).tolist()
         [True, True, False]
     """
     n = len(values)
-    mask = np.ones(n, dtype=bool)
-    for start in range(0, n, block):
-        part = values[start : start + block]
-        ge = (values[None, :, :] >= part[:, None, :]).all(axis=2)
-        gt = (values[None, :, :] > part[:, None, :]).any(axis=2)
-        mask[start : start + block] = ~np.any(ge & gt, axis=1)
+    mask = np.zeros(n, dtype=bool)
+    front = np.empty((0, values.shape[1] if values.ndim == 2 else 0))
+    for i in np.argsort(-values.sum(axis=1), kind="stable"):
+        v = values[i]
+        if len(front) and bool(np.any(np.all(front >= v, axis=1) & np.any(front > v, axis=1))):
+            continue
+        mask[i] = True
+        front = np.vstack([front, v])
     return mask
 
 
