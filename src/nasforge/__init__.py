@@ -12,6 +12,7 @@ Example:
 
 from . import space
 from ._errors import ConfigError, FatalError, NasforgeError, SpaceError, TrialFailed
+from ._load import load_model
 from ._trial import Candidate, Objective, Objectives, Trial, TrialState
 from .evaluators import Evaluator, Function, Result, Table
 from .report import explain, importance, write_report
@@ -47,6 +48,7 @@ __all__ = [
     "__version__",
     "explain",
     "importance",
+    "load_model",
     "search",
     "space",
     "write_report",

@@ -284,6 +284,23 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", help="a run directory whose search wrote best/ (a training evaluator)")
+    p.add_argument("--format", choices=["onnx"], default="onnx", help="the export format (default: onnx)")
+    p.add_argument("--out", help="the file to write (default: RUN_DIR/best/model.onnx)")
+
+
+@command("export", "export the best trained model of RUN_DIR (ONNX; needs the onnx extra)", _export_args)
+def cmd_export(args: argparse.Namespace) -> int:
+    from .models import ONNX_FILE, best_dir, export_onnx, load_model, read_record
+
+    record = read_record(args.run_dir)
+    out = Path(args.out) if args.out else best_dir(args.run_dir) / ONNX_FILE
+    export_onnx(load_model(args.run_dir), record["input_shape"], out)
+    print(f"{args.format}: {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
     from . import __version__

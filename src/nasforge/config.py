@@ -245,3 +245,6 @@ class RunConfig:
         from .executors import make_executor
 
         return make_executor(self.executor)
+
+
+from .evaluators import _train_config  # noqa: E402,F401  (registers `evaluator: {dataset: ...}`)

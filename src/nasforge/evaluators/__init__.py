@@ -1,7 +1,24 @@
-"""Evaluators: turn an architecture into numbers (tables, functions, training, proxies)."""
+"""Evaluators: turn an architecture into numbers (tables, functions, training, proxies).
+
+:class:`Trainer` (real PyTorch training) is imported on first use, so that importing nasforge
+does not import torch.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from .._errors import TrialFailed
 from ._base import Evaluator, Function, Result, check_metrics
 from ._table import NB201_COLUMNS, Table, format_key, nasbench201
 
-__all__ = ["Evaluator", "Function", "NB201_COLUMNS", "Result", "Table", "TrialFailed", "check_metrics", "format_key", "nasbench201"]
+if TYPE_CHECKING:
+    from ._trainer import Trainer
+
+__all__ = ["NB201_COLUMNS", "Evaluator", "Function", "Result", "Table", "Trainer", "TrialFailed", "check_metrics", "format_key", "nasbench201"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Trainer":
+        from ._trainer import Trainer
+
+        return Trainer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,222 @@
+"""The Trainer: real (tiny) training on digits, cross-validation, determinism, fidelity,
+failures, and the `evaluator: {dataset: ...}` config with its bad-input errors."""
+
+from __future__ import annotations
+
+import weakref
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from torch import nn
+
+from nasforge import ConfigError, SQLiteStorage, TrialState, search
+from nasforge.cli import main
+from nasforge.evaluators import Trainer
+from nasforge.models import build_model
+from nasforge.space import Arch, Choice, SearchSpace
+
+torch.set_num_threads(1)
+pytestmark = pytest.mark.slow
+
+SMALL = Arch({"kernel": 3, "channels": 16, "units": 64})
+OTHER = Arch({"kernel": 5, "channels": 16, "units": 64})
+
+
+def trainer(**options: Any) -> Trainer:
+    settings: dict[str, Any] = {"space": "seed-cnn", "epochs": 1, "threads": 1, "measure_latency": False, **options}
+    return Trainer("digits", **settings)
+
+
+def test_kfold_gives_k_scores_and_their_mean() -> None:
+    result = trainer(folds=3).evaluate(SMALL)
+    folds = result.report["fold_accuracy"]
+    assert len(folds) == 3 and all(0.3 < a <= 1.0 for a in folds)  # trained: far above chance (0.1)
+    assert result.metrics["accuracy"] == pytest.approx(np.mean(folds), abs=1e-6)
+    assert result.report["accuracy_std"] == pytest.approx(np.std(folds), abs=1e-6)
+    for key in ("loss", "params", "flops", "train_seconds"):
+        assert result.metrics[key] > 0
+    assert result.metrics["params"] == sum(
+        p.numel() for p in build_model("seed-cnn", SMALL, (1, 8, 8), 10).parameters()
+    )
+
+
+def test_same_seed_same_scores_whatever_the_order() -> None:
+    a = trainer(folds=2)
+    first = a.evaluate(SMALL)
+    b = trainer(folds=2)
+    b.evaluate(OTHER)  # another trial first must not change SMALL's score
+    second = b.evaluate(SMALL)
+    assert first.report["fold_accuracy"] == second.report["fold_accuracy"]
+    assert first.metrics["loss"] == second.metrics["loss"]
+    other_seed = trainer(folds=2, seed=1).evaluate(SMALL)
+    assert other_seed.report["fold_accuracy"] != first.report["fold_accuracy"]
+
+
+def test_a_trial_leaves_the_callers_rng_and_threads_alone() -> None:
+    torch.manual_seed(123)
+    torch.set_num_threads(2)
+    state = torch.get_rng_state()
+    try:
+        trainer(threads=1).evaluate(SMALL)
+        assert torch.equal(state, torch.get_rng_state()) and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)
+
+
+def test_budget_scales_epochs_or_data() -> None:
+    by_epochs = trainer(epochs=4)
+    assert by_epochs.evaluate(SMALL, budget=0.5).report["epochs"] == 2
+    assert by_epochs.evaluate(SMALL, budget=0.01).report["epochs"] == 1
+    assert by_epochs.evaluate(SMALL).report["epochs"] == 4
+
+    seen: list[int] = []
+
+    def counting(arch: Arch, shape: tuple[int, ...], n: int) -> nn.Module:
+        model = build_model("seed-cnn", arch, shape, n)
+        model.register_forward_hook(lambda m, args, out: seen.append(args[0].shape[0]) if m.training else None)
+        return model
+
+    by_data = trainer(model=counting, fidelity="data", batch_size=10_000, epochs=2)
+    seen.clear()
+    by_data.evaluate(SMALL)
+    full = seen[:]
+    seen.clear()
+    by_data.evaluate(SMALL, budget=0.25)
+    assert len(seen) == 2 and abs(seen[0] / full[0] - 0.25) < 0.02  # same epochs, a quarter of the samples
+
+
+def test_early_stopping_stops_when_the_validation_loss_stalls() -> None:
+    # A learning rate so small that no weight changes: the validation loss never improves.
+    stalled = trainer(optimizer="sgd", lr=1e-30, epochs=10, early_stopping=2).evaluate(SMALL)
+    assert stalled.report["epochs"] == 3
+    learning = trainer(epochs=4, early_stopping=2).evaluate(SMALL)
+    assert learning.report["epochs"] == 4
+
+
+class Boom(nn.Module):
+    """Fails the way a bad network fails: NaN outputs, or an exception in forward."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        self.linear = nn.Linear(64, 10)
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "raise":
+            raise RuntimeError("shapes do not match")
+        out = self.linear(x.flatten(1))
+        return out * float("nan") if self.mode == "nan" else out
+
+
+def test_nan_and_exceptions_fail_the_trial_and_the_study_completes(tmp_path: Path) -> None:
+    space = SearchSpace({"mode": Choice(["ok", "nan", "raise"])})
+    t = Trainer(
+        "digits", space=space, model=lambda arch, shape, n: Boom(str(arch["mode"])), epochs=2, lr=0.05, threads=1
+    )
+    storage = SQLiteStorage(tmp_path / "study.db")
+    study = search(space, t, strategy="grid", objectives={"accuracy": "maximize"}, storage=storage)
+    by_mode = {tr.arch["mode"]: tr for tr in study.trials}
+    assert by_mode["ok"].state is TrialState.COMPLETE and by_mode["ok"].metrics["accuracy"] > 0.3
+    assert by_mode["nan"].state is TrialState.FAILED and "loss is nan" in (by_mode["nan"].error or "")
+    assert by_mode["raise"].state is TrialState.FAILED and "shapes do not match" in (by_mode["raise"].error or "")
+    stored = {tr.arch["mode"]: tr.state for tr in SQLiteStorage(tmp_path / "study.db").trials()}
+    assert stored == {"ok": TrialState.COMPLETE, "nan": TrialState.FAILED, "raise": TrialState.FAILED}
+
+
+def test_time_limit_fails_the_trial() -> None:
+    from nasforge import TrialFailed
+
+    with pytest.raises(TrialFailed, match="time limit"):
+        trainer(epochs=50, time_limit=0.001).evaluate(SMALL)
+
+
+def test_each_trial_releases_its_networks() -> None:
+    refs: list[weakref.ref[nn.Module]] = []
+
+    def tracked(arch: Arch, shape: tuple[int, ...], n: int) -> nn.Module:
+        model = build_model("seed-cnn", arch, shape, n)
+        refs.append(weakref.ref(model))
+        return model
+
+    t = trainer(model=tracked, folds=2)
+    for _ in range(3):
+        t.evaluate(SMALL)
+    assert len(refs) == 1 + 3 * 2 and all(r() is None for r in refs)
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [({"folds": 1}, "evaluator.folds"), ({"epochs": 0}, "evaluator.epochs"), ({"optimizer": "rmsprop"}, "evaluator.optimizer"),
+     ({"lr": -1}, "evaluator.lr"), ({"fidelity": "time"}, "evaluator.fidelity"), ({"device": "cuda:7"}, "evaluator.device"),
+     ({"validation": 1.5}, "evaluator.validation"), ({"model_options": {"C": 8}}, "evaluator.model.C")],
+)  # fmt: skip
+def test_bad_trainer_options_name_the_field(options: dict[str, Any], field: str) -> None:
+    if field == "evaluator.device" and torch.cuda.device_count() > 7:
+        pytest.skip("this machine has a cuda:7")
+    with pytest.raises(ConfigError) as err:
+        trainer(**options)
+    assert err.value.field == field
+
+
+# -- the config and the command line ----------------------------------------------------------
+
+
+def write_config(tmp_path: Path, evaluator: dict[str, Any], space: Any = "seed-cnn") -> Path:
+    cfg = {"name": "t", "space": space, "evaluator": evaluator, "strategy": "grid", "budget": {"trials": 2}}
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_config_builds_a_trainer_with_the_space_narrowed_to_the_input(tmp_path: Path) -> None:
+    from nasforge.config import RunConfig
+
+    (tmp_path / "d.npz").write_bytes(b"")
+    np.savez(tmp_path / "d.npz", x=np.random.default_rng(0).random((60, 1, 4, 4)), y=np.arange(60) % 3)
+    cfg = RunConfig.parse({"space": "seed-cnn", "evaluator": {"dataset": {"npz": "d.npz"}, "folds": 2}}, tmp_path)
+    assert isinstance(cfg.evaluator, Trainer) and cfg.evaluator.folds == 2
+    assert cfg.objectives.to_config() == {"accuracy": "maximize"}
+    assert sorted({a["kernel"] for a in cfg.space.enumerate()}) == [1, 3]  # kernel 5 does not fit 4x4
+
+
+def _csv(tmp_path: Path) -> Path:
+    rows = ["a,b,label"] + [f"{i},{i % 5},{i % 2}" for i in range(40)]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    return tmp_path / "t.csv"
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("unknown dataset", "evaluator.dataset: unknown dataset 'cifar'"),
+        ("missing file", "evaluator.dataset.npz: file"),
+        ("wrong target", "evaluator.dataset.target: column 'y'"),
+        ("too few for folds", "evaluator.folds: 5 folds need at least 5 samples of every class"),
+        ("nothing fits", "space: no architecture of 'seed-cnn' can be built for inputs of shape (2,)"),
+        ("unknown option", "evaluator.epoch: unknown key"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str, message: str
+) -> None:
+    _csv(tmp_path)
+    np.savez(tmp_path / "small.npz", x=np.zeros((12, 1, 4, 4)), y=np.arange(12) % 3)
+    evaluator: dict[str, Any] = {
+        "unknown dataset": {"dataset": "cifar"},
+        "missing file": {"dataset": {"npz": "nope.npz"}},
+        "wrong target": {"dataset": {"csv": "t.csv", "target": "y"}},
+        "too few for folds": {"dataset": {"npz": "small.npz"}, "folds": 5},
+        "nothing fits": {"dataset": {"csv": "t.csv", "target": "label"}},
+        "unknown option": {"dataset": "digits", "epoch": 3},
+    }[case]
+    config = write_config(tmp_path, evaluator)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code = main(["search", str(config), "--run-dir", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and message in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no run directory, nothing else
