@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -117,6 +119,13 @@ class Study:
     def pareto_front(self) -> list[Trial]:
         """Complete trials that no other complete trial dominates on all objectives."""
         return self.objectives.pareto_front(self.trials)
+
+    def report(self, path: str | os.PathLike[str] | None = None, **options: Any) -> Path:
+        """Write this study's self-contained HTML report (plots, decision importance, why the
+        best architecture) and return its path; options as :func:`nasforge.report.write_report`."""
+        from .report import write_report  # plotly and scikit-learn load only when asked
+
+        return write_report(self, path, **options)
 
     @staticmethod
     def counts_toward_budget(trial: Trial) -> bool:

@@ -105,3 +105,23 @@ def test_escaped_strings_run_no_script_in_the_browser(tmp_path: Path, render) ->
     found = render(nasforge.write_report(study, tmp_path / "evil.html"), tmp_path)
     assert found["errors"] == [] and found["pwned"] is None
     assert found["title"] == f"nasforge report: {evil}"
+
+
+def test_study_report_writes_next_to_its_database(tmp_path: Path) -> None:
+    space = SearchSpace({"a": Choice([0, 1, 2]), "b": Choice([0, 1])})
+    study = nasforge.Study(space, nasforge.Function(lambda x: {"y": x["a"] - x["b"]}), "grid", {"y": "maximize"},
+                           storage=nasforge.SQLiteStorage(tmp_path / "run" / "study.db"), name="py-study")  # fmt: skip
+    path = study.run().report()
+    assert path == tmp_path / "run" / "report.html"
+    figs = _figures(path.read_text())
+    assert len(figs["fig-history-trials"]["data"][0]["x"]) == 6
+
+
+@pytest.mark.slow
+def test_the_browser_check_sees_javascript_errors(table_run: Path, tmp_path: Path, render) -> None:  # type: ignore[no-untyped-def]
+    page = nasforge.write_report(table_run, tmp_path / "ok.html")
+    broken = tmp_path / "broken.html"
+    broken.write_text(page.read_text().replace("Plotly.newPlot(", "Plotly.newPlotX("))
+    found = render(broken, tmp_path)
+    assert found["errors"] and "newPlotX" in found["errors"][0]
+    assert found["rendered"] is None and found["plots"] == []
