@@ -104,3 +104,12 @@ def test_explain_json_and_errors(table_run: Path, tmp_path: Path, capsys: pytest
     )
     with pytest.raises(nasforge.ConfigError, match="needs a run directory"):
         nasforge.explain(study, evaluate=True)
+
+
+def test_evidence_of_a_continuous_range_has_no_total() -> None:
+    from nasforge.report import Alternative, DecisionEffect
+    from nasforge.report._explain import evidence, show
+
+    e = DecisionEffect("lr", 0.0123456, "mattered", [Alternative(0.1, 1.0, -1.0, 2, 5)], [], 2, None)
+    assert evidence(e) == "1 alternative value measured, 2 trials"
+    assert show(0.0123456) == "0.01235" and show("relu") == "'relu'"

@@ -57,6 +57,8 @@ class DecisionEffect:
     alternatives: list[Alternative]
     untried: list[Value]
     trials: int
+    domain_alternatives: int | None = None
+    """Other values the decision can take (``None`` for a continuous or very large range)."""
 
     @property
     def least_loss(self) -> float | None:
@@ -123,11 +125,11 @@ def neighbour_decision(best: Arch, other: Arch, ancestors: dict[str, set[str]]) 
     return changed
 
 
-def _alternative_values(space: SearchSpace, name: str, value: Value) -> list[Value]:
+def _alternative_values(space: SearchSpace, name: str, value: Value) -> list[Value] | None:
     dom = space.decision(name).domain
     if dom.size <= 64:
         return [v for v in dom.values() if v != value]
-    return []
+    return None
 
 
 def _explain(
@@ -161,7 +163,8 @@ def _explain(
             alts.append(Alternative(value, m, sign * (m - ref), len(ts), top.number))
         alts.sort(key=lambda a: -a.change)
         tried = set(groups)
-        untried = [v for v in _alternative_values(data.space, name, best.arch[name]) if v not in tried]
+        others = _alternative_values(data.space, name, best.arch[name])
+        untried = [v for v in others or [] if v not in tried]
         if not alts:
             verdict = UNTESTED
         elif alts[0].change > tolerance:
@@ -170,7 +173,10 @@ def _explain(
             verdict = INDIFFERENT
         else:
             verdict = MATTERED
-        effects.append(DecisionEffect(name, best.arch[name], verdict, alts, untried, sum(a.trials for a in alts)))
+        n_others = None if others is None else len(others)
+        effects.append(
+            DecisionEffect(name, best.arch[name], verdict, alts, untried, sum(a.trials for a in alts), n_others)
+        )
     order = {MATTERED: 0, BETTER: 1, INDIFFERENT: 2, UNTESTED: 3}
 
     def rank(e: DecisionEffect) -> tuple[int, float]:
@@ -187,14 +193,20 @@ def _explain(
 
 
 def _alt_words(e: DecisionEffect, a: Alternative, metric: str) -> str:
-    return f"{e.decision} = {a.value!r} gives {metric} {fmt(a.metric)} ({a.change:+.4g}; trial {a.trial})"
+    return f"{e.decision} = {show(a.value)} gives {metric} {fmt(a.metric)} ({a.change:+.4g}; trial {a.trial})"
 
 
-def _evidence(e: DecisionEffect) -> str:
+def show(value: Value) -> str:
+    """A decision's value in text: strings quoted, floats to 4 significant digits."""
+    return fmt(value) if isinstance(value, float) else repr(value)
+
+
+def evidence(e: DecisionEffect) -> str:
+    """``"2 of 4 alternative values measured, 3 trials"`` (no total for a continuous range)."""
     tried = len(e.alternatives)
-    total = tried + len(e.untried)
+    total = e.domain_alternatives
     noun = "alternative value" + ("s" if (total or tried) != 1 else "")
-    of = f"{tried} of {total} {noun} measured" if total else f"{tried} {noun} measured"
+    of = f"{tried} of {total} {noun} measured" if total is not None else f"{tried} {noun} measured"
     return f"{of}, {e.trials} trial{'s' if e.trials != 1 else ''}"
 
 
@@ -224,20 +236,20 @@ def _text(exp: Explanation, data: RunData) -> str:
         lines.append("")
         lines.append(title)
         if verdict == UNTESTED:
-            names = ", ".join(f"{e.decision} = {e.value!r}" for e in effects)
+            names = ", ".join(f"{e.decision} = {show(e.value)}" for e in effects)
             lines.append(f"  {names} ({len(effects)} decision{'s' if len(effects) != 1 else ''}, 0 trials).")
             continue
         for k, e in enumerate(effects, 1):
-            head = f"  {k}. {e.decision} = {e.value!r}"
+            head = f"  {k}. {e.decision} = {show(e.value)}"
             a = e.alternatives[0]
             if verdict == MATTERED:
                 worst = e.alternatives[-1]
                 say = f"the closest alternative, {_alt_words(e, a, exp.metric)}"
                 if len(e.alternatives) > 1:
-                    say += f"; the worst, {worst.value!r}, loses {fmt(-worst.change)}"
+                    say += f"; the worst, {show(worst.value)}, loses {fmt(-worst.change)}"
             else:
                 say = _alt_words(e, a, exp.metric)
-            lines.append(f"{head}: {say}. Evidence: {_evidence(e)}.")
+            lines.append(f"{head}: {say}. Evidence: {evidence(e)}.")
     if any(e.verdict == UNTESTED or e.untried for e in exp.effects):
         where = f"nasforge explain {data.run_dir} --evaluate" if data.run_dir else "explain(..., evaluate=True)"
         lines.append("")

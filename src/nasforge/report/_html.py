@@ -18,7 +18,7 @@ from .._trial import TrialState
 from . import _figures as F
 from ._data import RunData, fmt, fmt_seconds
 from ._draw import architecture_svgs
-from ._explain import Explanation, _explain
+from ._explain import Explanation, _explain, evidence, show
 from ._importance import Importance, compute_importance
 
 MAX_DECISION_PLOTS = 24
@@ -251,12 +251,12 @@ def _explanation_html(exp: Explanation | None, note: str) -> str:
     rows = []
     for e in exp.effects:
         a = e.alternatives[0] if e.alternatives else None
-        alt = f"{_e(repr(a.value))}: {_e(fmt(a.metric))} (trial {a.trial})" if a else "—"
+        alt = f"{_e(show(a.value))}: {_e(fmt(a.metric))} (trial {a.trial})" if a else "—"
         change = _e(f"{a.change:+.4g}") if a else "—"
-        evidence = f"{len(e.alternatives)} of {len(e.alternatives) + len(e.untried)} values, {e.trials} trials"
+        proof = evidence(e)
         rows.append(
-            f'<tr><td>{_e(e.decision)}</td><td><code>{_e(repr(e.value))}</code></td><td class="v-{_e(e.verdict)}">'
-            f'{_e(e.verdict)}</td><td>{alt}</td><td class="n">{change}</td><td>{_e(evidence)}</td></tr>'
+            f'<tr><td>{_e(e.decision)}</td><td><code>{_e(show(e.value))}</code></td><td class="v-{_e(e.verdict)}">'
+            f'{_e(e.verdict)}</td><td>{alt}</td><td class="n">{change}</td><td>{_e(proof)}</td></tr>'
         )
     table = (
         '<table class="board"><thead><tr><th>decision</th><th>best value</th><th>verdict</th>'
