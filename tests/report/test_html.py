@@ -31,7 +31,8 @@ def test_report_of_a_single_objective_table_study(table_run: Path, capsys: pytes
     assert len(history[0]["x"]) == 80 and max(history[1]["y"]) == 90.0  # all trials; best so far reaches the best
     assert "conv   1,234 &lt;ok&gt;" in page  # best/summary.txt, escaped
     assert "fANOVA" in page and "random forest" in page  # the method is named
-    assert page.count("<tr><td>") >= 0 and "table-grid" in page
+    assert "Top 80 of 80 complete trials by acc" in page and "<h1>nasforge report: table-grid</h1>" in page
+    assert "mattered" in page  # the explanation of the best is in the report
 
 
 def test_report_of_a_multi_objective_study_has_a_pareto_front(multi_run: Path, tmp_path: Path) -> None:
@@ -125,3 +126,10 @@ def test_the_browser_check_sees_javascript_errors(table_run: Path, tmp_path: Pat
     found = render(broken, tmp_path)
     assert found["errors"] and "newPlotX" in found["errors"][0]
     assert found["rendered"] is None and found["plots"] == []
+
+
+def test_report_of_a_missing_run_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: run_dir:") and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "nowhere" / "report.html").exists()
