@@ -164,7 +164,8 @@ def _summary(data: RunData) -> str:
         states += f" ({interrupted} interrupted and re-run)"
     strategy = cfg.get("strategy", meta.get("strategy", "not recorded"))
     if isinstance(strategy, dict):
-        strategy = ", ".join(f"{k}={v}" for k, v in strategy.items())
+        options = ", ".join(f"{k}={v}" for k, v in strategy.items() if k != "name")
+        strategy = str(strategy.get("name", "?")) + (f" ({options})" if options else "")
     budget = cfg.get("budget") or {}
     budget_text = (
         ", ".join(f"{k} {v}" for k, v in budget.items()) if isinstance(budget, dict) and budget else "not recorded"
