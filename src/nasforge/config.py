@@ -174,6 +174,8 @@ class RunConfig:
     executor: dict[str, Any]
     max_failures_in_a_row: int | None = DEFAULT_MAX_FAILURES_IN_A_ROW
     """``budget.max_failures_in_a_row``: stop after this many consecutive failed trials."""
+    warm_start: Any = None
+    """``strategy.warm_start``, validated (a ``WarmStartSpec``), or ``None``."""
 
     @classmethod
     def parse(cls, data: Mapping[str, Any], base_dir: str | os.PathLike[str]) -> RunConfig:
@@ -204,7 +206,13 @@ class RunConfig:
         if not isinstance(strat, Mapping) or not isinstance(strat.get("name"), str):
             raise ConfigError("strategy.name", f"must name a strategy, e.g. {{name: random}}, got {strat!r}")
         options = {k: v for k, v in strat.items() if k != "name"}
+        warm = options.pop("warm_start", None)
         make_strategy(strat["name"], options)  # validates name and options now
+        warm_start = None
+        if warm is not None:
+            from .evaluators._proxy_config import build_warm_start  # imports torch
+
+            warm_start = build_warm_start(warm, built.evaluator, built.space, base)
         if "objectives" in data:
             objectives = Objectives.parse(data["objectives"])
         elif built.objectives:
@@ -236,8 +244,14 @@ class RunConfig:
         return cls(
             raw=dict(data), base_dir=base, name=name, seed=seed, space=built.space, evaluator=built.evaluator,
             strategy_name=strat["name"], strategy_options=options, objectives=objectives, trials=trials,
-            seconds=seconds, executor=dict(executor), max_failures_in_a_row=max_failures,
+            seconds=seconds, executor=dict(executor), max_failures_in_a_row=max_failures, warm_start=warm_start,
         )  # fmt: skip
+
+    def make_strategy(self) -> Any:
+        """The strategy the config names, behind its warm start when ``strategy.warm_start`` is
+        given (a :class:`nasforge.strategies.WarmStart` ranking with a zero-cost proxy)."""
+        strategy = make_strategy(self.strategy_name, self.strategy_options)
+        return self.warm_start.wrap(strategy) if self.warm_start is not None else strategy
 
     def make_executor(self) -> Any:
         """The executor the config names: ``executor: {name: inline | local | ray, ...}``

@@ -13,7 +13,6 @@ from ._trial import Objectives, Trial, TrialState
 from .config import RunConfig
 from .space import SearchSpace, from_config
 from .storage import SQLiteStorage
-from .strategies import make_strategy
 from .study import Callback, Study
 
 DB_NAME = "study.db"
@@ -47,7 +46,7 @@ def create_study(cfg: RunConfig, run_dir: str | os.PathLike[str], *, callbacks: 
 
 def _study(cfg: RunConfig, storage: SQLiteStorage, callbacks: Iterable[Callback]) -> Study:
     return Study(
-        cfg.space, cfg.evaluator, make_strategy(cfg.strategy_name, cfg.strategy_options), cfg.objectives,
+        cfg.space, cfg.evaluator, cfg.make_strategy(), cfg.objectives,
         storage=storage, executor=cfg.make_executor(), seed=cfg.seed, name=cfg.name, callbacks=callbacks,
         max_failures_in_a_row=cfg.max_failures_in_a_row,
     )  # fmt: skip

@@ -27,8 +27,13 @@ def build_trainer(data: Mapping[str, Any], space: SearchSpace, base: Path) -> Bu
     every trial, independently of the search seed, so that searches with different seeds or
     strategies are compared on the same data. ``test_fraction`` (default 0.2) is the share of
     the data set aside for the final test. The space is narrowed to the architectures that fit
-    the data's shape; default objective ``{accuracy: maximize}``.
+    the data's shape; default objective ``{accuracy: maximize}``. With ``proxy:`` the networks
+    are scored untrained by zero-cost proxies instead (see ``_proxy_config``).
     """
+    if "proxy" in data:
+        from ._proxy_config import build_proxy_evaluator
+
+        return build_proxy_evaluator(data, space, base)
     check_keys(data, {"dataset", "test_fraction", *TRAINER_KEYS}, "evaluator")
     from ._trainer import Trainer  # torch is imported only when a config trains
 

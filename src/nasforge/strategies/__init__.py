@@ -12,5 +12,6 @@ Example:
 
 from ._base import STRATEGIES, Strategy, make_strategy, register_strategy
 from ._basic import GridSearch, HillClimbing, RandomSearch
+from ._warm import WarmStart
 
-__all__ = ["GridSearch", "HillClimbing", "RandomSearch", "STRATEGIES", "Strategy", "make_strategy", "register_strategy"]
+__all__ = ["GridSearch", "HillClimbing", "RandomSearch", "STRATEGIES", "Strategy", "make_strategy", "register_strategy", "WarmStart"]
