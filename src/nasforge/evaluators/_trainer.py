@@ -30,21 +30,22 @@ ModelFn = Callable[[Arch, tuple[int, ...], int], nn.Module]
 
 
 def default_threads() -> int:
-    """torch threads per trial when not given: half the CPUs this process may use (at least 1).
+    """torch threads per trial when not given: ``OMP_NUM_THREADS`` when set (worker processes
+    of the local and Ray executors set it), else half the CPUs this process may use (at least 1).
 
     On a 2-core machine that is 1 thread: 2 threads are at most 1.1-1.75x faster when the
     machine is idle, and 10-20x slower as soon as anything else uses a core (measured here),
     while 1 thread is unaffected. The count is fixed, not read from the load, because the
     thread count changes floating-point sums and so the scores.
     """
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
     return max(1, available_cpus() // 2)
 
 
 def available_cpus() -> int:
-    """CPUs this process may use: ``OMP_NUM_THREADS`` if set, else the CPU affinity mask."""
-    env = os.environ.get("OMP_NUM_THREADS", "")
-    if env.isdigit() and int(env) > 0:
-        return int(env)
+    """CPUs this process may use (its CPU affinity mask where the OS has one)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
