@@ -189,16 +189,27 @@ class Objectives(Sequence[Objective]):
         va, vb = self.vector(a), self.vector(b)
         return all(x >= y for x, y in zip(va, vb)) and any(x > y for x, y in zip(va, vb))
 
+    @staticmethod
+    def at_top_budget(trials: Iterable[Trial]) -> list[Trial]:
+        """The trials at the largest budget among ``trials`` (``None`` counts as 1): under
+        multi-fidelity, a score at a smaller budget does not compete with a full one."""
+        trials = list(trials)
+        top = max((1.0 if t.budget is None else t.budget for t in trials), default=1.0)
+        return [t for t in trials if (1.0 if t.budget is None else t.budget) == top]
+
     def best(self, trials: Iterable[Trial]) -> Trial | None:
-        """The complete trial with the best primary objective (earliest on ties)."""
+        """The complete trial with the best primary objective (earliest on ties), among the
+        complete trials at the largest budget."""
         best: Trial | None = None
-        for t in trials:
-            if t.state is TrialState.COMPLETE and math.isfinite(self.score(t)):
-                if best is None or self.score(t) > self.score(best):
-                    best = t
+        done = [t for t in trials if t.state is TrialState.COMPLETE and math.isfinite(self.score(t))]
+        for t in self.at_top_budget(done):
+            if best is None or self.score(t) > self.score(best):
+                best = t
         return best
 
     def pareto_front(self, trials: Iterable[Trial]) -> list[Trial]:
-        """The complete trials no other complete trial dominates, in trial order."""
+        """The complete trials no other complete trial dominates, in trial order, among the
+        complete trials at the largest budget."""
         done = [t for t in trials if t.state is TrialState.COMPLETE and all(map(math.isfinite, self.vector(t)))]
+        done = self.at_top_budget(done)
         return [t for t in done if not any(self.dominates(o, t) for o in done if o is not t)]

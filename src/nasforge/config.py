@@ -219,6 +219,7 @@ class RunConfig:
             objectives = Objectives.parse(built.objectives)
         else:
             raise ConfigError("objectives", "is required for this evaluator, e.g. {accuracy: maximize}")
+        make_strategy(strat["name"], options).validate(built.space, objectives)  # e.g. population vs space
         budget = data.get("budget", {})
         if not isinstance(budget, Mapping):
             raise ConfigError("budget", f"must be a mapping {{trials: N, seconds: S}}, got {budget!r}")

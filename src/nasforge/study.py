@@ -77,6 +77,7 @@ class Study:
         self.evaluator = evaluator
         self.strategy = make_strategy(strategy) if isinstance(strategy, str) else strategy
         self.objectives = Objectives.parse(objectives)
+        self.strategy.validate(space, self.objectives)
         self.storage = storage if storage is not None else InMemoryStorage()
         self.executor = executor if executor is not None else InlineExecutor()
         self.seed = int(seed)
@@ -112,13 +113,16 @@ class Study:
 
     @property
     def best(self) -> Trial | None:
-        """The complete trial with the best primary objective, or ``None``."""
-        return self.objectives.best(self.trials)
+        """The complete trial with the best primary objective, or ``None``; under
+        multi-fidelity, among the trials at the largest budget, and leaving out trials that
+        break the strategy's hard constraints."""
+        return self.objectives.best(t for t in self.trials if self.strategy.feasible(t))
 
     @property
     def pareto_front(self) -> list[Trial]:
-        """Complete trials that no other complete trial dominates on all objectives."""
-        return self.objectives.pareto_front(self.trials)
+        """Complete trials that no other complete trial dominates on all objectives (at the
+        largest budget, meeting the strategy's hard constraints)."""
+        return self.objectives.pareto_front(t for t in self.trials if self.strategy.feasible(t))
 
     def report(self, path: str | os.PathLike[str] | None = None, **options: Any) -> Path:
         """Write this study's self-contained HTML report (plots, decision importance, why the

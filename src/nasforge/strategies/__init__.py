@@ -12,6 +12,31 @@ Example:
 
 from ._base import STRATEGIES, Strategy, make_strategy, register_strategy
 from ._basic import GridSearch, HillClimbing, RandomSearch
+from ._bayesian import BayesianOptimization
+from ._evolution import RegularizedEvolution
+from ._fidelity import Hyperband, SuccessiveHalving
+from ._gp import GaussianProcess
+from ._local import LocalSearch
+from ._nsga2 import NSGA2, MetricConstraint, crowding_distance, non_dominated_sort
 from ._warm import WarmStart
 
-__all__ = ["GridSearch", "HillClimbing", "RandomSearch", "STRATEGIES", "Strategy", "make_strategy", "register_strategy", "WarmStart"]
+__all__ = [
+    "BayesianOptimization",
+    "GaussianProcess",
+    "GridSearch",
+    "HillClimbing",
+    "Hyperband",
+    "LocalSearch",
+    "MetricConstraint",
+    "NSGA2",
+    "RandomSearch",
+    "RegularizedEvolution",
+    "STRATEGIES",
+    "Strategy",
+    "SuccessiveHalving",
+    "WarmStart",
+    "crowding_distance",
+    "make_strategy",
+    "non_dominated_sort",
+    "register_strategy",
+]

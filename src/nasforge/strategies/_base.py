@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -29,19 +29,61 @@ class Strategy(ABC):
     strategy must not propose an architecture that is pending or done (deduplication is by
     the space's canonical key: :meth:`is_new` and :meth:`mark`).
 
-    Subclasses take their options as keyword-only constructor arguments and store them.
+    Subclasses take their options as keyword-only constructor arguments and store them;
+    ``start`` resets every piece of search state, because a study calls it again on each run.
     """
+
+    multi_objective: ClassVar[bool] = False
+    """Whether the strategy needs two or more objectives (:meth:`validate` refuses one)."""
+
+    primes: ClassVar[bool] = False
+    """Whether ``ask`` takes primed architectures (:meth:`prime`) before its own choices."""
 
     space: SearchSpace
     objectives: Objectives
     rng: np.random.Generator
 
+    def validate(self, space: SearchSpace, objectives: Objectives) -> None:
+        """Refuse, with a :class:`ConfigError`, a space or objectives this strategy cannot
+        search. Called by the study and the config reader before any work; ``start`` may
+        assume it passed."""
+        if self.multi_objective and len(objectives) < 2:
+            raise ConfigError(
+                "objectives",
+                f"strategy {type(self).__name__} is multi-objective and needs at least two objectives, got "
+                f"{objectives.names}; add one (e.g. params: minimize) or use a single-objective strategy",
+            )
+
     def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator) -> None:
-        """Bind the strategy to a study. Called once, before any ask or tell."""
+        """Bind the strategy to a study and reset its state. Called before any ask or tell,
+        again on every run of the study (the history is then replayed)."""
         self.space, self.objectives, self.rng = space, objectives, rng
         self.seen: set[str] = set()
         self.history: list[Trial] = []
         self._pool: list[Arch] | None = None
+        self.queue: list[Arch] = []
+
+    def prime(self, archs: list[Arch]) -> None:
+        """Queue architectures to propose before the strategy's own choices (a warm start).
+
+        Call it from ``start`` (after ``super().start``), with architectures computed from
+        the seed alone, so that a resumed study primes the same queue. Strategies that honour
+        it take their next candidate from :meth:`next_queued` first.
+        """
+        self.queue.extend(archs)
+
+    def next_queued(self) -> Arch | None:
+        """The next primed architecture not proposed before (``None`` when none is left)."""
+        while self.queue:
+            arch = self.queue.pop(0)
+            if self.is_new(arch) and self.space.satisfies(arch):
+                return arch
+        return None
+
+    def feasible(self, trial: Trial) -> bool:
+        """Whether ``trial`` meets the strategy's hard constraints on metrics (if any); the
+        study's ``best`` and ``pareto_front`` leave infeasible trials out."""
+        return True
 
     @abstractmethod
     def ask(self) -> Candidate | None:
