@@ -40,8 +40,8 @@ def _data() -> dict[str, Any]:
     return _DATA
 
 
-def train(arch: Any) -> dict[str, float]:
-    """Train the MLP ``arch`` describes for ``EPOCHS`` epochs; validation accuracy and params."""
+def train(arch: Any, epochs: int = EPOCHS) -> dict[str, float]:
+    """Train the MLP ``arch`` describes for ``epochs`` epochs; validation accuracy and params."""
     import torch
     from torch import nn
 
@@ -57,7 +57,7 @@ def train(arch: Any) -> dict[str, float]:
     opt = torch.optim.Adam(model.parameters(), lr=float(arch["lr"]))
     batch = int(arch["batch"])
     gen = torch.Generator().manual_seed(1)
-    for _ in range(EPOCHS):
+    for _ in range(epochs):
         perm = torch.randperm(len(d["yt"]), generator=gen)
         xt, yt = d["xt"][perm], d["yt"][perm]
         for i in range(0, len(yt), batch):

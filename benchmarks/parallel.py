@@ -2,21 +2,27 @@
 the search process's memory over hundreds of trained trials.
 
 Part 1: the same 40-trial random search (seed 0, so the same 40 architectures whatever the
-worker count) of MLPs trained on scikit-learn digits (``digits_trial.py``, 8 epochs, one
-torch thread per trial), run inline, with the local executor and with Ray, at 1 and 2
-workers. Wall time includes starting the workers (and Ray); "start-up" is the time until the
-first trial began. Speed-up = wall(1 worker) / wall(2 workers) for the same executor.
+worker count) of MLPs trained on scikit-learn digits (nasforge's ``Trainer`` over the built-in
+``mlp`` space, 20 epochs, holdout; or ``--evaluator function``: the self-contained loop of
+``digits_trial.py``), one torch thread per trial, run inline, with the local executor and
+with Ray, at 1 and 2 workers. Wall time includes starting the workers (and Ray); "start-up" is the time until the
+first trial began. Speed-up = wall(1 worker) / wall(2 workers) for the same executor; "mean
+trial s" is the time a trial took where it ran; "busy workers" = total trial time / (wall -
+start-up), i.e. how many trials ran at once on average. On a machine whose cores other jobs
+use, the speed-up cannot exceed the free cores: the load average is printed.
 
 Part 2: the resident memory (RSS) of the search process at trials 1, 50, 100 and 200 of a
 200-trial study, with 2 local workers (training in the workers) and inline (training in
 the search process itself), plus the largest worker's RSS.
 
-    python benchmarks/parallel.py [--trials 40] [--rss-trials 200] [--no-ray] [--no-rss]
+    python benchmarks/parallel.py [--trials 40] [--rss-trials 200] [--evaluator trainer|function]
+                                  [--epochs 20] [--no-ray] [--no-rss]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -73,11 +79,27 @@ def make(kind: str, workers: int) -> Executor:
     return RayExecutor(num_cpus=2, workers=workers, cpus_per_trial=1, threads=1)
 
 
+SETTINGS: dict[str, Any] = {"evaluator": "trainer", "epochs": 20}
+"""Which trial the rows train (set from the command line; rows get the same)."""
+
+
+def evaluator() -> tuple[Any, Any]:
+    """The evaluator and its space: nasforge's Trainer on digits over the built-in ``mlp``
+    space, or the self-contained MLP trial of ``digits_trial.py``."""
+    if SETTINGS["evaluator"] == "trainer":
+        from nasforge.evaluators import Trainer
+
+        trainer = Trainer("digits", space="mlp", epochs=int(SETTINGS["epochs"]), threads=1, measure_latency=False)
+        return trainer, trainer.space
+    fn = functools.partial(digits_trial.train, epochs=int(SETTINGS["epochs"]))  # pickles by reference
+    return Function(fn, name="digits_trial:train"), from_config({"decisions": digits_trial.SPACE})
+
+
 def study(kind: str, workers: int, tmp: Path, callbacks: tuple[Any, ...] | list[Any] = ()) -> Study:
     store = SQLiteStorage(tmp / f"{kind}-{workers}-{time.monotonic_ns()}.db")
-    space = from_config({"decisions": digits_trial.SPACE})
-    return Study(space, Function(digits_trial.train, name="digits_trial:train"), "random", OBJECTIVES,
-                 storage=store, executor=make(kind, workers), seed=0, callbacks=callbacks)  # fmt: skip
+    ev, space = evaluator()
+    return Study(space, ev, "random", OBJECTIVES, storage=store, executor=make(kind, workers), seed=0,
+                 callbacks=callbacks)  # fmt: skip
 
 
 def timed(kind: str, workers: int, trials: int, tmp: Path) -> dict[str, Any]:
@@ -90,6 +112,7 @@ def timed(kind: str, workers: int, trials: int, tmp: Path) -> dict[str, Any]:
     return {
         "kind": kind, "workers": workers, "wall": wall, "startup": first - w0,
         "best": s.best.metrics["accuracy"] if s.best else float("nan"),
+        "trial_seconds": sum(t.cost_seconds or 0.0 for t in done),
         "archs": sorted(t.arch.id for t in done), "failed": sum(t.state.value != "complete" for t in done),
     }  # fmt: skip
 
@@ -122,7 +145,8 @@ def memory(kind: str, workers: int, trials: int, tmp: Path) -> dict[str, Any]:
 
 def one_row(what: str, kind: str, workers: int, trials: int) -> dict[str, Any]:
     """Run one row in a fresh Python process (no torch or Ray left over from another row)."""
-    cmd = [sys.executable, __file__, "--row", what, kind, str(workers), str(trials)]
+    cmd = [sys.executable, __file__, "--row", what, kind, str(workers), str(trials),
+           "--evaluator", str(SETTINGS["evaluator"]), "--epochs", str(SETTINGS["epochs"])]  # fmt: skip
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -140,12 +164,15 @@ def part1(trials: int, kinds: list[str]) -> None:
     same = all(r["archs"] == rows[0]["archs"] for r in rows)
     one = {r["kind"]: r["wall"] for r in rows if r["workers"] == 1}
     print(f"\n## {trials} trained trials (same {trials} architectures in every row: {'yes' if same else 'NO'})\n")
-    print("| executor | workers | wall s | start-up s | trials/min | speed-up vs 1 worker | best val acc | failed |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| executor | workers | wall s | start-up s | trials/min | speed-up vs 1 worker | mean trial s | "
+          "busy workers | best val acc | failed |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         speed = one[r["kind"]] / r["wall"]
+        busy = r["trial_seconds"] / max(r["wall"] - r["startup"], 1e-9)
         print(f"| {r['kind']} | {r['workers']} | {r['wall']:.1f} | {r['startup']:.1f} | "
-              f"{60 * trials / r['wall']:.0f} | {speed:.2f} | {r['best']:.4f} | {r['failed']} |")  # fmt: skip
+              f"{60 * trials / r['wall']:.0f} | {speed:.2f} | {r['trial_seconds'] / trials:.3f} | {busy:.2f} | "
+              f"{r['best']:.4f} | {r['failed']} |")  # fmt: skip
 
 
 def part2(trials: int) -> None:
@@ -164,10 +191,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--rss-trials", type=int, default=200)
+    parser.add_argument("--evaluator", choices=["trainer", "function"], default="trainer",
+                        help="nasforge's Trainer on digits (mlp space), or digits_trial.py's own MLP loop")  # fmt: skip
+    parser.add_argument("--epochs", type=int, default=20, help="epochs per trial")
     parser.add_argument("--no-ray", action="store_true", help="skip the Ray rows")
     parser.add_argument("--no-rss", action="store_true", help="skip the memory part")
     parser.add_argument("--row", nargs=4, metavar=("WHAT", "KIND", "WORKERS", "TRIALS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    SETTINGS.update(evaluator=args.evaluator, epochs=args.epochs)
     if args.row:
         what, kind, workers, trials = args.row
         if kind == "inline":
@@ -186,7 +217,8 @@ def main() -> None:
             print("ray is not installed: skipping the Ray rows (pip install 'nasforge[ray]')", file=sys.stderr)
         else:
             kinds.append("ray")
-    print(f"load average before: {load()} on {os.cpu_count()} CPUs", file=sys.stderr)
+    print(f"load average before: {load()} on {os.cpu_count()} CPUs; {args.evaluator}, {args.epochs} epochs",
+          file=sys.stderr)  # fmt: skip
     part1(args.trials, kinds)
     if not args.no_rss:
         part2(args.rss_trials)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from proc_helpers import config
 
-from nasforge import ConfigError, Study, TrialState
+from nasforge import ConfigError, SQLiteStorage, Study, TrialState
 from nasforge.config import RunConfig
 from nasforge.evaluators import Function
 from nasforge.executors import InlineExecutor, LocalExecutor, RayExecutor, make_executor
 from nasforge.space import Choice, IntRange, SearchSpace
+from nasforge.strategies import STRATEGIES, make_strategy
+from nasforge.testing.strategies import PROBLEMS, objectives_for
 
 
 def score(arch):  # type: ignore[no-untyped-def]
@@ -107,3 +109,36 @@ def test_run_config_refuses_bad_executor_and_failure_limit_before_any_work(tmp_p
     cfg = RunConfig.parse(config("m", "f", budget={"trials": 5, "max_failures_in_a_row": None}), tmp_path)
     assert cfg.max_failures_in_a_row is None
     assert RunConfig.parse(config("m", "f"), tmp_path).max_failures_in_a_row == 10
+
+
+class Interrupt(BaseException):
+    """Stands in for a kill: the trial that raises it stays running in storage."""
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_every_strategy_under_four_workers_repeats_nothing_and_resumes_exactly(name: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    problem = PROBLEMS["chain"]
+
+    def study(evaluator, storage=None) -> Study:  # type: ignore[no-untyped-def]
+        return Study(problem.space(), evaluator, make_strategy(name), objectives_for(name), storage=storage,
+                     executor=InlineExecutor(workers=4), seed=5)  # fmt: skip
+
+    full = study(problem.evaluator()).run(trials=40)
+    keys = [(problem.space().canonical(t.arch), t.budget) for t in full.trials]
+    assert len(keys) == len(set(keys)) == 40  # pending candidates count for deduplication
+
+    calls = {"n": 0}
+
+    def dies_at_17(arch, budget=None):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 17:
+            raise Interrupt()
+        return problem.score(arch, budget=budget)
+
+    db = tmp_path / "study.db"
+    with pytest.raises(Interrupt):
+        study(Function(dies_at_17), SQLiteStorage(db)).run(trials=40)
+    resumed = study(problem.evaluator(), SQLiteStorage(db)).run(trials=40)
+    assert resumed.replay_mismatches == 0
+    assert sum(Study.counts_toward_budget(t) for t in resumed.trials) == 40
+    assert all(t.state.finished for t in resumed.trials)

@@ -239,7 +239,10 @@ class LocalExecutor(Executor):
         if not worker.ready:
             self._early_deaths += 1
             if self._early_deaths >= max(3, 2 * self.workers):
-                raise FatalError(f"worker processes keep dying before they are ready; last: {describe_exit(code)}")
+                raise FatalError(
+                    f"worker processes keep dying before they are ready; last: {describe_exit(code)} (see its "
+                    "error above; a script that starts a search needs `if __name__ == '__main__':`)"
+                )
         self._replace(worker)
 
     def _time_out(self, worker: _Worker) -> Outcome:
