@@ -215,8 +215,9 @@ class Trainer:
         return [holdout_split(y, self.validation, seed=self.seed)]
 
     def _check_builds(self) -> None:
-        """Build one architecture now, so that bad model options fail before the search."""
-        if self.space is None:
+        """Build one architecture of a built-in builder now, so that bad model options fail
+        before the search (a user's model function is trusted until its trials run)."""
+        if self.space is None or self.model_fn is not None:
             return
         arch = self.space.sample(np.random.default_rng(0))
         try:
