@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Self
 
@@ -13,6 +13,7 @@ from ._trial import Objectives, Trial, TrialState
 from .config import RunConfig
 from .space import SearchSpace, from_config
 from .storage import SQLiteStorage
+from .strategies import make_strategy
 from .study import Callback, Study
 
 DB_NAME = "study.db"
@@ -179,13 +180,26 @@ def write_best(study: Study, run_dir: str | os.PathLike[str]) -> Path | None:
     return out
 
 
+def _feasible(meta: dict[str, Any]) -> Callable[[Trial], bool]:
+    """The stored strategy's test of its hard constraints on metrics (e.g. NSGA-II's
+    ``constraints``), so that read-only commands leave out the trials that break them."""
+    strat = (meta.get("config") or {}).get("strategy", "random")
+    strat = {"name": strat} if isinstance(strat, str) else strat
+    try:
+        options = {k: v for k, v in strat.items() if k not in ("name", "warm_start")}
+        return make_strategy(strat["name"], options).feasible
+    except (ConfigError, KeyError, AttributeError, TypeError):
+        return lambda trial: True
+
+
 def summarize(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """Counts by state, budget and the best trial of a run, as plain data (``status --json``)."""
     meta, space, objectives, trials = load_results(run_dir)
     counts = {s.value: 0 for s in TrialState}
     for t in trials:
         counts[t.state.value] += 1
-    best = objectives.best(trials)
+    feasible = _feasible(meta)
+    best = objectives.best(t for t in trials if feasible(t))
     budget = (meta.get("config") or {}).get("budget") or {}
     return {
         "name": meta.get("name"),
