@@ -24,7 +24,7 @@ STOP_GRACE_SECONDS = 2.0
 """How long :meth:`LocalExecutor.shutdown` lets idle workers exit before killing them."""
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity (a slot in the pool)
 class _Worker:
     process: Any
     conn: Any
