@@ -87,6 +87,10 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+LEADERBOARD_EXTRAS = ("accuracy_std", "params", "latency_ms", "train_seconds")
+"""Metrics the leaderboard shows after the objectives, when trials have them."""
+
+
 def leaderboard(study: Study, n: int = 5) -> str:
     """The top ``n`` complete trials by the primary objective, as a text table."""
     trials = [t for t in study.trials if t.state is TrialState.COMPLETE]
@@ -94,8 +98,14 @@ def leaderboard(study: Study, n: int = 5) -> str:
     top = trials[:n]
     if not top:
         return "no complete trials"
-    metric_names = list(dict.fromkeys(k for t in top for k in t.metrics))
-    report_names = list(dict.fromkeys(k for t in top for k in t.report))
+    # The objectives first, then a few telling extras: a wide table helps nobody.
+    present = dict.fromkeys(k for t in top for k in t.metrics)
+    metric_names = [*study.objectives.names, *(k for k in LEADERBOARD_EXTRAS if k in present)]
+    metric_names = list(dict.fromkeys(m for m in metric_names if m in present))
+    report_names = [
+        k for k in dict.fromkeys(k for t in top for k in t.report)
+        if all(isinstance(t.report.get(k, 0.0), int | float) for t in top)
+    ][:3]  # fmt: skip
     header = ["rank", "trial", *metric_names, *report_names, "architecture"]
     rows = []
     for rank, t in enumerate(top, 1):
