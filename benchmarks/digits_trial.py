@@ -68,3 +68,11 @@ def train(arch: Any, epochs: int = EPOCHS) -> dict[str, float]:
     with torch.no_grad():
         acc = (model(d["xv"]).argmax(1) == d["yv"]).float().mean().item()
     return {"accuracy": acc, "params": float(sum(p.numel() for p in model.parameters()))}
+
+
+def idle(arch: Any, seconds: float = 0.25) -> dict[str, float]:
+    """A trial that only waits: it measures an executor's own scaling, free of CPU contention."""
+    import time
+
+    time.sleep(seconds)
+    return {"accuracy": float(arch["hidden"]) / 256}

@@ -15,7 +15,7 @@ Part 2: the resident memory (RSS) of the search process at trials 1, 50, 100 and
 200-trial study, with 2 local workers (training in the workers) and inline (training in
 the search process itself), plus the largest worker's RSS.
 
-    python benchmarks/parallel.py [--trials 40] [--rss-trials 200] [--evaluator trainer|function]
+    python benchmarks/parallel.py [--trials 40] [--rss-trials 200] [--evaluator trainer|function|idle]
                                   [--epochs 20] [--no-ray] [--no-rss]
 """
 
@@ -91,6 +91,9 @@ def evaluator() -> tuple[Any, Any]:
 
         trainer = Trainer("digits", space="mlp", epochs=int(SETTINGS["epochs"]), threads=1, measure_latency=False)
         return trainer, trainer.space
+    if SETTINGS["evaluator"] == "idle":
+        fn = functools.partial(digits_trial.idle, seconds=0.25)
+        return Function(fn, name="digits_trial:idle"), from_config({"decisions": digits_trial.SPACE})
     fn = functools.partial(digits_trial.train, epochs=int(SETTINGS["epochs"]))  # pickles by reference
     return Function(fn, name="digits_trial:train"), from_config({"decisions": digits_trial.SPACE})
 
@@ -191,8 +194,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--rss-trials", type=int, default=200)
-    parser.add_argument("--evaluator", choices=["trainer", "function"], default="trainer",
-                        help="nasforge's Trainer on digits (mlp space), or digits_trial.py's own MLP loop")  # fmt: skip
+    parser.add_argument("--evaluator", choices=["trainer", "function", "idle"], default="trainer",
+                        help="nasforge's Trainer on digits (mlp space), digits_trial.py's own MLP loop, or "
+                             "0.25 s of waiting per trial (the executors' own scaling, free of CPU contention)")  # fmt: skip
     parser.add_argument("--epochs", type=int, default=20, help="epochs per trial")
     parser.add_argument("--no-ray", action="store_true", help="skip the Ray rows")
     parser.add_argument("--no-rss", action="store_true", help="skip the memory part")
