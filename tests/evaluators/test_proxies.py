@@ -139,7 +139,9 @@ def test_evaluate_gives_the_proxies_and_params_and_frees_each_network() -> None:
     built: list[weakref.ref[nn.Module]] = []
 
     def model(arch: Arch, shape: tuple[int, ...], classes: int) -> nn.Module:
-        m = nn.Sequential(nn.Flatten(), nn.Linear(64, int(arch["units"])), nn.ReLU(), nn.Linear(int(arch["units"]), classes))
+        m = nn.Sequential(
+            nn.Flatten(), nn.Linear(64, int(arch["units"])), nn.ReLU(), nn.Linear(int(arch["units"]), classes)
+        )
         built.append(weakref.ref(m))
         return m
 

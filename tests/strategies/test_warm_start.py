@@ -219,3 +219,18 @@ def test_bad_warm_start_is_one_line_and_exit_2(
     assert err.startswith(f"error: {message}") and err.count("\n") == 1
     with pytest.raises(ConfigError):
         RunConfig.parse(yaml.safe_load(path.read_text()), tmp_path)
+
+
+def test_data_free_warm_start_for_a_table_ranks_like_the_data_set_would(tmp_path: Path) -> None:
+    def ranking(spec: dict[str, Any]) -> list[Arch]:
+        cfg = RunConfig.parse(table_config(tmp_path, {"proxy": "synflow", "samples": 27, "top": 5, **spec}), tmp_path)
+        strategy = cfg.make_strategy()
+        strategy.start(cfg.space, cfg.objectives, np.random.default_rng(0))
+        return list(strategy.ranked)
+
+    # synflow reads only the input shape: the same networks rank alike with or without the data
+    assert ranking({"input_shape": [1, 8, 8], "classes": 10}) == ranking({"dataset": "digits"})
+    with pytest.raises(ConfigError, match="strategy.warm_start.dataset: is required: proxy 'snip' scores"):
+        RunConfig.parse(table_config(tmp_path, {"proxy": "snip", "input_shape": [1, 8, 8], "classes": 10}), tmp_path)
+    with pytest.raises(ConfigError, match="strategy.warm_start.input_shape: must be a list of positive integers"):
+        RunConfig.parse(table_config(tmp_path, {"proxy": "synflow", "input_shape": "8x8", "classes": 10}), tmp_path)
