@@ -169,3 +169,18 @@ def test_pareto_front_of_two_objectives(space) -> None:  # type: ignore[no-untyp
     assert front and all(t.arch["kernel"] == 1 for t in front)
     for t in front:
         assert not any(study.objectives.dominates(o, t) for o in study.trials)
+
+
+def test_hill_climbing_climbs_from_its_start(space) -> None:  # type: ignore[no-untyped-def]
+    """After the start, it evaluates the start's neighbours (one decision changed), and keeps
+    moving to the best neighbour: every trial after the first is adjacent to an earlier one
+    until the optimum is reached."""
+    study = Study(space, Function(toy_score), "hill-climbing", "score", seed=11).run(trials=40)
+    trials = study.trials
+    first_neighbours = {n.id for n in space.neighbors(trials[0].arch)}
+    assert trials[1].arch.id in first_neighbours
+    assert study.best.metrics["score"] == 0
+    optimum_at = next(i for i, t in enumerate(trials) if t.metrics["score"] == 0)
+    for t in trials[1 : optimum_at + 1]:
+        earlier = [u for u in trials if u.number < t.number]
+        assert any(sum(t.arch[k] != u.arch[k] for k in t.arch) == 1 for u in earlier)

@@ -71,6 +71,7 @@ class HillClimbing(Strategy):
         self._batch: list[Arch] = []
         self._waiting: set[str] = set()
         self._scores: dict[str, float] = {}
+        self._expanded = False  # whether the current architecture's neighbours were queued
         self.restarts_done = 0
 
     def tell(self, trial: Trial) -> None:
@@ -79,7 +80,7 @@ class HillClimbing(Strategy):
         self._scores[key] = max(self._scores.get(key, -math.inf), self.objectives.score(trial))
         self._waiting.discard(key)
         if key == self._start_key:
-            self._current, self._start_key = trial.arch, None
+            self._current, self._start_key, self._expanded = trial.arch, None, False
 
     def _propose(self, arch: Arch) -> Candidate:
         self._waiting.add(self.key(arch))
@@ -108,6 +109,10 @@ class HillClimbing(Strategy):
                 return None if extra is None else Candidate(self.mark(extra))
             if self._current is None:
                 return self._restart()
+            if not self._expanded:
+                self._expanded = True
+                self._batch = [n for n in self.space.neighbors(self._current) if self.is_new(n)]
+                continue
             # The neighbourhood of the current architecture is done: move or restart.
             here = self._scores.get(self.key(self._current), -math.inf)
             best, best_score = None, here
@@ -117,5 +122,4 @@ class HillClimbing(Strategy):
                     best, best_score = n, s
             if best is None:
                 return self._restart()
-            self._current = best
-            self._batch = [n for n in self.space.neighbors(best) if self.is_new(n)]
+            self._current, self._expanded = best, False
