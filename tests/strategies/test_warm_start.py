@@ -234,3 +234,58 @@ def test_data_free_warm_start_for_a_table_ranks_like_the_data_set_would(tmp_path
         RunConfig.parse(table_config(tmp_path, {"proxy": "snip", "input_shape": [1, 8, 8], "classes": 10}), tmp_path)
     with pytest.raises(ConfigError, match="strategy.warm_start.input_shape: must be a list of positive integers"):
         RunConfig.parse(table_config(tmp_path, {"proxy": "synflow", "input_shape": "8x8", "classes": 10}), tmp_path)
+
+
+# -- the shared conformance checks, with a warm start in front of every registered strategy -----
+
+
+INNER: dict[str, tuple[dict[str, Any], int]] = {
+    "local-search": ({"initial": 3}, 25),
+    "evolution": ({"population": 6, "sample_size": 3}, 50),
+    "bayesian": ({"initial": 4, "patience": 6}, 20),
+    "successive-halving": ({"budgets": [0.25, 0.5, 1.0], "eta": 2}, 140),
+    "hyperband": ({"budgets": [0.25, 0.5, 1.0], "eta": 2, "sampler": "evolution"}, 80),
+    "nsga2": ({"population": 16}, 75),
+}
+"""Options of the inner strategies and the trials within which each finds the toy optimum
+(as in the conformance suite; others: defaults, 80 trials)."""
+
+
+def _conformance_names() -> list[str]:
+    from nasforge.strategies import STRATEGIES
+
+    return sorted(STRATEGIES)
+
+
+@pytest.fixture
+def warm_name(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Registers, for this test only, ``warm+NAME``: strategy NAME (with the conformance suite's
+    options) behind a warm start whose ranking is a fixed pseudo-random function of the arch."""
+    from nasforge.strategies import STRATEGIES
+
+    name = request.param
+    options = INNER.get(name, ({}, 0))[0]
+
+    class Warm(WarmStart):
+        multi_objective = STRATEGIES[name].multi_objective  # type: ignore[assignment]
+
+        def __init__(self) -> None:
+            rank = lambda archs: [float(int(a.id[:8], 16)) for a in archs]  # noqa: E731
+            super().__init__(make_strategy(name, dict(options)), rank, samples=12, top=3)
+
+    monkeypatch.setitem(STRATEGIES, f"warm+{name}", Warm)
+    return f"warm+{name}"
+
+
+@pytest.mark.parametrize("warm_name", _conformance_names(), indirect=True)
+def test_conformance_behind_a_warm_start(warm_name: str, tmp_path: Path) -> None:
+    from nasforge.testing import strategies as suite
+
+    trials = INNER.get(warm_name.removeprefix("warm+"), ({}, 80))[1] + 3
+    suite.check_finds_optimum(warm_name, {}, "chain", trials, seeds=range(2))
+    for problem in ("constrained", "cell", "nested"):
+        suite.check_trials(suite.run_study(warm_name, {}, problem, trials=40))
+    suite.check_same_seed(warm_name, {}, "chain", 30)
+    suite.check_resume(warm_name, {}, "nested", tmp_path, every=7, trials=30)
+    suite.check_exhaustion(warm_name, {}, "constrained")
+    suite.check_pending_asks(warm_name, {}, "nested", batch=4)
