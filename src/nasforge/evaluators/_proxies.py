@@ -14,7 +14,7 @@ import contextlib
 import hashlib
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -351,24 +351,10 @@ class ZeroCost:
         assert self.space is not None
         return models.build_model(self.space, arch, self.input_shape, self.num_classes, **self.model_options)
 
-    @contextlib.contextmanager
-    def _context(self) -> Iterator[None]:
-        from ._trainer import default_threads, resolve_device
+    def _context(self) -> contextlib.AbstractContextManager[None]:
+        from ._trainer import default_threads, resolve_device, torch_scope
 
-        threads = self.threads or default_threads()
-        before = torch.get_num_threads()
-        if threads != before:
-            torch.set_num_threads(threads)
-        dev = resolve_device(self.device_name)
-        cuda = [dev.index or 0] if dev.type == "cuda" else []
-        try:
-            with torch.random.fork_rng(devices=cuda):
-                yield
-        finally:
-            if threads != before:
-                torch.set_num_threads(before)
-            if dev.type == "cuda":
-                torch.cuda.empty_cache()
+        return torch_scope(self.threads or default_threads(), resolve_device(self.device_name))
 
     def score(self, arch: Arch) -> dict[str, float]:
         """Every proxy of ``arch`` (larger is better) and ``params``. Each proxy gets a fresh

@@ -65,6 +65,26 @@ def resolve_device(device: str) -> torch.device:
     return dev
 
 
+@contextlib.contextmanager
+def torch_scope(threads: int, device: torch.device, seed: int | None = None) -> Iterator[None]:
+    """Run a block that owns torch for a while: ``threads`` intra-op threads and a forked RNG
+    (seeded with ``seed`` when given), both restored afterwards; CUDA's cache emptied."""
+    before = torch.get_num_threads()
+    if threads != before:
+        torch.set_num_threads(threads)
+    cuda = [device.index or 0] if device.type == "cuda" else []
+    try:
+        with torch.random.fork_rng(devices=cuda):
+            if seed is not None:
+                torch.manual_seed(seed)
+            yield
+    finally:
+        if threads != before:
+            torch.set_num_threads(before)
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+
+
 @dataclass
 class FoldScore:
     """What one training run on one split gave."""
@@ -267,24 +287,9 @@ class Trainer:
             return self.epochs
         return max(1, math.floor(self.epochs * budget + 0.5))
 
-    @contextlib.contextmanager
-    def _trial_context(self, seed: int) -> Iterator[None]:
+    def _trial_context(self, seed: int) -> contextlib.AbstractContextManager[None]:
         """Threads and torch's RNG as this trial owns them; both restored afterwards."""
-        threads = self.threads or default_threads()
-        before = torch.get_num_threads()
-        if threads != before:
-            torch.set_num_threads(threads)
-        dev = self.device
-        cuda = [dev.index or 0] if dev.type == "cuda" else []
-        try:
-            with torch.random.fork_rng(devices=cuda):
-                torch.manual_seed(seed)
-                yield
-        finally:
-            if threads != before:
-                torch.set_num_threads(before)
-            if dev.type == "cuda":
-                torch.cuda.empty_cache()
+        return torch_scope(self.threads or default_threads(), self.device, seed)
 
     def _make_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
         params = list(model.parameters())
