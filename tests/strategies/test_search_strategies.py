@@ -19,7 +19,7 @@ from nasforge.strategies import (
     make_strategy,
     non_dominated_sort,
 )
-from nasforge.strategies._gp import expected_improvement
+from nasforge.strategies._gp import expected_improvement, normal_ppf, normal_scores
 from nasforge.testing import strategies as suite
 
 
@@ -99,6 +99,17 @@ def test_gaussian_process_interpolates_and_is_unsure_far_away() -> None:
     assert std[3] > 5 * std[:3].max()
     ei = expected_improvement(np.array([0.0, 1.0, 1.0]), np.array([1.0, 1.0, 2.0]), best=1.0)
     assert 0 < ei[0] < ei[1] < ei[2]
+
+
+def test_warping_keeps_the_order_and_tames_outliers() -> None:
+    # Standard normal quantiles (from tables): 0.5, 0.975, 1e-6.
+    assert normal_ppf(np.array([0.5, 0.975, 1e-6])) == pytest.approx([0.0, 1.959963985, -4.753424309], abs=1e-8)
+    y = np.array([3.0, 1.0, 2.0, 2.0, 100.0])
+    z = normal_scores(y)
+    assert z[1] < z[2] == z[3] < z[0] < z[4]
+    assert z[4] == pytest.approx(-z[1])  # 100 is just the top rank, as far from the middle as 1
+    gp = GaussianProcess(warp=True).fit(np.eye(5), y)
+    assert gp.scale_of(2.0) == pytest.approx(z[2]) and gp.scale_of(3.0) == pytest.approx(z[0])
 
 
 def test_bayesian_finds_an_additive_optimum_much_sooner_than_random() -> None:

@@ -21,6 +21,8 @@ from ._nsga2 import NSGA2, MetricConstraint, crowding_distance, non_dominated_so
 from ._warm import WarmStart
 
 __all__ = [
+    "NSGA2",
+    "STRATEGIES",
     "BayesianOptimization",
     "GaussianProcess",
     "GridSearch",
@@ -28,10 +30,8 @@ __all__ = [
     "Hyperband",
     "LocalSearch",
     "MetricConstraint",
-    "NSGA2",
     "RandomSearch",
     "RegularizedEvolution",
-    "STRATEGIES",
     "Strategy",
     "SuccessiveHalving",
     "WarmStart",
