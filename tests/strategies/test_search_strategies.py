@@ -124,6 +124,14 @@ def test_bayesian_finds_an_additive_optimum_much_sooner_than_random() -> None:
         assert all(study.best.arch[f"d{i}"] == "c" for i in range(5)), f"seed {seed}"
 
 
+def test_bayesian_model_is_capped_at_max_points() -> None:
+    p = suite.PROBLEMS["chain"]
+    strategy = make_strategy("bayesian", {"initial": 4, "max_points": 8})
+    study = Study(p.space(), p.evaluator(), strategy, {"score": "maximize"}, seed=0).run(trials=30)
+    assert strategy._model().x.shape[0] == 8  # the best 4 and the latest 4 of 30 results
+    assert p.space().canonical(study.best.arch) in p.optimum()
+
+
 def test_bayesian_pending_architectures_are_not_proposed_again() -> None:
     space = suite.PROBLEMS["chain"].space()
     s = started("bayesian", space, initial=3)
@@ -200,6 +208,13 @@ def test_study_best_is_taken_at_the_largest_budget() -> None:
 def test_fidelity_options_are_checked(options: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         make_strategy("successive-halving", options)
+
+
+def test_the_sampler_is_validated_against_the_space() -> None:
+    space = SearchSpace({"k": Choice([1, 3, 5])})
+    strategy = make_strategy("hyperband", {"sampler": {"name": "evolution", "population": 5}})
+    with pytest.raises(ConfigError, match=r"^strategy.sampler.population: is 5 but the space has only 3"):
+        Study(space, Function(lambda a: {"s": a["k"]}), strategy, {"s": "maximize"})
 
 
 def test_successive_halving_budget_list_is_exact() -> None:

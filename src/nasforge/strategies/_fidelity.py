@@ -147,7 +147,12 @@ class SuccessiveHalving(Strategy):
 
     def validate(self, space: SearchSpace, objectives: Objectives) -> None:
         super().validate(space, objectives)
-        _sampler(self.sampler).validate(space, objectives)
+        try:
+            _sampler(self.sampler).validate(space, objectives)
+        except ConfigError as exc:
+            if not exc.field.startswith("strategy."):
+                raise
+            raise ConfigError("strategy.sampler." + exc.field.removeprefix("strategy."), exc.message) from None
 
     def _brackets(self) -> list[tuple[int, int]]:
         """The bracket cycle as ``(first rung, candidates)``; one bracket for plain SH."""
