@@ -262,4 +262,4 @@ class RunConfig:
         return make_executor(self.executor)
 
 
-from .evaluators import _train_config  # noqa: E402,F401  (registers `evaluator: {dataset: ...}`)
+from .evaluators import _train_config  # noqa: F401  (registers `evaluator: {dataset: ...}`)

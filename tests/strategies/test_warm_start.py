@@ -270,7 +270,7 @@ def warm_name(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
         multi_objective = STRATEGIES[name].multi_objective  # type: ignore[assignment]
 
         def __init__(self) -> None:
-            rank = lambda archs: [float(int(a.id[:8], 16)) for a in archs]  # noqa: E731
+            rank = lambda archs: [float(int(a.id[:8], 16)) for a in archs]
             super().__init__(make_strategy(name, dict(options)), rank, samples=12, top=3)
 
     monkeypatch.setitem(STRATEGIES, f"warm+{name}", Warm)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from typing import Any, Union
+from typing import Any
 
-Value = Union[int, float, str, bool]
+Value = int | float | str | bool
 """A decision's value; every decision of every space takes one of these."""
 
 
@@ -93,5 +93,5 @@ class Arch(Mapping[str, Value]):
         """Inverse of :meth:`to_json`."""
         data = json.loads(text)
         if not isinstance(data, dict):
-            raise ValueError(f"an arch's JSON must be an object, got {type(data).__name__}")
+            raise TypeError(f"an arch's JSON must be an object, got {type(data).__name__}")
         return cls(data)
