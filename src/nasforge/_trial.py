@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from ._errors import ConfigError
 from .space import Arch
 
@@ -212,4 +214,30 @@ class Objectives(Sequence[Objective]):
         complete trials at the largest budget."""
         done = [t for t in trials if t.state is TrialState.COMPLETE and all(map(math.isfinite, self.vector(t)))]
         done = self.at_top_budget(done)
-        return [t for t in done if not any(self.dominates(o, t) for o in done if o is not t)]
+        if not done:
+            return []
+        mask = pareto_mask(np.array([self.vector(t) for t in done]))
+        return [t for t, keep in zip(done, mask) if keep]
+
+
+def pareto_mask(values: np.ndarray) -> np.ndarray:
+    """Which rows of ``values`` (n × k, larger is better) no other row dominates.
+
+    Rows are visited by decreasing sum, so a row can only be dominated by one visited before
+    it: each row is compared with the front found so far (small), not with every row.
+
+    Example:
+        >>> pareto_mask(np.array([[1.0, 1.0], [2.0, 0.0], [0.5, 0.5]])).tolist()
+        [True, True, False]
+    """
+    n = len(values)
+    mask = np.zeros(n, dtype=bool)
+    front = np.empty((0, values.shape[1] if values.ndim == 2 else 0))
+    for i in np.argsort(-values.sum(axis=1), kind="stable"):
+        v = values[i]
+        if len(front) and bool(np.any(np.all(front >= v, axis=1) & np.any(front > v, axis=1))):
+            continue
+        mask[i] = True
+        front = np.vstack([front, v])
+    return mask
+

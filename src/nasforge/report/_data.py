@@ -96,28 +96,6 @@ class RunData:
         return cfg if isinstance(cfg, Mapping) else {}
 
 
-def pareto_mask(values: np.ndarray) -> np.ndarray:
-    """Which rows of ``values`` (n × k, larger is better) no other row dominates.
-
-    Rows are visited by decreasing sum, so a row can only be dominated by one visited before
-    it: each row is compared with the front found so far (small), not with every row.
-
-    Example:
-        >>> pareto_mask(np.array([[1.0, 1.0], [2.0, 0.0], [0.5, 0.5]])).tolist()
-        [True, True, False]
-    """
-    n = len(values)
-    mask = np.zeros(n, dtype=bool)
-    front = np.empty((0, values.shape[1] if values.ndim == 2 else 0))
-    for i in np.argsort(-values.sum(axis=1), kind="stable"):
-        v = values[i]
-        if len(front) and bool(np.any(np.all(front >= v, axis=1) & np.any(front > v, axis=1))):
-            continue
-        mask[i] = True
-        front = np.vstack([front, v])
-    return mask
-
-
 def best_so_far(scores: np.ndarray) -> np.ndarray:
     """Running maximum of larger-is-better ``scores``."""
     return np.maximum.accumulate(scores) if len(scores) else scores
