@@ -11,7 +11,8 @@ Example:
     'a'
 """
 
-from ._data import RunData, pareto_mask
+from .._trial import pareto_mask
+from ._data import RunData
 from ._draw import architecture_svgs, cell_svg, chain_svg
 from ._explain import Alternative, DecisionEffect, Explanation, explain, neighbour_decision, one_change_neighbours
 from ._html import write_report

@@ -11,7 +11,8 @@ import numpy as np
 
 from .._trial import Trial
 from ..space import Choice, Value
-from ._data import RunData, best_so_far, fmt, pareto_mask
+from .._trial import pareto_mask
+from ._data import RunData, best_so_far, fmt
 
 MAX_BINS = 10
 """Ranges with more values than this are shown in this many bins."""
