@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._trial import Trial
+from .._trial import Trial, pareto_mask
 from ..space import Choice, Value
-from .._trial import pareto_mask
 from ._data import RunData, best_so_far, fmt
 
 MAX_BINS = 10
