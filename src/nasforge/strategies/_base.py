@@ -42,11 +42,19 @@ class Strategy(ABC):
     space: SearchSpace
     objectives: Objectives
     rng: np.random.Generator
+    population: int | None = None
+    """Population size, for strategies that keep one (the space must hold that many)."""
 
     def validate(self, space: SearchSpace, objectives: Objectives) -> None:
         """Refuse, with a :class:`ConfigError`, a space or objectives this strategy cannot
         search. Called by the study and the config reader before any work; ``start`` may
         assume it passed."""
+        if self.population is not None and space.cardinality < self.population:
+            raise ConfigError(
+                "strategy.population",
+                f"is {self.population} but the space has only {space.cardinality:g} architectures; "
+                f"use a population of at most {space.cardinality:g}",
+            )
         if self.multi_objective and len(objectives) < 2:
             raise ConfigError(
                 "objectives",

@@ -66,20 +66,13 @@ class RegularizedEvolution(Strategy):
 
     primes = True
 
+    population: int
+
     def __init__(self, *, population: int = 20, sample_size: int = 5) -> None:
         self.population = check_int(population, "population", low=2)
         self.sample_size = check_int(sample_size, "sample_size", low=1)
         if self.sample_size > self.population:
             raise ConfigError("sample_size", f"must be at most population ({self.population}), got {self.sample_size}")
-
-    def validate(self, space: SearchSpace, objectives: Objectives) -> None:
-        super().validate(space, objectives)
-        if space.cardinality < self.population:
-            raise ConfigError(
-                "strategy.population",
-                f"is {self.population} but the space has only {space.cardinality:g} architectures; "
-                f"use a population of at most {space.cardinality:g}",
-            )
 
     def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator) -> None:
         super().start(space, objectives, rng)

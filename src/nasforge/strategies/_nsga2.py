@@ -136,6 +136,8 @@ class NSGA2(Strategy):
 
     primes = True
 
+    population: int
+
     def __init__(self, *, population: int = 20, constraints: Sequence[str] = (), crossover: float = 0.5) -> None:
         self.population = check_int(population, "population", low=2)
         if isinstance(constraints, str):
@@ -144,15 +146,6 @@ class NSGA2(Strategy):
         if isinstance(crossover, bool) or not isinstance(crossover, int | float) or not 0 <= crossover <= 1:
             raise ConfigError("crossover", f"must be a probability in [0, 1], got {crossover!r}")
         self.crossover = float(crossover)
-
-    def validate(self, space: SearchSpace, objectives: Objectives) -> None:
-        super().validate(space, objectives)
-        if space.cardinality < self.population:
-            raise ConfigError(
-                "strategy.population",
-                f"is {self.population} but the space has only {space.cardinality:g} architectures; "
-                f"use a population of at most {space.cardinality:g}",
-            )
 
     def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator) -> None:
         super().start(space, objectives, rng)
