@@ -184,3 +184,26 @@ def test_hill_climbing_climbs_from_its_start(space) -> None:  # type: ignore[no-
     for t in trials[1 : optimum_at + 1]:
         earlier = [u for u in trials if u.number < t.number]
         assert any(sum(t.arch[k] != u.arch[k] for k in t.arch) == 1 for u in earlier)
+
+
+def test_enqueued_archs_run_first_are_told_and_survive_resume(space, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from nasforge import Arch
+
+    db = tmp_path / "study.db"
+    study = Study(space, Function(toy_score), "hill-climbing", "score", storage=SQLiteStorage(db), seed=2)
+    study.run(trials=5)
+    known = [Arch({"kernel": 3, "width": 32, "depth": 3}), Arch({"kernel": 1, "width": 8, "depth": 1})]
+    for a in known:
+        study.enqueue(a)
+    study.run(trials=12)
+    trials = study.trials
+    assert [t.arch for t in trials[5:7]] == known and all(t.enqueued for t in trials[5:7])
+    assert not any(t.enqueued for t in trials[:5] + trials[7:])
+    assert sum(t.arch in known for t in trials) == 2  # the strategy never proposed them again
+    assert study.best.metrics["score"] == 0
+    # A reopened study replays without asking the strategy for the enqueued ones.
+    again = Study(space, Function(toy_score), "hill-climbing", "score", storage=SQLiteStorage(db), seed=2)
+    again.run(trials=20)
+    assert again.replay_mismatches == 0 and len(again.trials) == 20
+    with pytest.raises(ConfigError, match="enqueue.kernel: 4 is not a value"):
+        study.enqueue({"kernel": 4, "width": 8, "depth": 1})

@@ -51,6 +51,9 @@ class Trial:
 
     ``metrics`` are what strategies see; ``report`` holds recorded values that a search must
     not see (e.g. test accuracy). ``number`` is unique in a study and counts from 0.
+    ``requeued_from`` names the interrupted trial this one re-runs; ``enqueued`` marks a
+    candidate given to the study (``Study.enqueue``) rather than asked of the strategy.
+    Neither is asked again when the strategy is rebuilt on resume; both are told.
     """
 
     number: int
@@ -65,6 +68,7 @@ class Trial:
     cost_seconds: float | None = None
     interrupted: bool = False
     requeued_from: int | None = None
+    enqueued: bool = False
     asked_after: int = 0
     tell_seq: int | None = None
 

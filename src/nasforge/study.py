@@ -102,6 +102,7 @@ class Study:
                 }
             )
         self.replay_mismatches = 0
+        self._enqueued: list[Candidate] = []
         self._started = False
 
     # -- results --------------------------------------------------------------------------
@@ -131,6 +132,16 @@ class Study:
 
         return write_report(self, path, **options)
 
+    def enqueue(self, arch: Mapping[str, Any], *, budget: float | None = None) -> Candidate:
+        """Have the next :meth:`run` evaluate ``arch`` before asking the strategy (as Optuna's
+        ``enqueue_trial``): for architectures you want measured, e.g. a known good design or the
+        neighbours that ``nasforge explain --evaluate`` fills in. The trial is stored as
+        enqueued, counts toward the trial budget, and its result is told to the strategy
+        (which then never proposes an equivalent architecture)."""
+        cand = Candidate(self.space.validate(arch, field="enqueue"), budget)
+        self._enqueued.append(cand)
+        return cand
+
     @staticmethod
     def counts_toward_budget(trial: Trial) -> bool:
         """Finished trials count toward the trial budget, except interrupted ones (rerun)."""
@@ -142,7 +153,7 @@ class Study:
         """Bind the strategy and replay the stored history; queue interrupted trials."""
         self.strategy.start(self.space, self.objectives, np.random.default_rng(self.seed))
         trials = self.storage.trials()
-        asked = [t for t in trials if t.requeued_from is None]
+        asked = [t for t in trials if t.requeued_from is None and not t.enqueued]
         told = sorted((t for t in trials if t.tell_seq is not None), key=lambda t: t.tell_seq or 0)
         i = 0
         for t in asked:
@@ -156,7 +167,7 @@ class Study:
             self.strategy.tell(t.for_strategy())
         self._tells = len(told)
         self._next = trials[-1].number + 1 if trials else 0
-        self._queue: list[tuple[Candidate, int]] = []
+        self._queue: list[tuple[Candidate, int | None, bool]] = []
         requeued = {t.requeued_from for t in trials if t.requeued_from is not None}
         for t in trials:
             if t.state is TrialState.RUNNING or t.state is TrialState.PENDING:
@@ -165,7 +176,7 @@ class Study:
             if not t.interrupted or t.number in requeued:
                 continue
             if t.requeued_from is None:
-                self._queue.append((t.candidate, t.number))
+                self._queue.append((t.candidate, t.number, t.enqueued))
             elif t.tell_seq is None:
                 # A re-run that was interrupted too: give up on it and tell the strategy.
                 t = replace(t, tell_seq=self._tells)
@@ -209,16 +220,18 @@ class Study:
             while True:
                 while not exhausted and not out_of_budget() and self.executor.free() > 0:
                     if self._queue:
-                        cand, source = self._queue.pop(0)
+                        cand, source, enqueued = self._queue.pop(0)
+                    elif self._enqueued:
+                        cand, source, enqueued = self._enqueued.pop(0), None, True
                     else:
                         ask = self.strategy.ask()
                         if ask is None:
                             exhausted = True
                             break
-                        cand, source = ask, None
+                        cand, source, enqueued = ask, None, False
                     trial = Trial(
                         self._next, cand.arch, cand.budget, TrialState.RUNNING, started=time.time(),
-                        asked_after=self._tells, requeued_from=source,
+                        asked_after=self._tells, requeued_from=source, enqueued=enqueued,
                     )  # fmt: skip
                     self._next += 1
                     self.storage.put_trial(trial)

@@ -79,6 +79,10 @@ def test_explain_evaluate_runs_the_missing_neighbours_as_new_trials(
     # The study stays resumable: the stored trials replay, the budget counts the new trials too.
     assert main(["resume", str(sparse_run)]) == 0
     assert nasforge.run.summarize(sparse_run)["trials"] == n_after
+    _, study = nasforge.run.load_study(sparse_run)
+    study.run(trials=0)  # rebuilds the strategy: the enqueued neighbours are told, not asked
+    assert study.replay_mismatches == 0
+    assert sum(t.enqueued for t in study.trials) == n_after - n_before
     if after.trial != before.trial:  # a neighbour beat the best: said so
         assert f"beat the previous best (trial {before.trial})" in text
     for _ in range(6):  # evaluating again until the best stays climbs to the toy optimum

@@ -17,7 +17,6 @@ from typing import Any
 from .._errors import ConfigError
 from .._trial import Candidate, Trial
 from ..space import Arch, SearchSpace, Value
-from ..strategies import Strategy
 from ..study import Study
 from ._data import RunData, budget_key, fmt
 
@@ -257,16 +256,6 @@ def _text(exp: Explanation, data: RunData) -> str:
     return "\n".join(lines)
 
 
-class _Listed(Strategy):
-    """Hands out given candidates in order (the stored ones first, for the replay on resume)."""
-
-    def __init__(self, candidates: list[Candidate]) -> None:
-        self._queue = list(candidates)
-
-    def ask(self) -> Candidate | None:
-        return self._queue.pop(0) if self._queue else None
-
-
 def _evaluate_neighbours(run_dir: str | os.PathLike[str]) -> tuple[int, int]:
     """Run the neighbours of the best architecture (one decision changed, every value) that no
     trial at its fidelity has measured, as new trials of the study in ``run_dir``; returns how
@@ -287,9 +276,9 @@ def _run_neighbours(study: Study, run_dir: str | os.PathLike[str]) -> tuple[int,
         measured = {t.arch for t in trials if t.state.finished and budget_key(t) == budget_key(best)}
         new = [Candidate(a, best.budget) for a in one_change_neighbours(study.space, best.arch) if a not in measured]
         if new:
-            replay = [t.candidate for t in trials if t.requeued_from is None]
-            study.strategy = _Listed(replay + new)
-            study.run()
+            for cand in new:
+                study.enqueue(cand.arch, budget=cand.budget)
+            study.run(trials=sum(1 for t in trials if study.counts_toward_budget(t)) + len(new))
         return len(new), best.number
     finally:
         study.storage.close()

@@ -52,6 +52,7 @@ def trial_to_row(t: Trial) -> dict[str, Any]:
         "cost_seconds": t.cost_seconds,
         "interrupted": int(t.interrupted),
         "requeued_from": t.requeued_from,
+        "enqueued": int(t.enqueued),
         "asked_after": t.asked_after,
         "tell_seq": t.tell_seq,
     }
@@ -72,6 +73,7 @@ def trial_from_row(row: dict[str, Any]) -> Trial:
         cost_seconds=row["cost_seconds"],
         interrupted=bool(row["interrupted"]),
         requeued_from=row["requeued_from"],
+        enqueued=bool(row["enqueued"]),
         asked_after=int(row["asked_after"]),
         tell_seq=row["tell_seq"],
     )

@@ -16,7 +16,7 @@ SCHEMA_VERSION = 1
 
 _COLUMNS = (
     "number", "arch", "budget", "state", "metrics", "report", "error", "started", "finished",
-    "cost_seconds", "interrupted", "requeued_from", "asked_after", "tell_seq",
+    "cost_seconds", "interrupted", "requeued_from", "enqueued", "asked_after", "tell_seq",
 )  # fmt: skip
 
 _SCHEMA = """
@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS trials (
     cost_seconds REAL,
     interrupted INTEGER NOT NULL DEFAULT 0,
     requeued_from INTEGER,
+    enqueued INTEGER NOT NULL DEFAULT 0,
     asked_after INTEGER NOT NULL DEFAULT 0,
     tell_seq INTEGER
 );

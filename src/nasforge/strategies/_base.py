@@ -98,8 +98,10 @@ class Strategy(ABC):
         """The next candidate, or ``None`` when there is nothing left to try."""
 
     def tell(self, trial: Trial) -> None:
-        """Learn the outcome of a trial this strategy asked for (or a re-run of one)."""
+        """Learn the outcome of a trial: one this strategy asked for, a re-run of one, or one
+        enqueued by the user (whose architecture then counts as proposed)."""
         self.history.append(trial)
+        self.mark(trial.arch)
 
     # -- helpers for subclasses -----------------------------------------------------------
 
