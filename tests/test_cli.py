@@ -71,6 +71,8 @@ def test_search_status_resume(tmp_path: Path, table_csv: Path, capsys: pytest.Ca
         ({"evaluator": {"table": "missing.csv", "key": "{kernel}", "metric": "acc"}}, "evaluator.table: file"),
         ({"evaluator": {"function": "no_such_module:f"}}, "evaluator.function: cannot import"),
         ({"space": None}, "space: is required"),
+        ({"evaluator": {"proxy": "synflow"}}, "evaluator.dataset: is missing: `proxy` belongs to the `dataset:` evaluator"),
+        ({"evaluator": {"metric": "acc"}}, "evaluator.table: is missing"),
     ],
 )
 def test_bad_config_is_one_line_exit_2_and_writes_nothing(

@@ -42,6 +42,10 @@ EVALUATORS: dict[str, EvaluatorBuilder] = {}
 """Evaluator builders by the key that selects them in ``evaluator:`` (``table``, ``function``, ...)."""
 
 
+EVALUATOR_HINTS = {"proxy": "dataset", "epochs": "dataset", "folds": "dataset", "key": "table", "metric": "table"}
+"""Keys that give away which evaluator was meant when its selecting key is missing."""
+
+
 def register_evaluator(key: str) -> Callable[[EvaluatorBuilder], EvaluatorBuilder]:
     """Decorator: ``evaluator: {<key>: ...}`` in a config is built by the decorated function."""
 
@@ -196,6 +200,10 @@ class RunConfig:
         if not isinstance(ev, Mapping):
             raise ConfigError("evaluator", f"must be a mapping such as {{table: results.csv, metric: accuracy}}, got {ev!r}")
         kinds = [k for k in EVALUATORS if k in ev]
+        if not kinds:
+            for key, kind in EVALUATOR_HINTS.items():
+                if key in ev:
+                    raise ConfigError(f"evaluator.{kind}", f"is missing: `{key}` belongs to the `{kind}:` evaluator")
         if len(kinds) != 1:
             raise ConfigError("evaluator", f"needs exactly one of {sorted(EVALUATORS)}, got keys {sorted(ev)}")
         built = EVALUATORS[kinds[0]](ev, space, base)
