@@ -48,7 +48,7 @@ class Progress:
         self.metric = study.objectives.primary.metric
         self.done = sum(1 for t in trials if Study.counts_toward_budget(t))
         self.failed = sum(1 for t in trials if t.state is TrialState.FAILED and not t.interrupted)
-        self.best = study.objectives.best(trials)
+        self.best = study.best
         self.start_done = self.done
         self.t0 = time.monotonic()
         self.tty = stream.isatty()
@@ -57,8 +57,8 @@ class Progress:
     def __call__(self, study: Study, trial: Trial) -> None:
         self.done += 1
         self.failed += trial.state is TrialState.FAILED
-        if self.objectives.score(trial) > (self.objectives.score(self.best) if self.best else -math.inf):
-            self.best = trial
+        # The same rule as study.best (largest budget first, feasible trials only), one trial at a time.
+        self.best = self.objectives.best(t for t in (self.best, trial) if t is not None and study.strategy.feasible(t))
         best_text = f"best {self.metric}={self.best.metrics[self.metric]:.4g}" if self.best else "no result yet"
         rate = (self.done - self.start_done) / max(time.monotonic() - self.t0, 1e-9)
         if self.total:
