@@ -3,33 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from nasforge.strategies import STRATEGIES
 from nasforge.testing import strategies as suite
+from nasforge.testing.strategies import settings
 
-# Options used in the checks (small populations so that the toy spaces exercise every phase)
-# and the trials within which each strategy must find the toy optimum for every seed tried.
-# A strategy registered later without an entry is tested with its defaults and must find
-# the optimum within as many trials as the space has architectures.
-SETTINGS: dict[str, tuple[dict[str, Any], int]] = {
-    "grid": ({}, 80),
-    "random": ({}, 80),
-    "hill-climbing": ({}, 40),
-    "local-search": ({"initial": 3}, 25),
-    "evolution": ({"population": 6, "sample_size": 3}, 50),
-    "bayesian": ({"initial": 4, "patience": 6}, 20),
-    "successive-halving": ({"budgets": [0.25, 0.5, 1.0], "eta": 2}, 140),
-    "hyperband": ({"budgets": [0.25, 0.5, 1.0], "eta": 2, "sampler": "evolution"}, 80),
-    "nsga2": ({"population": 16}, 75),
-}
 NAMES = sorted(STRATEGIES)
-
-
-def settings(name: str) -> tuple[dict[str, Any], int]:
-    return SETTINGS.get(name, ({}, 80))
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -18,6 +18,7 @@ from nasforge.config import RunConfig
 from nasforge.evaluators import Function
 from nasforge.space import Arch, Choice, IntRange, SearchSpace
 from nasforge.strategies import GridSearch, Strategy, WarmStart, make_strategy
+from nasforge.testing.strategies import settings
 
 SPACE = SearchSpace({"a": IntRange(0, 9), "b": Choice(["x", "y", "z"])})  # 30 architectures
 OBJ = Objectives.parse({"score": "maximize"})
@@ -239,18 +240,6 @@ def test_data_free_warm_start_for_a_table_ranks_like_the_data_set_would(tmp_path
 # -- the shared conformance checks, with a warm start in front of every registered strategy -----
 
 
-INNER: dict[str, tuple[dict[str, Any], int]] = {
-    "local-search": ({"initial": 3}, 25),
-    "evolution": ({"population": 6, "sample_size": 3}, 50),
-    "bayesian": ({"initial": 4, "patience": 6}, 20),
-    "successive-halving": ({"budgets": [0.25, 0.5, 1.0], "eta": 2}, 140),
-    "hyperband": ({"budgets": [0.25, 0.5, 1.0], "eta": 2, "sampler": "evolution"}, 80),
-    "nsga2": ({"population": 16}, 75),
-}
-"""Options of the inner strategies and the trials within which each finds the toy optimum
-(as in the conformance suite; others: defaults, 80 trials)."""
-
-
 def _conformance_names() -> list[str]:
     from nasforge.strategies import STRATEGIES
 
@@ -264,7 +253,7 @@ def warm_name(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     from nasforge.strategies import STRATEGIES
 
     name = request.param
-    options = INNER.get(name, ({}, 0))[0]
+    options = settings(name)[0]
 
     class Warm(WarmStart):
         multi_objective = STRATEGIES[name].multi_objective  # type: ignore[assignment]
@@ -281,7 +270,7 @@ def warm_name(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
 def test_conformance_behind_a_warm_start(warm_name: str, tmp_path: Path) -> None:
     from nasforge.testing import strategies as suite
 
-    trials = INNER.get(warm_name.removeprefix("warm+"), ({}, 80))[1] + 3
+    trials = settings(warm_name.removeprefix("warm+"))[1] + 3
     suite.check_finds_optimum(warm_name, {}, "chain", trials, seeds=range(2))
     for problem in ("constrained", "cell", "nested"):
         suite.check_trials(suite.run_study(warm_name, {}, problem, trials=40))

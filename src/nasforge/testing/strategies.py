@@ -312,3 +312,26 @@ def check_pending_asks(name: str, options: Mapping[str, Any], problem: str, *, b
             tell_seq += 1
     tried = {k for k, _ in seen}
     assert tried == set(p.classes()), f"only {len(tried)} of {len(p.classes())} architectures tried"
+
+
+# Options used in the checks (small populations so that the toy spaces exercise every phase)
+# and the trials within which each strategy must find the toy optimum for every seed tried.
+# A strategy registered later without an entry is tested with its defaults and must find
+# the optimum within as many trials as the space has architectures.
+SETTINGS: dict[str, tuple[dict[str, Any], int]] = {
+    "grid": ({}, 80),
+    "random": ({}, 80),
+    "hill-climbing": ({}, 40),
+    "local-search": ({"initial": 3}, 25),
+    "evolution": ({"population": 6, "sample_size": 3}, 50),
+    "bayesian": ({"initial": 4, "patience": 6}, 20),
+    "successive-halving": ({"budgets": [0.25, 0.5, 1.0], "eta": 2}, 140),
+    "hyperband": ({"budgets": [0.25, 0.5, 1.0], "eta": 2, "sampler": "evolution"}, 80),
+    "nsga2": ({"population": 16}, 75),
+}
+
+
+def settings(name: str) -> tuple[dict[str, Any], int]:
+    """Options of strategy ``name`` in the checks, and the trials within which it must find the
+    toy optimum (defaults and 80 trials for a strategy without an entry)."""
+    return SETTINGS.get(name, ({}, 80))
