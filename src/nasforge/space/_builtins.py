@@ -29,24 +29,7 @@ def nasbench201() -> SearchSpace:
 def cnn() -> SearchSpace:
     """A variable-depth chain CNN: 1-3 conv layers (kernel, channels, pooling, batch norm,
     activation), then a dense head (``units`` 0 = none) with dropout."""
-    return SearchSpace(
-        {
-            "layers": Repeat(
-                {
-                    "kernel": Choice([3, 5]),
-                    "channels": Choice([16, 32, 64]),
-                    "pool": Choice(["none", "max", "avg"]),
-                    "batchnorm": Choice([True, False]),
-                    "activation": Choice(["relu", "gelu"]),
-                },
-                1,
-                3,
-            ),
-            "units": Choice([0, 64, 128]),
-            "dropout": Choice([0.0, 0.25]),
-        },
-        name="cnn",
-    )
+    return _conv_chain([3, 5], name="cnn")
 
 
 @register_space("mlp")
@@ -66,11 +49,17 @@ def mlp() -> SearchSpace:
 def cnn1d() -> SearchSpace:
     """A variable-depth 1-D CNN for sequences such as MNIST-1D: 1-3 conv layers (kernel,
     channels, pooling, batch norm, activation), then a dense head (``units`` 0 = none)."""
+    return _conv_chain([3, 5, 7], name="cnn1d")
+
+
+def _conv_chain(kernels: list[int], *, name: str) -> SearchSpace:
+    """1-3 conv layers (kernel from ``kernels``, channels, pooling, batch norm, activation), then
+    a dense head (``units`` 0 = none) with dropout: the shape of the ``cnn`` and ``cnn1d`` spaces."""
     return SearchSpace(
         {
             "layers": Repeat(
                 {
-                    "kernel": Choice([3, 5, 7]),
+                    "kernel": Choice(kernels),
                     "channels": Choice([16, 32, 64]),
                     "pool": Choice(["none", "max", "avg"]),
                     "batchnorm": Choice([True, False]),
@@ -82,5 +71,5 @@ def cnn1d() -> SearchSpace:
             "units": Choice([0, 64, 128]),
             "dropout": Choice([0.0, 0.25]),
         },
-        name="cnn1d",
+        name=name,
     )
