@@ -215,7 +215,7 @@ class RunConfig:
             raise ConfigError("strategy.name", f"must name a strategy, e.g. {{name: random}}, got {strat!r}")
         options = {k: v for k, v in strat.items() if k != "name"}
         warm = options.pop("warm_start", None)
-        make_strategy(strat["name"], options)  # validates name and options now
+        strategy = make_strategy(strat["name"], options)  # validates name and options now
         warm_start = None
         if warm is not None:
             from .evaluators._proxy_config import build_warm_start  # imports torch
@@ -227,7 +227,7 @@ class RunConfig:
             objectives = Objectives.parse(built.objectives)
         else:
             raise ConfigError("objectives", "is required for this evaluator, e.g. {accuracy: maximize}")
-        make_strategy(strat["name"], options).validate(built.space, objectives)  # e.g. population vs space
+        strategy.validate(built.space, objectives)  # e.g. population vs space
         budget = data.get("budget", {})
         if not isinstance(budget, Mapping):
             raise ConfigError("budget", f"must be a mapping {{trials: N, seconds: S}}, got {budget!r}")

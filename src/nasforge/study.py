@@ -149,8 +149,9 @@ class Study:
 
     # -- the loop -------------------------------------------------------------------------
 
-    def _rebuild(self) -> None:
-        """Bind the strategy and replay the stored history; queue interrupted trials."""
+    def _rebuild(self) -> int:
+        """Bind the strategy and replay the stored history; queue interrupted trials. Returns
+        how many stored trials count toward the trial budget."""
         self.strategy.start(self.space, self.objectives, np.random.default_rng(self.seed))
         trials = self.storage.trials()
         asked = [t for t in trials if t.requeued_from is None and not t.enqueued]
@@ -183,6 +184,7 @@ class Study:
                 self._tells += 1
                 self.storage.put_trial(t)
                 self.strategy.tell(t.for_strategy())
+        return sum(1 for t in trials if self.counts_toward_budget(t))
 
     def run(self, *, trials: int | None = None, seconds: float | None = None) -> Study:
         """Search until ``trials`` trials have finished in this study (interrupted ones not
@@ -201,9 +203,7 @@ class Study:
         if seconds is not None and (not isinstance(seconds, int | float) or not seconds > 0):
             raise ConfigError("budget.seconds", f"must be a positive number, got {seconds!r}")
         self.space.check_possible()
-        self._rebuild()
-        stored = self.storage.trials()
-        done = sum(1 for t in stored if self.counts_toward_budget(t))
+        done = self._rebuild()
         elapsed_before = float(self.storage.get_meta().get("elapsed_seconds", 0.0))
         t0 = time.monotonic()
         running: dict[int, Trial] = {}
