@@ -55,7 +55,7 @@ def test_failed_trials_are_stored_with_reason_and_search_continues(space) -> Non
             return {"score": float("nan")}
         return toy_score(arch)
 
-    study = search(space, Function(flaky), strategy="grid", objectives="score")
+    study = search(space, Function(flaky), strategy="grid", objectives="score", max_failures_in_a_row=None)
     by_state = {s: [t for t in study.trials if t.state is s] for s in TrialState}
     assert len(study.trials) == 80 and len(by_state[TrialState.COMPLETE]) == 2 * 4 * 4
     reasons = {t.error for t in by_state[TrialState.FAILED]}

@@ -5,7 +5,7 @@ Example:
     >>> from nasforge.evaluators import Function
     >>> space = nasforge.space.builtin("seed-cnn")
     >>> study = nasforge.search(space, Function(lambda a: {"score": -a["kernel"]}),
-    ...                         strategy="grid", objectives={"score": "maximize"})
+    ...                         strategy="grid", objectives={"score": "maximize"}, progress=False)
     >>> study.best.arch["kernel"]
     1
 """
@@ -13,15 +13,16 @@ Example:
 from . import space
 from ._errors import ConfigError, FatalError, NasforgeError, SpaceError, TrialFailed
 from ._load import load_model
-from ._trial import Candidate, Objective, Objectives, Trial, TrialState
+from ._results import RunData
+from ._trial import Candidate, MetricConstraint, Objective, Objectives, Trial, TrialState
+from ._version import __version__
 from .evaluators import Evaluator, Function, Result, Table
 from .report import explain, importance, write_report
+from .run import RunDir, search
 from .space import Arch, SearchSpace
 from .storage import InMemoryStorage, SQLiteStorage, Storage
 from .strategies import Strategy
-from .study import Study, search
-
-__version__ = "0.1.0"
+from .study import Study
 
 __all__ = [
     "Arch",
@@ -31,10 +32,13 @@ __all__ = [
     "FatalError",
     "Function",
     "InMemoryStorage",
+    "MetricConstraint",
     "NasforgeError",
     "Objective",
     "Objectives",
     "Result",
+    "RunData",
+    "RunDir",
     "SQLiteStorage",
     "SearchSpace",
     "SpaceError",

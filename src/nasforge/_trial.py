@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -71,6 +72,19 @@ class Trial:
     enqueued: bool = False
     asked_after: int = 0
     tell_seq: int | None = None
+    violation: float = 0.0
+    """How far the trial's metrics break the study's metric constraints (0: feasible); computed
+    once by the study when it stores the result (see :meth:`Objectives.violation`)."""
+
+    @property
+    def counts_toward_budget(self) -> bool:
+        """Finished trials count toward a trial budget, except interrupted ones (run again)."""
+        return self.state.finished and not self.interrupted
+
+    @property
+    def feasible(self) -> bool:
+        """Whether the trial meets every metric constraint of its study."""
+        return self.violation == 0
 
     @property
     def candidate(self) -> Candidate:
@@ -105,18 +119,72 @@ class Objective:
         """+1 for maximize, -1 for minimize: ``sign * value`` is always larger-is-better."""
         return 1.0 if self.direction == "maximize" else -1.0
 
+_CONSTRAINT = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(<=|>=|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 
-class Objectives(Sequence[Objective]):
-    """The objectives of a study; everything that compares trials goes through them.
+
+@dataclass(frozen=True)
+class MetricConstraint:
+    """A hard constraint on a metric of a trial, such as ``params <= 1e6``.
 
     Example:
-        >>> obj = Objectives.parse({"accuracy": "maximize", "params": "minimize"})
-        >>> obj.names
-        ['accuracy', 'params']
+        >>> c = MetricConstraint.parse("params <= 1e6")
+        >>> c.violation({"params": 2e6}), c.violation({"params": 5e5})
+        (1.0, 0.0)
     """
 
-    def __init__(self, objectives: Iterable[Objective]) -> None:
+    metric: str
+    op: str
+    limit: float
+
+    @classmethod
+    def parse(cls, text: object, *, field: str = "constraints") -> MetricConstraint:
+        """From ``"metric <= number"`` (or ``>=``, ``<``, ``>``)."""
+        if isinstance(text, MetricConstraint):
+            return text
+        m = _CONSTRAINT.match(text) if isinstance(text, str) else None
+        if m is None:
+            raise ConfigError(field, f"must look like `params <= 1e6` (metric, <= >= < or >, number), got {text!r}")
+        limit = float(m.group(3))
+        if not math.isfinite(limit):
+            raise ConfigError(field, f"needs a finite limit, got {text!r}")
+        return cls(m.group(1), m.group(2), limit)
+
+    def violation(self, metrics: Mapping[str, float] | object) -> float:
+        """0 when met; otherwise how far the metric is past the limit, relative to the limit
+        (``inf`` when the metric is missing)."""
+        value = metrics.get(self.metric) if isinstance(metrics, Mapping) else None
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            return math.inf
+        over = value - self.limit if self.op in ("<=", "<") else self.limit - value
+        if over < 0 or (over == 0 and self.op in ("<=", ">=")):
+            return 0.0
+        return max(over, 1e-12) / max(abs(self.limit), 1e-12)
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.op} {self.limit:g}"
+
+
+class Objectives(Sequence[Objective]):
+    """The objectives of a study and its hard constraints on metrics; everything that compares
+    trials goes through them, and :meth:`best` and :meth:`pareto_front` are the only
+    definitions of "the best trial" (study, status, best.json, leaderboard, report, explain).
+
+    A trial that breaks a constraint (``trial.violation > 0``, written by the study when it
+    stores the result) is never the best and never on the front.
+
+    Example:
+        >>> obj = Objectives.parse({"accuracy": "maximize", "params": "minimize"}, constraints=["params <= 1e6"])
+        >>> obj.names, [str(c) for c in obj.constraints]
+        (['accuracy', 'params'], ['params <= 1e+06'])
+    """
+
+    def __init__(self, objectives: Iterable[Objective], *, constraints: Iterable[MetricConstraint | str] = ()) -> None:
         self._items = list(objectives)
+        if isinstance(constraints, str):
+            constraints = [constraints]
+        self.constraints: list[MetricConstraint] = [
+            MetricConstraint.parse(c, field=f"constraints[{i}]") for i, c in enumerate(constraints)
+        ]
         if not self._items:
             raise ConfigError("objectives", "needs at least one metric with a direction, e.g. {accuracy: maximize}")
         names = [o.metric for o in self._items]
@@ -124,10 +192,15 @@ class Objectives(Sequence[Objective]):
             raise ConfigError("objectives", f"metric names must be distinct, got {names}")
 
     @classmethod
-    def parse(cls, data: Any, *, field: str = "objectives") -> Objectives:
-        """From ``{metric: direction}``, a list of such, or a list of :class:`Objective`."""
+    def parse(
+        cls, data: Any, *, field: str = "objectives", constraints: Iterable[MetricConstraint | str] | None = None
+    ) -> Objectives:
+        """From ``{metric: direction}``, a list of such, or a list of :class:`Objective`;
+        ``constraints`` (``["params <= 1e6"]``) are added to those ``data`` may already hold."""
         if isinstance(data, Objectives):
-            return data
+            if not constraints:
+                return data
+            return cls(list(data), constraints=[*data.constraints, *cls._constraint_list(constraints)])
         if isinstance(data, str):
             data = {data: "maximize"}
         items: list[Objective] = []
@@ -148,7 +221,17 @@ class Objectives(Sequence[Objective]):
             if direction not in ("maximize", "minimize"):
                 raise ConfigError(f"{field}.{metric}", f"must be `maximize` or `minimize`, got {direction!r}")
             items.append(Objective(str(metric), str(direction)))
-        return cls(items)
+        return cls(items, constraints=cls._constraint_list(constraints))
+
+    @staticmethod
+    def _constraint_list(constraints: Any) -> list[MetricConstraint | str]:
+        if constraints is None:
+            return []
+        if isinstance(constraints, str | MetricConstraint):
+            return [constraints]
+        if not isinstance(constraints, Iterable):
+            raise ConfigError("constraints", f"must be a list such as ['params <= 1e6'], got {constraints!r}")
+        return list(constraints)
 
     def __getitem__(self, index: int) -> Objective:  # type: ignore[override]
         return self._items[index]
@@ -157,7 +240,29 @@ class Objectives(Sequence[Objective]):
         return len(self._items)
 
     def __repr__(self) -> str:
-        return "Objectives(" + ", ".join(f"{o.metric}={o.direction}" for o in self._items) + ")"
+        text = ", ".join(f"{o.metric}={o.direction}" for o in self._items)
+        if self.constraints:
+            text += ", constraints=[" + ", ".join(repr(str(c)) for c in self.constraints) + "]"
+        return f"Objectives({text})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Objectives):
+            return NotImplemented
+        return self._items == other._items and self.constraints == other.constraints
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def metrics(self) -> list[str]:
+        """Every metric the objectives and constraints read (objectives first)."""
+        return list(dict.fromkeys([*self.names, *(c.metric for c in self.constraints)]))
+
+    def violation(self, trial: Trial) -> float:
+        """Total relative violation of the constraints by ``trial`` (0: feasible). Only a
+        complete trial is judged; others are 0 (they never count as best anyway)."""
+        if trial.state is not TrialState.COMPLETE:
+            return 0.0
+        return float(sum(c.violation(trial.metrics) for c in self.constraints))
 
     @property
     def names(self) -> list[str]:
@@ -170,8 +275,12 @@ class Objectives(Sequence[Objective]):
         return self._items[0]
 
     def to_config(self) -> dict[str, str]:
-        """The ``{metric: direction}`` form."""
+        """The ``{metric: direction}`` form (the constraints: :meth:`constraints_config`)."""
         return {o.metric: o.direction for o in self._items}
+
+    def constraints_config(self) -> list[str]:
+        """The constraints as the strings of a config's ``constraints:`` key."""
+        return [f"{c.metric} {c.op} {c.limit!r}" for c in self.constraints]
 
     def score(self, trial: Trial) -> float:
         """The primary objective as larger-is-better; ``-inf`` for a trial without it."""
@@ -204,19 +313,29 @@ class Objectives(Sequence[Objective]):
         return [t for t in trials if (1.0 if t.budget is None else t.budget) == top]
 
     def best(self, trials: Iterable[Trial]) -> Trial | None:
-        """The complete trial with the best primary objective (earliest on ties), among the
-        complete trials at the largest budget."""
+        """The complete, feasible trial with the best primary objective (earliest on ties),
+        among such trials at the largest budget."""
         best: Trial | None = None
-        done = [t for t in trials if t.state is TrialState.COMPLETE and math.isfinite(self.score(t))]
+        done = [t for t in trials if t.state is TrialState.COMPLETE and t.feasible and math.isfinite(self.score(t))]
         for t in self.at_top_budget(done):
             if best is None or self.score(t) > self.score(best):
                 best = t
         return best
 
+    def ranked(self, trials: Iterable[Trial]) -> list[Trial]:
+        """The trials :meth:`best` chooses among, best first (earliest on ties): what a
+        leaderboard lists. Infeasible, failed and lower-budget trials are left out."""
+        done = [t for t in trials if t.state is TrialState.COMPLETE and t.feasible and math.isfinite(self.score(t))]
+        top = self.at_top_budget(done)
+        return sorted(top, key=lambda t: (-self.score(t), t.number))
+
     def pareto_front(self, trials: Iterable[Trial]) -> list[Trial]:
-        """The complete trials no other complete trial dominates, in trial order, among the
-        complete trials at the largest budget."""
-        done = [t for t in trials if t.state is TrialState.COMPLETE and all(map(math.isfinite, self.vector(t)))]
+        """The complete, feasible trials no other such trial dominates, in trial order, among
+        those at the largest budget."""
+        done = [
+            t for t in trials
+            if t.state is TrialState.COMPLETE and t.feasible and all(map(math.isfinite, self.vector(t)))
+        ]  # fmt: skip
         done = self.at_top_budget(done)
         if not done:
             return []

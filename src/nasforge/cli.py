@@ -14,7 +14,9 @@ from typing import Any, TextIO
 from ._errors import ConfigError, FatalError, NasforgeError
 from ._trial import Trial, TrialState
 from .config import RunConfig, read_config_file
-from .run import create_study, load_study, lock_run_dir, open_storage, summarize, write_best
+from ._progress import Progress
+from ._results import RunData, open_storage
+from .run import RunDir
 from .study import Study
 
 EXIT_BAD_INPUT = 2
@@ -36,51 +38,6 @@ def command(
     return wrap
 
 
-class Progress:
-    """A progress bar on stderr: one redrawn line on a terminal, a line per 10% otherwise.
-
-    It counts the trials it is shown (after those already stored), so each update is O(1).
-    """
-
-    def __init__(self, study: Study, total: int | None, stream: TextIO = sys.stderr) -> None:
-        trials = study.trials
-        self.total, self.stream, self.objectives = total, stream, study.objectives
-        self.metric = study.objectives.primary.metric
-        self.done = sum(1 for t in trials if Study.counts_toward_budget(t))
-        self.failed = sum(1 for t in trials if t.state is TrialState.FAILED and not t.interrupted)
-        self.best = study.best
-        self.start_done = self.done
-        self.t0 = time.monotonic()
-        self.tty = stream.isatty()
-        self._last_step = -1
-
-    def __call__(self, study: Study, trial: Trial) -> None:
-        self.done += 1
-        self.failed += trial.state is TrialState.FAILED
-        # The same rule as study.best (largest budget first, feasible trials only), one trial at a time.
-        self.best = self.objectives.best(t for t in (self.best, trial) if t is not None and study.strategy.feasible(t))
-        best_text = f"best {self.metric}={self.best.metrics[self.metric]:.4g}" if self.best else "no result yet"
-        rate = (self.done - self.start_done) / max(time.monotonic() - self.t0, 1e-9)
-        if self.total:
-            filled = int(24 * min(self.done, self.total) / self.total)
-            bar = "[" + "#" * filled + "-" * (24 - filled) + f"] {self.done}/{self.total}"
-        else:
-            bar = f"{self.done} trials"
-        line = f"{bar}  {best_text}  {self.failed} failed  {rate:.1f} trials/s"
-        if self.tty:
-            self.stream.write("\r" + line + " " * 4)
-            self.stream.flush()
-        else:
-            step = int(10 * self.done / self.total) if self.total else self.done // 10
-            if step != self._last_step:
-                self._last_step = step
-                self.stream.write(line + "\n")
-
-    def close(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
-
-
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}" if math.isfinite(value) else str(value)
@@ -91,16 +48,16 @@ LEADERBOARD_EXTRAS = ("accuracy_std", "params", "latency_ms", "train_seconds")
 """Metrics the leaderboard shows after the objectives, when trials have them."""
 
 
-def leaderboard(study: Study, n: int = 5) -> str:
-    """The top ``n`` complete trials by the primary objective, as a text table."""
-    trials = [t for t in study.trials if t.state is TrialState.COMPLETE]
-    trials.sort(key=study.objectives.score, reverse=True)
-    top = trials[:n]
+def leaderboard(source: Study | RunData, n: int = 5, *, trials: list[Trial] | None = None) -> str:
+    """The top ``n`` trials by the primary objective (the one ranking of best: complete,
+    feasible, at the top budget), or the given ``trials``, as a text table."""
+    data = RunData.load(source)
+    top = data.ranked[:n] if trials is None else trials
     if not top:
-        return "no complete trials"
+        return "no complete trial" + (" meets the constraints" if data.complete else "")
     # The objectives first, then a few telling extras: a wide table helps nobody.
     present = dict.fromkeys(k for t in top for k in t.metrics)
-    metric_names = [*study.objectives.names, *(k for k in LEADERBOARD_EXTRAS if k in present)]
+    metric_names = [*data.objectives.names, *(k for k in LEADERBOARD_EXTRAS if k in present)]
     metric_names = list(dict.fromkeys(m for m in metric_names if m in present))
     report_names = [
         k for k in dict.fromkeys(k for t in top for k in t.report)
@@ -109,7 +66,7 @@ def leaderboard(study: Study, n: int = 5) -> str:
     header = ["rank", "trial", *metric_names, *report_names, "architecture"]
     rows = []
     for rank, t in enumerate(top, 1):
-        arch = study.space.to_string(t.arch)
+        arch = data.space.to_string(t.arch)
         rows.append(
             [str(rank), str(t.number), *(_fmt(t.metrics.get(m, "")) for m in metric_names),
              *(_fmt(t.report.get(r, "")) for r in report_names), arch if len(arch) <= 90 else arch[:87] + "..."]
@@ -119,23 +76,26 @@ def leaderboard(study: Study, n: int = 5) -> str:
     return "\n".join(lines)
 
 
-def _finish(study: Study, cfg: RunConfig, run_dir: Path, progress: Progress) -> int:
+def _finish(study: Study, cfg: RunConfig, run: RunDir, progress: Progress) -> int:
     progress.close()
-    trials = study.trials
-    print(f"\nTop {min(5, sum(t.state is TrialState.COMPLETE for t in trials))} of {len(trials)} trials "
-          f"({cfg.strategy_name}, seed {cfg.seed}):")  # fmt: skip
-    print(leaderboard(study))
-    best_path = write_best(study, run_dir)
-    finalize = getattr(cfg.evaluator, "finalize", None)
-    if best_path is not None and callable(finalize) and study.best is not None:
-        print("\nRetraining the best architecture on train+validation and testing it once ...")
-        for line in finalize(study.best.arch, run_dir):
-            print(line)
-    print(f"\nResults: {run_dir / 'study.db'}" + (f", {best_path}" if best_path else " (no complete trial)"))
+    data = study.results()
+    ranked = data.ranked
+    left_out = len(data.complete) - len(ranked)
+    why = f"; {left_out} infeasible or at a lower budget left out" if left_out else ""
+    print(f"\nTop {min(5, len(ranked))} of {len(data.trials)} trials ({cfg.strategy_name}, seed {cfg.seed}{why}):")
+    print(leaderboard(data))
+    if len(data.objectives) > 1:
+        front = data.pareto_front
+        print(f"\nPareto front ({len(front)} trials, {', '.join(o.direction + ' ' + o.metric for o in data.objectives)}):")
+        print(leaderboard(data, trials=sorted(front, key=data.objectives.score, reverse=True)))
+    print()
+    for line in run.finish(study):
+        print(line)
     return 0
 
 
-def _run(study: Study, cfg: RunConfig, run_dir: Path, trials: int | None, seconds: float | None) -> int:
+def _run(study: Study, cfg: RunConfig, run: RunDir, trials: int | None, seconds: float | None) -> int:
+    run_dir = run.path
     progress = Progress(study, trials)
     study.callbacks.append(progress)
     try:
@@ -148,7 +108,7 @@ def _run(study: Study, cfg: RunConfig, run_dir: Path, trials: int | None, second
         progress.close()
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    return _finish(study, cfg, run_dir, progress)
+    return _finish(study, cfg, run, progress)
 
 
 def _search_args(p: argparse.ArgumentParser) -> None:
@@ -211,13 +171,17 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.executor is not None or args.workers is not None:
         data["executor"] = override_executor(data.get("executor"), args.executor, args.workers)
     cfg = RunConfig.parse(data, path.parent)
-    run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / cfg.name
-    with lock_run_dir(run_dir):
-        study = create_study(cfg, run_dir)
+    run = RunDir(args.run_dir if args.run_dir else Path("runs") / cfg.name)
+    run_dir = run.path
+    with run.lock():
+        study = run.create(
+            cfg.space, cfg.evaluator, cfg.make_strategy(), cfg.objectives,
+            config=cfg.raw, config_dir=cfg.base_dir, executor=cfg.make_executor(), seed=cfg.seed, name=cfg.name,
+            max_failures_in_a_row=cfg.max_failures_in_a_row, progress=False,
+        )  # fmt: skip
         print(f"nasforge: searching {cfg.space.name} ({_fmt(cfg.space.cardinality)} architectures) with "
               f"{cfg.strategy_name}, objectives {cfg.objectives.to_config()}, into {run_dir}", file=sys.stderr)  # fmt: skip
-        return _run(study, cfg, run_dir, cfg.trials, cfg.seconds)
-
+        return _run(study, cfg, run, cfg.trials, cfg.seconds)
 
 
 def _resume_args(p: argparse.ArgumentParser) -> None:
@@ -227,16 +191,11 @@ def _resume_args(p: argparse.ArgumentParser) -> None:
 
 @command("resume", "continue a stopped search in RUN_DIR to its budget", _resume_args)
 def cmd_resume(args: argparse.Namespace) -> int:
-    run_dir = Path(args.run_dir)
-    open_storage(run_dir).close()  # a clear error, before the lock, when there is no study
-    with lock_run_dir(run_dir):
-        cfg, study = load_study(run_dir)
-        if args.workers is not None:  # this run only; the stored config keeps its executor
-            from .executors import make_executor
-
-            study.executor = make_executor(override_executor(cfg.executor, None, args.workers))
-        return _run(study, cfg, run_dir, cfg.trials, cfg.seconds)
-
+    run = RunDir(args.run_dir)
+    open_storage(run.path).close()  # a clear error, before the lock, when there is no study
+    with run.lock():
+        cfg, study = run.open(workers=args.workers)  # --workers: this run only; the stored config keeps its own
+        return _run(study, cfg, run, cfg.trials, cfg.seconds)
 
 
 def _status_args(p: argparse.ArgumentParser) -> None:
@@ -246,9 +205,9 @@ def _status_args(p: argparse.ArgumentParser) -> None:
 
 @command("status", "show trial counts by state and the best trial of RUN_DIR", _status_args)
 def cmd_status(args: argparse.Namespace) -> int:
-    info = summarize(args.run_dir)
+    info = RunDir(args.run_dir).results().summary()
     if args.json:
-        print(json.dumps(info, indent=2))
+        print(json.dumps(info, indent=2, default=str))
         return 0
     states = ", ".join(f"{k} {v}" for k, v in info["states"].items() if v)
     budget = f" of {info['budget']['trials']}" if info["budget"]["trials"] else ""
@@ -257,6 +216,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     if best:
         vals = ", ".join(f"{k}={_fmt(v)}" for k, v in {**best["metrics"], **best["report"]}.items())
         print(f"best: trial {best['trial']}  {vals}\n      {best['arch_string']}")
+    if info["constraints"]:
+        print(f"constraints: {', '.join(info['constraints'])} ({info['infeasible']} complete trials break them)")
+    if "pareto_front" in info:
+        print(f"Pareto front ({len(info['pareto_front'])} trials):")
+        for t in info["pareto_front"]:
+            vals = ", ".join(f"{k}={_fmt(t['metrics'][k])}" for k in info["objectives"] if k in t["metrics"])
+            print(f"  trial {t['trial']}  {vals}  {t['arch_string']}")
     return 0
 
 
@@ -289,7 +255,8 @@ def _explain_args(p: argparse.ArgumentParser) -> None:
 def cmd_explain(args: argparse.Namespace) -> int:
     from .report import explain
 
-    exp = explain(args.run_dir, evaluate=args.evaluate, tolerance=args.tolerance)
+    evaluated, previous = RunDir(args.run_dir).evaluate_neighbours() if args.evaluate else (0, None)
+    exp = explain(args.run_dir, tolerance=args.tolerance, evaluated=evaluated, previous_best=previous)
     print(json.dumps(exp.to_dict(), indent=2, default=str) if args.json else exp.text)
     return 0
 
@@ -313,7 +280,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
-    from . import __version__
+    from ._version import __version__
 
     parser = argparse.ArgumentParser(prog="nasforge", description="Neural architecture search.")
     parser.add_argument("--version", action="version", version=f"nasforge {__version__}")

@@ -1,59 +1,73 @@
-"""Run directories: a study's files on disk, and opening them again (resume, status, report)."""
+"""The run directory as a library service: create, open, lock, resume and finish a study on disk.
+
+A run directory holds ``study.db`` (every trial, the study's settings and the config of each
+component), ``best.json``, ``best/`` (the retrained best model) and ``report.html``. The CLI and
+the Python API share this one service, so a study made with ``nasforge.search(...,
+run_dir=DIR)`` is resumed, reported and explained by ``nasforge resume/report/explain DIR`` as
+one made by ``nasforge search config.yaml``.
+
+Example:
+    >>> import tempfile
+    >>> from nasforge.space import SearchSpace, Choice
+    >>> from nasforge.evaluators import Function
+    >>> run_dir = tempfile.mkdtemp()
+    >>> study = search(SearchSpace({"w": Choice([1, 2, 4])}), Function(lambda a: {"acc": a["w"]}),
+    ...                strategy="grid", objectives={"acc": "maximize"}, run_dir=run_dir, progress=False)
+    >>> RunDir(run_dir).results().best.arch["w"]
+    4
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import os
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
-from ._errors import ConfigError
-from ._trial import Objectives, Trial, TrialState
-from .config import RunConfig
-from .space import SearchSpace, from_config
-from .storage import SQLiteStorage
-from .strategies import make_strategy
-from .study import Callback, Study
+from ._errors import ConfigError, NasforgeError
+from ._results import DB_NAME, RunData, db_path, open_storage
+from ._trial import Candidate, MetricConstraint, Objectives
+from .space import Arch, SearchSpace
+from .storage import SQLiteStorage, Storage
+from .study import DEFAULT_MAX_FAILURES_IN_A_ROW, Callback, Study
 
-DB_NAME = "study.db"
+if TYPE_CHECKING:
+    from .config import RunConfig
+    from .evaluators import Evaluator
+    from .executors import Executor
+    from .strategies import Strategy
 
+__all__ = [
+    "DB_NAME",
+    "Finalizer",
+    "RunDir",
+    "RunDirLock",
+    "create_study",
+    "db_path",
+    "load_study",
+    "lock_run_dir",
+    "open_storage",
+    "search",
+    "summarize",
+    "write_best",
+]
 
-def db_path(run_dir: str | os.PathLike[str]) -> Path:
-    """Where a run directory keeps its SQLite study."""
-    return Path(run_dir) / DB_NAME
-
-
-def create_study(cfg: RunConfig, run_dir: str | os.PathLike[str], *, callbacks: Iterable[Callback] = ()) -> Study:
-    """A new study in ``run_dir``; refuses a directory that already holds one."""
-    path = db_path(run_dir)
-    if path.exists():
-        raise ConfigError(
-            "run_dir",
-            f"{str(Path(run_dir))!r} already holds a study; resume it with `nasforge resume {run_dir}` "
-            "or choose another --run-dir",
-        )
-    # Written under another name and renamed, so that a kill at any moment leaves either no
-    # study or one that holds its config (which resume needs).
-    fresh = path.with_name(DB_NAME + ".new")
-    for leftover in (fresh, Path(f"{fresh}-wal"), Path(f"{fresh}-shm")):
-        leftover.unlink(missing_ok=True)
-    storage = SQLiteStorage(fresh)
-    storage.set_meta({"config": cfg.raw, "config_dir": str(cfg.base_dir)})
-    storage.close()
-    os.replace(fresh, path)
-    return _study(cfg, SQLiteStorage(path), callbacks)
-
-
-def _study(cfg: RunConfig, storage: SQLiteStorage, callbacks: Iterable[Callback]) -> Study:
-    return Study(
-        cfg.space, cfg.evaluator, cfg.make_strategy(), cfg.objectives,
-        storage=storage, executor=cfg.make_executor(), seed=cfg.seed, name=cfg.name, callbacks=callbacks,
-        max_failures_in_a_row=cfg.max_failures_in_a_row,
-    )  # fmt: skip
-
-
+BEST_JSON = "best.json"
 LOCK_NAME = ".lock"
+
+
+@runtime_checkable
+class Finalizer(Protocol):
+    """An evaluator that can hand back the best architecture as a trained, tested model.
+
+    ``finalize(arch, run_dir)`` retrains ``arch`` on all the search data, tests it once on data
+    the search never saw, writes ``run_dir/best/`` and returns the lines to show.
+    """
+
+    def finalize(self, arch: Arch, run_dir: str | os.PathLike[str]) -> list[str]: ...
 
 
 class RunDirLock:
@@ -120,103 +134,334 @@ def lock_run_dir(run_dir: str | os.PathLike[str]) -> RunDirLock:
     return RunDirLock(run_dir)
 
 
-def open_storage(run_dir: str | os.PathLike[str]) -> SQLiteStorage:
-    """The storage of an existing run directory (clear error when there is none)."""
-    path = db_path(run_dir)
-    if not path.is_file():
-        raise ConfigError("run_dir", f"{str(Path(run_dir))!r} holds no study ({DB_NAME} is missing)")
-    return SQLiteStorage(path)
+def compose_config(
+    study: Study, *, trials: int | None, seconds: float | None, space: SearchSpace | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """The run config of a study made in Python, from each component's ``to_config()``, and
+    the reasons a part could not be stored (then the run is read-only: status, report and
+    explain work, resume does not)."""
+    config: dict[str, Any] = {
+        "name": study.name,
+        "seed": study.seed,
+        "objectives": study.objectives.to_config(),
+        "budget": {"trials": trials, "seconds": seconds, "max_failures_in_a_row": study.max_failures_in_a_row},
+    }
+    if study.objectives.constraints:
+        config["constraints"] = study.objectives.constraints_config()
+    problems: list[str] = []
+    parts = (("space", space if space is not None else study.space), ("evaluator", study.evaluator),
+             ("strategy", study.strategy), ("executor", study.executor))  # fmt: skip
+    for key, component in parts:
+        to_config = getattr(component, "to_config", None)
+        if not callable(to_config):
+            problems.append(f"{key}: {type(component).__name__} has no to_config()")
+            continue
+        try:
+            config[key] = to_config()
+        except NasforgeError as exc:
+            problems.append(f"{key}: {exc}")
+    return config, problems
 
 
-def load_config(run_dir: str | os.PathLike[str]) -> RunConfig:
-    """The config a run directory was created with."""
-    storage = open_storage(run_dir)
-    try:
-        meta = storage.get_meta()
-    finally:
+class RunDir:
+    """A study's directory on disk, as a service that the CLI and the Python API share.
+
+    Args:
+        path: The directory (created when a study is created in it).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    @property
+    def db(self) -> Path:
+        """The study's SQLite file."""
+        return db_path(self.path)
+
+    def exists(self) -> bool:
+        """Whether a study has been created here."""
+        return self.db.is_file()
+
+    def lock(self) -> RunDirLock:
+        """The exclusive lock a writer holds: ``with run.lock(): ...``."""
+        return RunDirLock(self.path)
+
+    # -- creating and opening ------------------------------------------------------------------
+
+    def create(
+        self,
+        space: SearchSpace,
+        evaluator: Evaluator,
+        strategy: Strategy | str,
+        objectives: Objectives | Mapping[str, str] | str,
+        *,
+        config: Mapping[str, Any] | None = None,
+        config_dir: str | os.PathLike[str] | None = None,
+        trials: int | None = None,
+        seconds: float | None = None,
+        **study_options: Any,
+    ) -> Study:
+        """A new study in this directory; refuses a directory that already holds one.
+
+        ``config`` is the run config to store (the CLI's YAML); without it, the config is
+        composed from the components' ``to_config()``, so that the run can be resumed from its
+        directory. The study is built and validated against a file under another name that is
+        renamed into place only once complete: a failure leaves nothing behind, and a kill at
+        any moment leaves either no study or a whole one.
+        """
+        if self.exists():
+            raise ConfigError(
+                "run_dir",
+                f"{str(self.path)!r} already holds a study; resume it with `nasforge resume {self.path}` "
+                "or choose another run directory",
+            )
+        self.path.mkdir(parents=True, exist_ok=True)
+        fresh = self.db.with_name(DB_NAME + ".new")
+        _remove_db(fresh)
+        storage = SQLiteStorage(fresh)
+        try:
+            study = Study(space, evaluator, strategy, objectives, storage=storage, **study_options)
+            if config is None:
+                stored, problems = compose_config(study, trials=trials, seconds=seconds, space=space)
+                extra: dict[str, Any] = {"config": stored, "config_dir": str(Path.cwd())}
+                if problems:
+                    extra["resume_error"] = "; ".join(problems)
+            else:
+                extra = {"config": dict(config), "config_dir": str(config_dir or Path.cwd())}
+            storage.set_meta(extra)
+        except BaseException:
+            storage.close()
+            _remove_db(fresh)
+            raise
         storage.close()
-    if "config" not in meta:
-        raise ConfigError("run_dir", f"{str(Path(run_dir))!r} was not created by `nasforge search` (no stored config)")
-    return RunConfig.parse(meta["config"], meta.get("config_dir", "."))
+        os.replace(fresh, self.db)
+        study.storage = SQLiteStorage(self.db)
+        return study
+
+    def config(self) -> RunConfig:
+        """The run config this directory's study was created with (YAML or Python-made)."""
+        from .config import RunConfig
+
+        storage = open_storage(self.path)
+        try:
+            meta = storage.get_meta()
+        finally:
+            storage.close()
+        if "config" not in meta:
+            raise ConfigError("run_dir", f"{str(self.path)!r} holds no stored config, so it cannot be resumed")
+        if meta.get("resume_error"):
+            raise ConfigError(
+                "run_dir",
+                f"{str(self.path)!r} was made in Python with parts that cannot be stored ({meta['resume_error']}); "
+                "status, report and explain work, but resume it from Python with the same objects",
+            )
+        return RunConfig.parse(meta["config"], meta.get("config_dir", "."))
+
+    def open(self, *, callbacks: Iterable[Callback] = (), workers: int | None = None) -> tuple[RunConfig, Study]:
+        """Reopen this directory's study with the config it was created with (to resume it);
+        ``workers`` overrides the executor's for this run only."""
+        cfg = self.config()
+        if workers is not None:
+            cfg = _with_workers(cfg, workers)
+        study = Study(
+            cfg.space, cfg.evaluator, cfg.make_strategy(), cfg.objectives,
+            storage=open_storage(self.path), executor=cfg.make_executor(), seed=cfg.seed, name=cfg.name,
+            callbacks=callbacks, max_failures_in_a_row=cfg.max_failures_in_a_row, progress=False,
+        )  # fmt: skip
+        return cfg, study
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def results(self) -> RunData:
+        """The stored study as the shared read model (no evaluator is built)."""
+        return RunData.load(self.path)
+
+    def write_best(self, results: RunData | Study) -> Path | None:
+        """Write ``best.json`` for the best trial (``None`` when there is none)."""
+        data = RunData.load(results)
+        best = data.best
+        if best is None:
+            return None
+        out = self.path / BEST_JSON
+        previous = _read_json(out)
+        record = data.trial_dict(best)
+        if previous.get("trial") == best.number and "finalized" in previous:
+            record["finalized"] = previous["finalized"]
+        _write_json(out, record)
+        return out
+
+    # -- finishing -----------------------------------------------------------------------------
+
+    def finish(self, study: Study, *, retrain: bool = True) -> list[str]:
+        """End of a search: write ``best.json`` and, when the evaluator is a
+        :class:`Finalizer`, retrain the best architecture, test it once and write ``best/``.
+        A best trial already finalized (a resume of a finished run) is not retrained again.
+        Returns the lines to show."""
+        data = study.results()
+        best_path = self.write_best(data)
+        best = data.best
+        if best_path is None or best is None:
+            return [f"Results: {self.db} (no complete trial)"]
+        lines: list[str] = []
+        if retrain and isinstance(study.evaluator, Finalizer):
+            record = _read_json(best_path)
+            if record.get("finalized") == best.number and (self.path / "best").is_dir():
+                lines.append(f"best model of trial {best.number} already in {self.path / 'best'}/ (not retrained)")
+            else:
+                lines.append("Retraining the best architecture on train+validation and testing it once ...")
+                lines.extend(study.evaluator.finalize(best.arch, self.path))
+                record["finalized"] = best.number
+                _write_json(best_path, record)
+        lines.append(f"Results: {self.db}, {best_path}")
+        return lines
+
+    def evaluate_neighbours(self, *, progress: bool = False) -> tuple[int, int | None]:
+        """Run the neighbours of the best architecture (one decision changed, every value) that
+        no trial at its fidelity has measured, as new trials of this study; returns how many
+        ran and the number of the best trial before they ran (for ``explain``)."""
+        from .space._neighbours import one_change_neighbours
+
+        open_storage(self.path).close()  # one clear line, before the lock, when there is no study
+        with self.lock():
+            _, study = self.open()
+            study.progress = progress
+            try:
+                trials = study.trials
+                best = study.objectives.best(trials)
+                if best is None:
+                    raise ConfigError("run_dir", f"{str(self.path)!r} has no complete trial to explain")
+                key = 1.0 if best.budget is None else best.budget
+                measured = {t.arch for t in trials if t.state.finished and (1.0 if t.budget is None else t.budget) == key}
+                new = [Candidate(a, best.budget) for a in one_change_neighbours(study.space, best.arch)]
+                new = [c for c in new if c.arch not in measured]
+                for cand in new:
+                    study.enqueue(cand.arch, budget=cand.budget)
+                if new:
+                    study.run(trials=sum(1 for t in trials if t.counts_toward_budget) + len(new))
+                return len(new), best.number
+            finally:
+                study.storage.close()
 
 
-def load_results(run_dir: str | os.PathLike[str]) -> tuple[dict[str, Any], SearchSpace, Objectives, list[Trial]]:
-    """What read-only commands need, without building the evaluator: the stored settings,
-    the space, the objectives and the trials."""
-    storage = open_storage(run_dir)
+def _with_workers(cfg: RunConfig, workers: int) -> RunConfig:
+    with_overrides = getattr(cfg, "with_overrides", None)
+    if callable(with_overrides):
+        out: RunConfig = with_overrides(workers=workers)
+        return out
+    from .cli import override_executor
+
+    cfg.executor = override_executor(cfg.executor, None, workers)
+    return cfg
+
+
+def _remove_db(path: Path) -> None:
+    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        leftover.unlink(missing_ok=True)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
     try:
-        meta, trials = storage.get_meta(), storage.trials()
-    finally:
-        storage.close()
-    config = meta.get("config") or {}
-    space = from_config(config["space"]) if "space" in config else None
-    if space is None:
-        raise ConfigError("run_dir", f"{str(Path(run_dir))!r} was not created by `nasforge search` (no stored config)")
-    return meta, space, Objectives.parse(meta.get("objectives") or {}), trials
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    tmp.replace(path)
+
+
+def search(
+    space: SearchSpace,
+    evaluator: Evaluator,
+    *,
+    strategy: Strategy | str = "random",
+    objectives: Objectives | Mapping[str, str] | str,
+    constraints: Sequence[str | MetricConstraint] = (),
+    trials: int | None = None,
+    seconds: float | None = None,
+    seed: int = 0,
+    run_dir: str | os.PathLike[str] | None = None,
+    storage: Storage | None = None,
+    executor: Executor | None = None,
+    name: str = "study",
+    callbacks: Iterable[Callback] = (),
+    max_failures_in_a_row: int | None = DEFAULT_MAX_FAILURES_IN_A_ROW,
+    progress: bool = True,
+    retrain: bool = True,
+) -> Study:
+    """Search ``space``: the one-call API, and with ``run_dir`` exactly what ``nasforge search``
+    gives — ``study.db`` with every component's config (so ``nasforge resume/status/report/
+    explain DIR`` work), ``best.json``, and, for a training evaluator, the best architecture
+    retrained, tested once and written to ``best/``.
+
+    Args:
+        space: The search space.
+        evaluator: Turns architectures into metrics (a ``Trainer``, ``Table``, ``Function``...).
+        strategy: A strategy or its registered name.
+        objectives: ``{metric: "maximize" | "minimize"}``.
+        constraints: Hard limits on metrics, e.g. ``["params <= 1e6"]``: a trial that breaks
+            one is never the best.
+        trials, seconds: The budget (a space with continuous decisions needs one).
+        seed: Seed of the search; same seed and settings give the same trials.
+        run_dir: A new directory to keep the study in (refused if it holds one already).
+        storage: Where trials live without a run directory (default: in memory).
+        executor: Where evaluations run (default: this process, one at a time).
+        name: The study's name.
+        callbacks: Called with ``(study, trial)`` after each finished trial.
+        max_failures_in_a_row: Stop after this many failed trials in a row (``None``: never).
+        progress: Show a progress line on stderr.
+        retrain: With ``run_dir``, retrain and test the best model at the end.
+    """
+    if trials is None and seconds is None and math.isinf(space.cardinality):
+        raise ConfigError("budget", "a space with continuous decisions needs `trials` or `seconds`")
+    goals = Objectives.parse(objectives, constraints=list(constraints))
+    options: dict[str, Any] = dict(
+        executor=executor, seed=seed, name=name, callbacks=callbacks,
+        max_failures_in_a_row=max_failures_in_a_row, progress=progress,
+    )  # fmt: skip
+    if run_dir is None:
+        study = Study(space, evaluator, strategy, goals, storage=storage, **options)
+        return study.run(trials=trials, seconds=seconds)
+    if storage is not None:
+        raise ConfigError("storage", "give either run_dir (its study.db is the storage) or storage, not both")
+    run = RunDir(run_dir)
+    with run.lock():
+        study = run.create(space, evaluator, strategy, goals, trials=trials, seconds=seconds, **options)
+        study.run(trials=trials, seconds=seconds)
+        lines = run.finish(study, retrain=retrain)
+    if progress:
+        print("\n".join(lines), file=sys.stderr)
+    return study
+
+
+# -- the functions of the first version, kept for their callers --------------------------------
+
+
+def create_study(cfg: RunConfig, run_dir: str | os.PathLike[str], *, callbacks: Iterable[Callback] = ()) -> Study:
+    """A new study in ``run_dir`` from a parsed config (``RunDir.create`` with its parts)."""
+    return RunDir(run_dir).create(
+        cfg.space, cfg.evaluator, cfg.make_strategy(), cfg.objectives,
+        config=cfg.raw, config_dir=cfg.base_dir, executor=cfg.make_executor(), seed=cfg.seed, name=cfg.name,
+        callbacks=callbacks, max_failures_in_a_row=cfg.max_failures_in_a_row, progress=False,
+    )  # fmt: skip
 
 
 def load_study(run_dir: str | os.PathLike[str], *, callbacks: Iterable[Callback] = ()) -> tuple[RunConfig, Study]:
     """Reopen a run directory's study with the config it was created with."""
-    cfg = load_config(run_dir)
-    return cfg, _study(cfg, open_storage(run_dir), callbacks)
+    return RunDir(run_dir).open(callbacks=callbacks)
 
 
 def write_best(study: Study, run_dir: str | os.PathLike[str]) -> Path | None:
-    """Write ``best.json`` (``{"arch", "metrics", "report", "trial"}``) for the best trial."""
-    best = study.best
-    if best is None:
-        return None
-    out = Path(run_dir) / "best.json"
-    data = {
-        "trial": best.number,
-        "arch": best.arch.to_dict(),
-        "arch_string": study.space.to_string(best.arch),
-        "metrics": dict(best.metrics),
-        "report": dict(best.report),
-    }
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    tmp.replace(out)
-    return out
-
-
-def _feasible(meta: dict[str, Any]) -> Callable[[Trial], bool]:
-    """The stored strategy's test of its hard constraints on metrics (e.g. NSGA-II's
-    ``constraints``), so that read-only commands leave out the trials that break them."""
-    strat = (meta.get("config") or {}).get("strategy", "random")
-    strat = {"name": strat} if isinstance(strat, str) else strat
-    try:
-        options = {k: v for k, v in strat.items() if k not in ("name", "warm_start")}
-        return make_strategy(strat["name"], options).feasible
-    except (ConfigError, KeyError, AttributeError, TypeError):
-        return lambda trial: True
+    """Write ``best.json`` for the best trial of ``study``."""
+    return RunDir(run_dir).write_best(study)
 
 
 def summarize(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """Counts by state, budget and the best trial of a run, as plain data (``status --json``)."""
-    meta, space, objectives, trials = load_results(run_dir)
-    counts = {s.value: 0 for s in TrialState}
-    for t in trials:
-        counts[t.state.value] += 1
-    feasible = _feasible(meta)
-    best = objectives.best(t for t in trials if feasible(t))
-    budget = (meta.get("config") or {}).get("budget") or {}
-    return {
-        "name": meta.get("name"),
-        "trials": len(trials),
-        "counted": sum(1 for t in trials if Study.counts_toward_budget(t)),
-        "interrupted": sum(1 for t in trials if t.interrupted),
-        "states": counts,
-        "budget": {"trials": budget.get("trials"), "seconds": budget.get("seconds")},
-        "elapsed_seconds": meta.get("elapsed_seconds"),
-        "objectives": objectives.to_config(),
-        "best": None
-        if best is None
-        else {
-            "trial": best.number,
-            "arch": best.arch.to_dict(),
-            "arch_string": space.to_string(best.arch),
-            "metrics": dict(best.metrics),
-            "report": dict(best.report),
-        },
-    }
+    """Counts by state, budget, best trial and Pareto front of a run (``status --json``)."""
+    return RunDir(run_dir).results().summary()

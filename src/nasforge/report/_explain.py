@@ -4,8 +4,8 @@ For each decision of the best architecture, the *neighbours along it* are the ar
 differ from the best in that decision only (decisions that appear or disappear because of it,
 such as the layers of a deeper network or a conditional option, may differ too). The stored
 trials at the best trial's fidelity give, for each alternative value, the best such neighbour;
-``evaluate=True`` first runs the one-step neighbours that no trial has measured, as new trials of
-the study.
+``nasforge explain --evaluate`` (``RunDir.evaluate_neighbours``) first runs the one-step
+neighbours that no trial has measured, as new trials of the study; this module only reads.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .._errors import ConfigError
-from .._trial import Candidate, Trial
-from ..space import Arch, SearchSpace, Value
-from ..study import Study
-from ._data import RunData, budget_key, fmt
+from .._results import RunData, budget_key
+from .._trial import Trial
+from ..space import Value
+from ..space._neighbours import ancestors as space_ancestors
+from ..space._neighbours import neighbour_decision, one_change_neighbours
+from ._data import fmt
 
 _ABSENT = object()
 
@@ -89,39 +91,8 @@ class Explanation:
         return asdict(self)
 
 
-def _ancestors(space: SearchSpace) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for d in space.decisions:
-        chain: set[str] = set()
-        parent = d.parent
-        while parent is not None:
-            chain.add(parent)
-            parent = space.decision(parent).parent
-        out[d.name] = chain
-    return out
 
 
-def neighbour_decision(best: Arch, other: Arch, ancestors: dict[str, set[str]]) -> str | None:
-    """The one decision along which ``other`` is a neighbour of ``best``, or ``None``.
-
-    Decisions active in both must be equal but one; decisions active in only one of them must
-    depend on that one (a layer that a depth change adds, a conditional option).
-    """
-    changed: str | None = None
-    only_one: list[str] = []
-    for name in set(best) | set(other):
-        a, b = best.get(name, _ABSENT), other.get(name, _ABSENT)
-        if a is _ABSENT or b is _ABSENT:
-            only_one.append(name)
-        elif a != b:
-            if changed is not None:
-                return None
-            changed = name
-    if changed is None:
-        return None
-    if any(changed not in ancestors.get(n, set()) for n in only_one):
-        return None
-    return changed
 
 
 def _alternative_values(space: SearchSpace, name: str, value: Value) -> list[Value] | None:
@@ -144,7 +115,7 @@ def _explain(
         vals = [float(t.metrics[metric]) for t in same_budget]
         spread = max(vals) - min(vals) if vals else 0.0
         tolerance = 0.01 * spread
-    ancestors = _ancestors(data.space)
+    ancestors = space_ancestors(data.space)
     by_decision: dict[str, dict[Any, list[Trial]]] = {}
     for t in same_budget:
         if t.arch == best.arch:
@@ -250,90 +221,49 @@ def _text(exp: Explanation, data: RunData) -> str:
                 say = _alt_words(e, a, exp.metric)
             lines.append(f"{head}: {say}. Evidence: {evidence(e)}.")
     if any(e.verdict == UNTESTED or e.untried for e in exp.effects):
-        where = f"nasforge explain {data.run_dir} --evaluate" if data.run_dir else "explain(..., evaluate=True)"
+        where = (
+            f"nasforge explain {data.run_dir} --evaluate"
+            if data.run_dir and data.resumable
+            else "RunDir(run_dir).evaluate_neighbours() (a study with a run directory)"
+        )
         lines.append("")
         lines.append(f"Unmeasured neighbours can be evaluated with `{where}`.")
     return "\n".join(lines)
 
 
-def _evaluate_neighbours(run_dir: str | os.PathLike[str]) -> tuple[int, int]:
-    """Run the neighbours of the best architecture (one decision changed, every value) that no
-    trial at its fidelity has measured, as new trials of the study in ``run_dir``; returns how
-    many ran and the number of the best trial they were neighbours of."""
-    from ..run import load_study, lock_run_dir, open_storage
-
-    open_storage(run_dir).close()  # a clear error, before the lock, when there is no study
-    with lock_run_dir(run_dir):
-        return _run_neighbours(load_study(run_dir)[1], run_dir)
 
 
-def _run_neighbours(study: Study, run_dir: str | os.PathLike[str]) -> tuple[int, int]:
-    try:
-        trials = study.trials
-        best = study.objectives.best(trials)
-        if best is None:
-            raise ConfigError("run_dir", f"{str(run_dir)!r} has no complete trial to explain")
-        measured = {t.arch for t in trials if t.state.finished and budget_key(t) == budget_key(best)}
-        new = [Candidate(a, best.budget) for a in one_change_neighbours(study.space, best.arch) if a not in measured]
-        if new:
-            for cand in new:
-                study.enqueue(cand.arch, budget=cand.budget)
-            study.run(trials=sum(1 for t in trials if study.counts_toward_budget(t)) + len(new))
-        return len(new), best.number
-    finally:
-        study.storage.close()
 
 
-def one_change_neighbours(space: SearchSpace, arch: Arch, *, limit: int = 64) -> list[Arch]:
-    """Architectures of ``space`` that differ from ``arch`` in one decision, for every other value
-    of each decision (up to ``limit`` values each; ranges step outward one value at a time, and a
-    deeper network copies its last layer), keeping the constraints."""
-    ancestors = _ancestors(space)
-    out: dict[Arch, None] = {}
-    for name in space.active_names(arch):
-        seen = {arch[name]}
-        frontier = [arch]
-        while frontier and len(seen) <= limit:
-            step = []
-            for a in frontier:
-                for n in space.neighbors(a):
-                    if name in n and n[name] not in seen and neighbour_decision(arch, n, ancestors) == name:
-                        seen.add(n[name])
-                        out.setdefault(n)
-                        step.append(n)
-            frontier = step
-    return list(out)
-
-
-def explain(source: Any, *, evaluate: bool = False, tolerance: float | None = None) -> Explanation:
+def explain(
+    source: Any, *, tolerance: float | None = None, evaluated: int = 0, previous_best: int | None = None
+) -> Explanation:
     """Why the best architecture of a run: for each of its decisions, the best measured
     neighbour for each alternative value, ranked by how much changing the decision costs, with
     a plain-words summary in ``.text`` that cites the trials behind each statement.
 
+    The explanation only reads results; to measure the unmeasured neighbours first, run
+    :meth:`nasforge.run.RunDir.evaluate_neighbours` (``nasforge explain --evaluate``) and pass
+    what it returns as ``evaluated`` and ``previous_best``.
+
     Args:
-        source: A run directory or a :class:`nasforge.Study`.
-        evaluate: First evaluate the best architecture's neighbours (one decision changed, each
-            other value: :func:`one_change_neighbours`) that have no trial at its fidelity (a run
-            directory only: the evaluator is rebuilt from its stored config); they are stored as
-            new trials of the study. If one of them beats the best, the explanation is of the new
-            best, and ``previous_best`` says so.
+        source: A run directory, a :class:`nasforge.Study` or its :class:`RunData`.
         tolerance: Differences of the primary metric up to this count as none (default: 1% of
             the metric's observed range).
+        evaluated: How many neighbours were just evaluated (said in the text).
+        previous_best: The best trial before they ran (another one may now be best).
 
     Example:
         >>> import nasforge
         >>> from nasforge.space import SearchSpace, Choice
         >>> space = SearchSpace({"a": Choice([0, 1, 2]), "b": Choice([0, 1])})
         >>> study = nasforge.search(space, nasforge.Function(lambda x: {"y": x["a"]}),
-        ...                         strategy="grid", objectives={"y": "maximize"})
+        ...                         strategy="grid", objectives={"y": "maximize"}, progress=False)
         >>> [(e.decision, e.verdict) for e in nasforge.explain(study).effects]
         [('a', 'mattered'), ('b', 'indifferent')]
     """
-    if tolerance is not None and (not isinstance(tolerance, int | float) or not tolerance >= 0):
+    if tolerance is not None and (
+        isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or not tolerance >= 0
+    ):
         raise ConfigError("tolerance", f"must be a number >= 0, got {tolerance!r}")
-    evaluated, previous = 0, None
-    if evaluate:
-        if not isinstance(source, str | os.PathLike):
-            raise ConfigError("evaluate", "needs a run directory (the evaluator is rebuilt from its stored config)")
-        evaluated, previous = _evaluate_neighbours(source)
-    return _explain(RunData.load(source), tolerance=tolerance, evaluated=evaluated, previous_best=previous)
+    return _explain(RunData.load(source), tolerance=tolerance, evaluated=evaluated, previous_best=previous_best)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._trial import Trial, pareto_mask
+from .._trial import Trial
 from ..space import Choice, Value
 from ._data import RunData, best_so_far, fmt
 
@@ -98,8 +98,8 @@ def pareto(data: RunData, labels: list[str]) -> list[ParetoPair]:
     if len(names) < 2 or not data.complete:
         return []
     cols = np.column_stack([data.values(m) for m in names])
-    signs = np.array([o.sign for o in data.objectives])
-    front = np.flatnonzero(pareto_mask(cols * signs))
+    on_front = {t.number for t in data.pareto_front}  # the one definition: feasible, top budget
+    front = np.array([i for i, t in enumerate(data.complete) if t.number in on_front], dtype=int)
     out = []
     for k in range(1, min(len(names), 4)):
         fx, fy = cols[front, 0], cols[front, k]

@@ -190,6 +190,7 @@ def _summary(data: RunData) -> str:
         ("space", f"{_e(space.name)} ({_e(fmt(space.cardinality))} architectures)<ul>{decisions}</ul>"),
         ("strategy", _e(strategy)),
         ("objectives", _e(", ".join(f"{o.direction} {o.metric}" for o in data.objectives))),
+        ("constraints", _e(", ".join(map(str, data.objectives.constraints)) or "none")),
         ("budget", _e(budget_text)),
         ("seed", _e(meta.get("seed", cfg.get("seed", "not recorded")))),
         ("wall time", _e(fmt_seconds(meta.get("elapsed_seconds")))),
@@ -201,9 +202,10 @@ def _summary(data: RunData) -> str:
 
 
 def _leaderboard(data: RunData, rows: int) -> str:
-    done = sorted(data.complete, key=data.objectives.score, reverse=True)[:rows]
+    ranked = data.ranked  # the one definition of best: complete, feasible, at the top budget
+    done = ranked[:rows]
     if not done:
-        return "<p>No complete trial.</p>"
+        return "<p>No complete trial" + (" meets the constraints.</p>" if data.complete else ".</p>")
     objectives = data.objectives.names
     metrics = objectives + [m for m in dict.fromkeys(k for t in done for k in t.metrics) if m not in objectives]
     reports = list(dict.fromkeys(k for t in done for k in t.report))
@@ -223,8 +225,11 @@ def _leaderboard(data: RunData, rows: int) -> str:
                  f"<td><code>{_e(data.space.to_string(t.arch))}</code></td>"]  # fmt: skip
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
+    left_out = len(data.complete) - len(ranked)
+    why = f" ({left_out} left out: infeasible or at a lower budget)" if left_out else ""
     note = (
-        f"<p>Top {len(done)} of {len(data.complete)} complete trials by {_e(data.primary)}; click a column to sort.</p>"
+        f"<p>Top {len(done)} of {len(data.complete)} complete trials by {_e(data.primary)}{why}; "
+        "click a column to sort.</p>"
     )
     return note + "".join(out)
 
@@ -397,7 +402,7 @@ def build_html(
                      ("decisions", "decisions"), ("failed", "failed")]
         if f'id="{a}"' in "".join(sections)
     )  # fmt: skip
-    from .. import __version__
+    from .._version import __version__
 
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     page = (

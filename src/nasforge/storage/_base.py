@@ -55,6 +55,7 @@ def trial_to_row(t: Trial) -> dict[str, Any]:
         "enqueued": int(t.enqueued),
         "asked_after": t.asked_after,
         "tell_seq": t.tell_seq,
+        "violation": t.violation,
     }
 
 
@@ -76,6 +77,7 @@ def trial_from_row(row: dict[str, Any]) -> Trial:
         enqueued=bool(row["enqueued"]),
         asked_after=int(row["asked_after"]),
         tell_seq=row["tell_seq"],
+        violation=float(row.get("violation") or 0.0),
     )
 
 

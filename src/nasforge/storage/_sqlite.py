@@ -16,7 +16,7 @@ SCHEMA_VERSION = 1
 
 _COLUMNS = (
     "number", "arch", "budget", "state", "metrics", "report", "error", "started", "finished",
-    "cost_seconds", "interrupted", "requeued_from", "enqueued", "asked_after", "tell_seq",
+    "cost_seconds", "interrupted", "requeued_from", "enqueued", "asked_after", "tell_seq", "violation",
 )  # fmt: skip
 
 _SCHEMA = """
@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS trials (
     requeued_from INTEGER,
     enqueued INTEGER NOT NULL DEFAULT 0,
     asked_after INTEGER NOT NULL DEFAULT 0,
-    tell_seq INTEGER
+    tell_seq INTEGER,
+    violation REAL NOT NULL DEFAULT 0
 );
 """
 
@@ -60,6 +61,9 @@ class SQLiteStorage(Storage):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(trials)")}
+            if "violation" not in columns:  # a study stored before trials carried their violation
+                self._db.execute("ALTER TABLE trials ADD COLUMN violation REAL NOT NULL DEFAULT 0")
             row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         except sqlite3.DatabaseError as exc:
             raise ConfigError("run_dir", f"{str(self.path)!r} is not a nasforge study database ({exc})") from None
