@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import math
-import os
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ._errors import ConfigError, FatalError
+from ._errors import ConfigError, FatalError, NasforgeError
+from ._progress import Progress
+from ._results import RunData
 from ._trial import Candidate, Objectives, Trial, TrialState
 from .evaluators import Evaluator
 from .executors import Executor, InlineExecutor, Outcome
@@ -20,10 +21,26 @@ from .space import SearchSpace
 from .storage import InMemoryStorage, Storage
 from .strategies import Strategy, make_strategy
 
+DEFAULT_MAX_FAILURES_IN_A_ROW = 10
+"""A search stops after this many consecutive failed trials unless told otherwise."""
+
 Callback = Callable[["Study", Trial], None]
 """Called after each finished trial has been stored and told, with the study and the trial."""
 
 INTERRUPTED = "interrupted: the search stopped while this trial ran"
+
+
+def component_config(component: object) -> dict[str, Any] | str:
+    """A component's ``to_config()`` (what rebuilds it), or its class name when it has none."""
+    to_config = getattr(component, "to_config", None)
+    if callable(to_config):
+        try:
+            out = to_config()
+            if isinstance(out, dict):
+                return out
+        except NasforgeError:
+            pass
+    return type(component).__name__
 
 
 class Study:
@@ -46,7 +63,8 @@ class Study:
         name: The study's name, stored with it.
         callbacks: Functions called after each finished trial.
         max_failures_in_a_row: Stop with :class:`FatalError` after this many consecutive
-            failed trials (``None``: never).
+            failed trials (default 10, as the CLI; ``None``: never).
+        progress: Show a progress line on stderr while :meth:`run` runs (``False``: silent).
 
     Example:
         >>> from nasforge.space import SearchSpace, Choice
@@ -69,7 +87,8 @@ class Study:
         seed: int = 0,
         name: str = "study",
         callbacks: Iterable[Callback] = (),
-        max_failures_in_a_row: int | None = None,
+        max_failures_in_a_row: int | None = DEFAULT_MAX_FAILURES_IN_A_ROW,
+        progress: bool = True,
     ) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
             raise ConfigError("seed", f"must be an integer, got {seed!r}")
@@ -83,7 +102,15 @@ class Study:
         self.seed = int(seed)
         self.name = name
         self.callbacks = list(callbacks)
+        if max_failures_in_a_row is not None and (
+            isinstance(max_failures_in_a_row, bool) or not isinstance(max_failures_in_a_row, int)
+            or max_failures_in_a_row < 1
+        ):  # fmt: skip
+            raise ConfigError(
+                "max_failures_in_a_row", f"must be a positive integer or None (never stop), got {max_failures_in_a_row!r}"
+            )
         self.max_failures_in_a_row = max_failures_in_a_row
+        self.progress = bool(progress)
         meta = self.storage.get_meta()
         if meta.get("name") not in (None, name):
             raise ConfigError("name", f"the storage holds study {meta['name']!r}, not {name!r}")
@@ -95,8 +122,9 @@ class Study:
                     "name": name,
                     "seed": self.seed,
                     "objectives": self.objectives.to_config(),
+                    "constraints": self.objectives.constraints_config(),
                     "space": space.describe(),
-                    "strategy": type(self.strategy).__name__,
+                    "strategy": component_config(self.strategy),
                     "created": time.time(),
                     "elapsed_seconds": 0.0,
                 }
@@ -116,21 +144,19 @@ class Study:
     def best(self) -> Trial | None:
         """The complete trial with the best primary objective, or ``None``; under
         multi-fidelity, among the trials at the largest budget, and leaving out trials that
-        break the strategy's hard constraints."""
-        return self.objectives.best(t for t in self.trials if self.strategy.feasible(t))
+        break the metric constraints (:meth:`Objectives.best`, the one definition)."""
+        return self.objectives.best(self.trials)
 
     @property
     def pareto_front(self) -> list[Trial]:
         """Complete trials that no other complete trial dominates on all objectives (at the
-        largest budget, meeting the strategy's hard constraints)."""
-        return self.objectives.pareto_front(t for t in self.trials if self.strategy.feasible(t))
+        largest budget, meeting the metric constraints: :meth:`Objectives.pareto_front`)."""
+        return self.objectives.pareto_front(self.trials)
 
-    def report(self, path: str | os.PathLike[str] | None = None, **options: Any) -> Path:
-        """Write this study's self-contained HTML report (plots, decision importance, why the
-        best architecture) and return its path; options as :func:`nasforge.report.write_report`."""
-        from .report import write_report  # plotly and scikit-learn load only when asked
-
-        return write_report(self, path, **options)
+    def results(self) -> RunData:
+        """This study's stored trials as the shared read model (what status, the report and
+        ``explain`` read): ``nasforge.write_report(study.results())``."""
+        return RunData.from_storage(self.storage, space=self.space, objectives=self.objectives)
 
     def enqueue(self, arch: Mapping[str, Any], *, budget: float | None = None) -> Candidate:
         """Have the next :meth:`run` evaluate ``arch`` before asking the strategy (as Optuna's
@@ -145,7 +171,7 @@ class Study:
     @staticmethod
     def counts_toward_budget(trial: Trial) -> bool:
         """Finished trials count toward the trial budget, except interrupted ones (rerun)."""
-        return trial.state.finished and not trial.interrupted
+        return trial.counts_toward_budget
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -215,6 +241,8 @@ class Study:
                 return True
             return seconds is not None and elapsed_before + time.monotonic() - t0 >= seconds
 
+        bar = Progress(self, trials) if self.progress else None
+        callbacks = [*self.callbacks, *([bar] if bar is not None else [])]
         self.executor.start(self.evaluator)
         try:
             while True:
@@ -244,7 +272,7 @@ class Study:
                     trial = self._finish(running.pop(outcome.number), outcome)
                     done += 1
                     self.storage.set_meta({"elapsed_seconds": elapsed_before + time.monotonic() - t0})
-                    for cb in self.callbacks:
+                    for cb in callbacks:
                         cb(self, trial)
                     failures_in_a_row = failures_in_a_row + 1 if trial.state is TrialState.FAILED else 0
                     last_failed = trial if trial.state is TrialState.FAILED else last_failed
@@ -258,9 +286,27 @@ class Study:
                         f"(trial {last_failed.number}; the limit is max_failures_in_a_row={limit})"
                     )
         finally:
+            if bar is not None:
+                bar.close()
             self.executor.shutdown()
             self.storage.set_meta({"elapsed_seconds": elapsed_before + time.monotonic() - t0})
+        self._warn_if_nothing_completed()
         return self
+
+    def _warn_if_nothing_completed(self) -> None:
+        """Say why there is no best trial when every trial failed (instead of a silent ``None``)."""
+        trials = self.trials
+        if not trials or any(t.state is TrialState.COMPLETE for t in trials):
+            return
+        failed = [t for t in trials if t.state is TrialState.FAILED]
+        if failed:
+            last = failed[-1]
+            warnings.warn(
+                f"no trial of study {self.name!r} completed ({len(failed)} failed); last error (trial "
+                f"{last.number}): {last.error}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
     def _finish(self, trial: Trial, outcome: Outcome) -> Trial:
         """Store the outcome of ``trial``, then tell the strategy."""
@@ -275,6 +321,7 @@ class Study:
             cost_seconds=outcome.cost_seconds,
             tell_seq=self._tells,
         )
+        trial = replace(trial, violation=self.objectives.violation(trial))  # once, stored with the trial
         self._tells += 1
         self.storage.put_trial(trial)
         self.strategy.tell(trial.for_strategy())
