@@ -32,7 +32,7 @@ from ._results import DB_NAME, RunData, db_path, open_storage
 from ._trial import Candidate, MetricConstraint, Objectives
 from .space import Arch, SearchSpace
 from .storage import SQLiteStorage, Storage
-from .study import DEFAULT_MAX_FAILURES_IN_A_ROW, Callback, Study
+from .study import DEFAULT_MAX_FAILURES_IN_A_ROW, Callback, Study, check_budget
 
 if TYPE_CHECKING:
     from .config import RunConfig
@@ -418,6 +418,7 @@ def search(
         progress: Show a progress line on stderr.
         retrain: With ``run_dir``, retrain and test the best model at the end.
     """
+    check_budget(trials, seconds)  # before anything is written
     if trials is None and seconds is None and math.isinf(space.cardinality):
         raise ConfigError("budget", "a space with continuous decisions needs `trials` or `seconds`")
     goals = Objectives.parse(objectives, constraints=list(constraints))

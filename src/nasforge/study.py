@@ -30,6 +30,17 @@ Callback = Callable[["Study", Trial], None]
 INTERRUPTED = "interrupted: the search stopped while this trial ran"
 
 
+def check_budget(trials: int | None, seconds: float | None) -> None:
+    """Refuse a trial budget that is not a non-negative integer, or a time budget that is not
+    a positive finite number (NaN and infinity included), naming ``budget.<field>``."""
+    if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int | np.integer) or trials < 0):
+        raise ConfigError("budget.trials", f"must be a non-negative integer, got {trials!r}")
+    if seconds is not None and (
+        isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds < math.inf
+    ):
+        raise ConfigError("budget.seconds", f"must be a positive number of seconds, got {seconds!r}")
+
+
 def component_config(component: object) -> dict[str, Any] | str:
     """A component's ``to_config()`` (what rebuilds it), or its class name when it has none."""
     to_config = getattr(component, "to_config", None)
@@ -90,8 +101,8 @@ class Study:
         max_failures_in_a_row: int | None = DEFAULT_MAX_FAILURES_IN_A_ROW,
         progress: bool = True,
     ) -> None:
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-            raise ConfigError("seed", f"must be an integer, got {seed!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise ConfigError("seed", f"must be a non-negative integer, got {seed!r}")
         self.space = space
         self.evaluator = evaluator
         self.strategy = make_strategy(strategy) if isinstance(strategy, str) else strategy
@@ -224,10 +235,7 @@ class Study:
         next finished trial, and ends only when ``ask`` returns ``None`` with nothing running.
         Such an ``ask`` must not change the strategy's state (it is not replayed on resume).
         """
-        if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 0):
-            raise ConfigError("budget.trials", f"must be a non-negative integer, got {trials!r}")
-        if seconds is not None and (not isinstance(seconds, int | float) or not seconds > 0):
-            raise ConfigError("budget.seconds", f"must be a positive number, got {seconds!r}")
+        check_budget(trials, seconds)
         self.space.check_possible()
         done = self._rebuild()
         elapsed_before = float(self.storage.get_meta().get("elapsed_seconds", 0.0))
