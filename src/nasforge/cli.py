@@ -205,11 +205,16 @@ def _status_args(p: argparse.ArgumentParser) -> None:
 
 @command("status", "show trial counts by state and the best trial of RUN_DIR", _status_args)
 def cmd_status(args: argparse.Namespace) -> int:
-    info = RunDir(args.run_dir).results().summary()
+    run = RunDir(args.run_dir)
+    info = run.results().summary()
+    info["searching"] = run.is_searching()
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return 0
-    states = ", ".join(f"{k} {v}" for k, v in info["states"].items() if v)
+    shown = dict(info["states"])
+    if not info["searching"] and shown.get("running"):  # nothing runs: those stopped with the last process
+        shown["stopped while running (run again by resume)"] = shown.pop("running")
+    states = ", ".join(f"{k} {v}" for k, v in shown.items() if v)
     budget = f" of {info['budget']['trials']}" if info["budget"]["trials"] else ""
     print(f"study {info['name']}: {info['counted']}{budget} trials finished ({states or 'none'})")
     best = info["best"]
@@ -302,6 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, NasforgeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:  # disk full, permissions: one line, what is stored stays stored
+        print(f"error: {exc.strerror or exc} ({exc.filename or 'run directory'}); what was stored is kept", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -189,6 +189,16 @@ class RunDir:
         """The exclusive lock a writer holds: ``with run.lock(): ...``."""
         return RunDirLock(self.path)
 
+    def is_searching(self) -> bool:
+        """Whether a search or resume holds this directory now (its lock is taken)."""
+        if not (self.path / LOCK_NAME).exists():
+            return False
+        try:
+            with self.lock():
+                return False
+        except ConfigError:
+            return True
+
     # -- creating and opening ------------------------------------------------------------------
 
     def create(
