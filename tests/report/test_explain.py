@@ -86,7 +86,8 @@ def test_explain_evaluate_runs_the_missing_neighbours_as_new_trials(
     if after.trial != before.trial:  # a neighbour beat the best: said so
         assert f"beat the previous best (trial {before.trial})" in text
     for _ in range(6):  # evaluating again until the best stays climbs to the toy optimum
-        exp = nasforge.explain(sparse_run, evaluate=True)
+        evaluated, previous = nasforge.RunDir(sparse_run).evaluate_neighbours()
+        exp = nasforge.explain(sparse_run, evaluated=evaluated, previous_best=previous)
         if exp.previous_best == exp.trial:
             break
     assert exp.arch == {"kernel": 3, "width": 32, "depth": 3}
@@ -102,12 +103,8 @@ def test_explain_json_and_errors(table_run: Path, tmp_path: Path, capsys: pytest
     assert data["trial"] >= 0 and {e["decision"] for e in data["effects"]} == {"kernel", "width", "depth"}
     assert all(e["verdict"] == "mattered" for e in data["effects"])  # the toy score has one optimum
     assert main(["explain", str(tmp_path / "nowhere")]) == 2
-    space = SearchSpace({"a": Choice([0, 1])})
-    study = nasforge.search(
-        space, nasforge.Function(lambda x: {"y": x["a"]}), strategy="grid", objectives={"y": "maximize"}
-    )
-    with pytest.raises(nasforge.ConfigError, match="needs a run directory"):
-        nasforge.explain(study, evaluate=True)
+    with pytest.raises(nasforge.ConfigError, match="holds no study"):  # evaluating needs a stored study
+        nasforge.RunDir(tmp_path / "nowhere").evaluate_neighbours()
 
 
 def test_evidence_of_a_continuous_range_has_no_total() -> None:

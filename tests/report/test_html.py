@@ -112,7 +112,7 @@ def test_study_report_writes_next_to_its_database(tmp_path: Path) -> None:
     space = SearchSpace({"a": Choice([0, 1, 2]), "b": Choice([0, 1])})
     study = nasforge.Study(space, nasforge.Function(lambda x: {"y": x["a"] - x["b"]}), "grid", {"y": "maximize"},
                            storage=nasforge.SQLiteStorage(tmp_path / "run" / "study.db"), name="py-study")  # fmt: skip
-    path = study.run().report()
+    path = nasforge.write_report(study.run())  # the study's read model knows its run directory
     assert path == tmp_path / "run" / "report.html"
     figs = _figures(path.read_text())
     assert len(figs["fig-history-trials"]["data"][0]["x"]) == 6

@@ -1,0 +1,186 @@
+"""The run directory as a service: one definition of best everywhere, and Python-made runs that
+the CLI resumes, reports and explains."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import nasforge
+from nasforge import RunDir
+from nasforge.cli import main
+from nasforge.evaluators import Function
+from nasforge.space import Choice, SearchSpace
+
+MODULE = '''
+def width_score(arch):
+    w = arch["w"]
+    return {"acc": float(w), "params": w * 1e5}
+'''
+
+
+@pytest.fixture
+def scorer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A module-level function in an importable module (as a user's would be)."""
+    (tmp_path / "widthmod.py").write_text(MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    import importlib
+
+    sys.modules.pop("widthmod", None)
+    return importlib.import_module("widthmod").width_score
+
+
+def _constrained_config(tmp_path: Path) -> Path:
+    (tmp_path / "widthmod.py").write_text(MODULE)
+    cfg = tmp_path / "nsga.yaml"
+    cfg.write_text(
+        textwrap.dedent(
+            """
+            name: constrained
+            seed: 3
+            space: {name: widths, decisions: {w: {choice: [1, 2, 4, 8, 16, 32]}}}
+            evaluator: {function: "widthmod:width_score", metrics: [acc, params]}
+            objectives: {acc: maximize, params: minimize}
+            constraints: ["params <= 1e6"]
+            strategy: {name: nsga2, population: 2}
+            budget: {trials: 6}
+            """
+        )
+    )
+    return cfg
+
+
+def test_constrained_nsga2_names_one_feasible_best_everywhere(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = _constrained_config(tmp_path)
+    run_dir = tmp_path / "run"
+    assert main(["search", str(cfg), "--run-dir", str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "Pareto front" in out
+    data = RunDir(run_dir).results()
+    assert len(data.trials) == 6
+    infeasible = [t for t in data.trials if t.metrics.get("params", 0) > 1e6]
+    assert infeasible and all(t.violation > 0 for t in infeasible)  # stored with the trial
+    best = data.best
+    assert best is not None and best.arch["w"] == max(t.arch["w"] for t in data.trials if t.metrics["params"] <= 1e6)
+    assert all(t.feasible for t in data.pareto_front)
+
+    assert main(["status", str(run_dir), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["best"]["trial"] == best.number and status["constraints"] == ["params <= 1000000.0"]
+    assert {t["trial"] for t in status["pareto_front"]} == {t.number for t in data.pareto_front}
+    assert json.loads((run_dir / "best.json").read_text())["trial"] == best.number
+
+    assert main(["explain", str(run_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["trial"] == best.number
+
+    assert main(["report", str(run_dir)]) == 0
+    html = (run_dir / "report.html").read_text()
+    assert f"trial {best.number}: " in html
+    assert f"({len(infeasible)} left out: infeasible or at a lower budget)" in html  # not ranked
+    assert all(t.feasible for t in data.ranked) and len(data.ranked) == len(data.trials) - len(infeasible)
+
+
+def test_a_python_run_dir_is_resumed_reported_and_explained_by_the_cli(
+    scorer, tmp_path: Path, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+) -> None:
+    space = SearchSpace({"w": Choice([1, 2, 4, 8]), "v": Choice([0, 1])}, name="two")
+    run_dir = tmp_path / "py-run"
+
+    def stop_after_three(study: nasforge.Study, trial: nasforge.Trial) -> None:
+        if len(study.trials) >= 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        nasforge.search(space, Function(scorer), strategy="random", objectives={"acc": "maximize"},
+                        trials=6, seed=5, run_dir=run_dir, callbacks=[stop_after_three], progress=False)  # fmt: skip
+    assert len(RunDir(run_dir).results().trials) == 3
+
+    assert main(["resume", str(run_dir)]) == 0
+    data = RunDir(run_dir).results()
+    assert sum(t.counts_toward_budget for t in data.trials) == 6
+    # The resumed run equals an uninterrupted one with the same seed.
+    whole = nasforge.search(space, Function(scorer), strategy="random", objectives={"acc": "maximize"},
+                            trials=6, seed=5, progress=False)  # fmt: skip
+    assert [t.arch for t in data.trials if t.counts_toward_budget] == [t.arch for t in whole.trials]
+
+    assert main(["status", str(run_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["best"]["trial"] == data.best.number  # type: ignore[union-attr]
+    assert main(["report", str(run_dir)]) == 0 and (run_dir / "report.html").is_file()
+    assert main(["explain", str(run_dir), "--evaluate"]) == 0
+    assert "Unmeasured neighbours" not in capsys.readouterr().out
+    assert len(RunDir(run_dir).results().trials) > 6  # the neighbours ran as trials of the study
+
+
+def test_a_run_with_an_unstorable_part_is_readable_and_refuses_resume_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = tmp_path / "lambda-run"
+    space = SearchSpace({"w": Choice([1, 2, 4])})
+    nasforge.search(space, Function(lambda a: {"acc": a["w"]}), strategy="grid", objectives={"acc": "maximize"},
+                    run_dir=run_dir, progress=False)  # fmt: skip
+    assert main(["status", str(run_dir)]) == 0
+    assert "best: trial 2" in capsys.readouterr().out
+    assert main(["resume", str(run_dir)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "evaluator" in err[0] and "cannot be stored" in err[0]
+
+
+def test_a_run_dir_that_holds_a_study_is_refused_and_left_unchanged(scorer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    space = SearchSpace({"w": Choice([1, 2])})
+    run_dir = tmp_path / "once"
+    nasforge.search(space, Function(scorer), strategy="grid", objectives="acc", run_dir=run_dir, progress=False)
+    before = (run_dir / "study.db").read_bytes()
+    with pytest.raises(nasforge.ConfigError, match="already holds a study"):
+        nasforge.search(space, Function(scorer), strategy="grid", objectives="acc", run_dir=run_dir, progress=False)
+    assert (run_dir / "study.db").read_bytes() == before
+
+
+def test_a_refused_study_leaves_no_run_directory_behind(tmp_path: Path) -> None:
+    run_dir = tmp_path / "refused"
+    with pytest.raises(nasforge.ConfigError):
+        nasforge.search(SearchSpace({"w": Choice([1, 2])}), Function(lambda a: {"acc": 1.0}), strategy="grid",
+                        objectives={"acc": "sideways"}, run_dir=run_dir, progress=False)  # fmt: skip
+    assert not (run_dir / "study.db").exists() and not list(run_dir.glob("study.db*"))
+
+
+def test_resume_of_a_finished_run_does_not_finalize_twice(scorer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    calls: list[int] = []
+
+    class Finalizing(Function):
+        def finalize(self, arch, run_dir):  # type: ignore[no-untyped-def]
+            calls.append(arch["w"])
+            (Path(run_dir) / "best").mkdir(exist_ok=True)
+            return ["finalized"]
+
+    run = RunDir(tmp_path / "fin")
+    study = run.create(SearchSpace({"w": Choice([1, 2])}), Finalizing(scorer), "grid", "acc", progress=False)
+    study.run()
+    assert run.finish(study)[1] == "finalized"
+    lines = run.finish(study)
+    assert calls == [2] and "not retrained" in lines[0]
+
+
+def test_a_study_stored_before_trials_had_a_violation_opens_and_is_judged(tmp_path: Path) -> None:
+    run_dir = tmp_path / "old"
+    study = nasforge.search(SearchSpace({"w": Choice([1, 2, 4, 8, 16])}), Function(lambda a: {"acc": a["w"], "params": a["w"] * 1e5}),
+                            strategy="grid", objectives={"acc": "maximize"}, constraints=["params <= 1e6"],
+                            storage=nasforge.SQLiteStorage(run_dir / "study.db"), progress=False)  # fmt: skip
+    study.storage.close()
+    db = sqlite3.connect(run_dir / "study.db")
+    db.execute("ALTER TABLE trials DROP COLUMN violation")
+    meta = dict(db.execute("SELECT key, value FROM meta"))
+    db.execute("DELETE FROM meta WHERE key = 'constraints'")
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('config', ?)",
+               (json.dumps({"space": {"decisions": {"w": {"choice": [1, 2, 4, 8, 16]}}},
+                            "strategy": {"name": "nsga2", "constraints": ["params <= 1e6"]}}),))  # fmt: skip
+    db.commit()
+    db.close()
+    assert "objectives" in meta
+    data = RunDir(run_dir).results()
+    assert data.best is not None and data.best.arch["w"] == 8  # 16 breaks the constraint kept as the old alias
