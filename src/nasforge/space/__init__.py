@@ -10,9 +10,9 @@ Example:
 """
 
 from ._arch import Arch, Value
-from ._builtins import NB201_OPS
+from ._builtins import BUILTIN_SPACES, NB201_OPS, builtin, register_space
 from ._cell import Cell
-from ._config import BUILTIN_SPACES, builtin, from_config, register_space
+from ._config import from_config
 from ._domains import Choice, Domain, FloatRange, IntRange
 from ._expr import Expression
 from ._space import Conditional, Constraint, Decision, Repeat, SearchSpace

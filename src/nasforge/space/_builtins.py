@@ -1,11 +1,49 @@
-"""Built-in search spaces, available by name in configs."""
+"""The space registry and the built-in search spaces, available by name in configs.
+
+The registry lives here, below :mod:`._config` (which reads it), so that no import circle
+joins the two.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from .._errors import SpaceError
 from ._cell import Cell
-from ._config import register_space
 from ._domains import Choice
 from ._space import Repeat, SearchSpace
+
+BUILTIN_SPACES: dict[str, Callable[[], SearchSpace]] = {}
+"""Built-in spaces by name; :func:`register_space` adds to it."""
+
+
+def register_space(name: str) -> Callable[[Callable[[], SearchSpace]], Callable[[], SearchSpace]]:
+    """Decorator that makes a space factory available by ``name`` in configs.
+
+    A space made by :func:`builtin` remembers its name, so that
+    :meth:`SearchSpace.to_config` stores it as that name while it is unchanged.
+    """
+
+    def wrap(factory: Callable[[], SearchSpace]) -> Callable[[], SearchSpace]:
+        BUILTIN_SPACES[name] = factory
+        return factory
+
+    return wrap
+
+
+def builtin(name: str, *, field: str = "space") -> SearchSpace:
+    """The built-in space called ``name``.
+
+    Example:
+        >>> builtin("seed-cnn").to_config()
+        'seed-cnn'
+    """
+    if not isinstance(name, str) or name not in BUILTIN_SPACES:
+        raise SpaceError(field, f"unknown built-in space {name!r}; choose one of {sorted(BUILTIN_SPACES)}")
+    space = BUILTIN_SPACES[name]()
+    space.builtin = name
+    return space
+
 
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 

@@ -12,6 +12,9 @@ from ._domains import Choice
 MAX_PERMUTED_NODES = 6
 """Cells with more intermediate nodes than this are canonicalised by pruning only."""
 
+MAX_CELL_NODES = 12
+"""Largest cell: its canonical key (the expression it computes) grows exponentially with nodes."""
+
 
 class Cell:
     """A cell: node 0 is the input, node ``nodes - 1`` the output, every edge ``i -> j`` (i < j)
@@ -39,8 +42,13 @@ class Cell:
         none_op: str | None = "none",
         identity_op: str | None = "skip_connect",
     ) -> None:
-        if isinstance(nodes, bool) or not isinstance(nodes, int) or nodes < 2:
-            raise SpaceError("cell.nodes", f"must be an integer >= 2, got {nodes!r}")
+        if isinstance(nodes, bool) or not isinstance(nodes, int) or not 2 <= nodes <= MAX_CELL_NODES:
+            raise SpaceError("cell.nodes", f"must be an integer from 2 to {MAX_CELL_NODES}, got {nodes!r}")
+        if isinstance(ops, str) or not isinstance(ops, Sequence):
+            raise SpaceError("cell.ops", f"must be a non-empty list of operation names, got {ops!r}")
+        for field, op in (("none_op", none_op), ("identity_op", identity_op)):
+            if op is not None and not isinstance(op, str):
+                raise SpaceError(f"cell.{field}", f"must be an operation name or null, got {op!r}")
         ops = list(ops)
         if not ops or not all(isinstance(o, str) and o for o in ops):
             raise SpaceError("cell.ops", f"must be a non-empty list of operation names, got {ops!r}")
@@ -52,6 +60,18 @@ class Cell:
         self.identity_op = identity_op if identity_op in self.ops else None
         self.edges: list[tuple[int, int]] = [(i, j) for j in range(1, nodes) for i in range(j)]
         self.domain = Choice(self.ops)
+
+    def __repr__(self) -> str:
+        return (
+            f"Cell(nodes={self.nodes}, ops={list(self.ops)!r}, none_op={self.none_op!r}, "
+            f"identity_op={self.identity_op!r})"
+        )
+
+    def to_config(self) -> dict[str, object]:
+        """The YAML/JSON form that :func:`nasforge.space.from_config` reads back."""
+        return {
+            "cell": {"nodes": self.nodes, "ops": list(self.ops), "none_op": self.none_op, "identity_op": self.identity_op}
+        }
 
     @staticmethod
     def edge_name(name: str, i: int, j: int) -> str:

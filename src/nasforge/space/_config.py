@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from .._errors import SpaceError
+from ._arch import Arch
+from ._builtins import builtin
 from ._cell import Cell
 from ._domains import Choice, Domain, FloatRange, IntRange
 from ._expr import Expression
-from ._space import Conditional, Constraint, Repeat, SearchSpace
+from ._space import MAX_REPEAT, Conditional, Constraint, Repeat, SearchSpace
 
-BUILTIN_SPACES: dict[str, Callable[[], SearchSpace]] = {}
-"""Built-in spaces by name; :func:`register_space` adds to it."""
-
-
-def register_space(name: str) -> Callable[[Callable[[], SearchSpace]], Callable[[], SearchSpace]]:
-    """Decorator that makes a space factory available by ``name`` in configs."""
-
-    def wrap(factory: Callable[[], SearchSpace]) -> Callable[[], SearchSpace]:
-        BUILTIN_SPACES[name] = factory
-        return factory
-
-    return wrap
-
-
-def builtin(name: str, *, field: str = "space") -> SearchSpace:
-    """The built-in space called ``name``."""
-    from . import _builtins  # noqa: F401  (registers the built-ins)
-
-    if name not in BUILTIN_SPACES:
-        raise SpaceError(field, f"unknown built-in space {name!r}; choose one of {sorted(BUILTIN_SPACES)}")
-    return BUILTIN_SPACES[name]()
+CHECK_SAMPLES = 8
+"""Random architectures (besides the first and the deepest) on which each constraint
+expression is evaluated when a space is read, so one that raises is refused before any work."""
 
 
 def _keys(data: Mapping[str, Any], allowed: set[str], field: str) -> None:
@@ -67,14 +53,16 @@ def _domain(data: Any, field: str) -> Domain | Conditional:
         elif kind == "int":
             _keys(data, {"int", "step", "log", "when"}, field)
             low, high = _pair(data["int"], f"{field}.int")
-            domain = IntRange(low, high, step=data.get("step", 1), log=bool(data.get("log", False)))
+            domain = IntRange(low, high, step=data.get("step", 1), log=data.get("log", False))
         else:
             _keys(data, {"float", "log", "grid", "when"}, field)
             low, high = _pair(data["float"], f"{field}.float")
-            domain = FloatRange(low, high, log=bool(data.get("log", False)), grid=data.get("grid"))
+            domain = FloatRange(low, high, log=data.get("log", False), grid=data.get("grid"))
     except SpaceError as exc:
         if exc.field in ("choice", "int", "float"):
             raise _reraise(exc, f"{field}.{kind}") from None
+        if exc.field == "log":
+            raise _reraise(exc, f"{field}.log") from None
         raise
     if "when" in data:
         when = data["when"]
@@ -97,6 +85,8 @@ def _decision(name: str, data: Any, field: str) -> Domain | Conditional | Repeat
             low, high = _pair(rep, f"{field}.repeat")
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high)) or not 0 <= low <= high:
             raise SpaceError(f"{field}.repeat", f"needs integers 0 <= min <= max, got min={low!r}, max={high!r}")
+        if high > MAX_REPEAT:
+            raise SpaceError(f"{field}.repeat", f"max must be at most {MAX_REPEAT} layers, got {high}")
         block = data.get("block")
         if not isinstance(block, Mapping) or not block:
             raise SpaceError(f"{field}.block", "must map decision names to decisions")
@@ -148,13 +138,31 @@ def from_config(data: Any, *, field: str = "space") -> SearchSpace:
     if not isinstance(raw, list):
         raise SpaceError(f"{field}.constraints", f"must be a list of expressions, got {raw!r}")
     constraints = []
+    archs: list[Arch] = []
     for k, item in enumerate(raw):
+        if isinstance(item, Mapping):
+            _keys(item, {"expr"}, f"{field}.constraints[{k}]")
         text = item.get("expr") if isinstance(item, Mapping) else item
         if not isinstance(text, str):
             raise SpaceError(f"{field}.constraints[{k}]", f"must be an expression string, got {item!r}")
         expr = Expression(text, names=space.names, field=f"{field}.constraints[{k}]")
-        constraints.append(Constraint(expr.holds, text))
+        archs = archs or _probe_archs(space)
+        expr.check(archs)
+        constraints.append(Constraint(expr.holds, text, expression=text))
     if constraints:
         space = space.with_constraints(constraints)
         space.check_possible()
     return space
+
+
+def _probe_archs(space: SearchSpace) -> list[Arch]:
+    """Architectures of ``space`` (constraints ignored) to try each constraint expression on:
+    the first (every decision at its default), the deepest (every repeat at its most layers)
+    and a few drawn with a fixed seed."""
+    rng = np.random.default_rng(0)
+    deepest = {name: r.max for name, r in space.repeats.items()}
+    return [
+        space._fill({}, None),  # the space's own filling rule, without its constraints
+        space._fill({}, None, deepest),
+        *(space._fill({}, rng) for _ in range(CHECK_SAMPLES)),
+    ]

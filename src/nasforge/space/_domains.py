@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from .._errors import SpaceError
 from ._arch import Value
+
+INT_LIMIT = 2**63 - 1
+"""Largest magnitude of an integer value or bound: samplers draw int64 numbers."""
+
+
+def _check_flag(value: Any, name: str) -> None:
+    """Refuse a flag that is not a real boolean (``'no'`` would read as true)."""
+    if not isinstance(value, bool):
+        raise SpaceError(name, f"must be true or false, got {value!r}")
 
 
 class Domain(ABC):
@@ -77,15 +86,26 @@ class Choice(Domain):
     """
 
     def __init__(self, values: Sequence[Value]) -> None:
-        vals = list(values)
+        if isinstance(values, str | bytes | Mapping):
+            raise SpaceError("choice", f"must be a list of values, got {values!r}")
+        try:
+            vals = list(values)
+        except TypeError:
+            raise SpaceError("choice", f"must be a list of values, got {values!r}") from None
         if not vals:
             raise SpaceError("choice", "must be a non-empty list, got []")
-        if len({(type(v).__name__, v) for v in vals}) != len(vals):
-            raise SpaceError("choice", f"values must be distinct, got {vals}")
         for v in vals:
+            # Checked before anything hashes or compares the values (a list is unhashable).
             if not isinstance(v, bool | int | float | str):
                 raise SpaceError("choice", f"values must be numbers, strings or booleans, got {v!r}")
+            if isinstance(v, float) and not math.isfinite(v):
+                raise SpaceError("choice", f"values must be finite numbers, got {v!r}")
+        if len({(type(v).__name__, v) for v in vals}) != len(vals):
+            raise SpaceError("choice", f"values must be distinct, got {vals}")
         self.choices: tuple[Value, ...] = tuple(vals)
+
+    def __repr__(self) -> str:
+        return f"Choice({list(self.choices)!r})"
 
     @property
     def size(self) -> float:
@@ -132,13 +152,22 @@ class IntRange(Domain):
         for name, v in (("low", low), ("high", high), ("step", step)):
             if isinstance(v, bool) or not isinstance(v, int):
                 raise SpaceError("int", f"{name} must be an integer, got {v!r}")
+            if abs(v) > INT_LIMIT:
+                raise SpaceError("int", f"{name} must lie within +-2**63 (int64), got {v}")
+        _check_flag(log, "log")
         if low > high:
             raise SpaceError("int", f"low <= high must hold, got low={low}, high={high}")
         if step < 1:
             raise SpaceError("int", f"step must be >= 1, got {step}")
+        if (high - low) // step + 1 > INT_LIMIT:
+            raise SpaceError("int", f"holds more than 2**63 values (low={low}, high={high}, step={step}); narrow it")
         if log and (low < 1 or step != 1):
             raise SpaceError("int", "log: true needs low >= 1 and step 1")
         self.low, self.high, self.step, self.log = low, high, step, log
+
+    def __repr__(self) -> str:
+        extra = (f", step={self.step}" if self.step != 1 else "") + (", log=True" if self.log else "")
+        return f"IntRange({self.low}, {self.high}{extra})"
 
     @property
     def size(self) -> float:
@@ -200,6 +229,7 @@ class FloatRange(Domain):
         for name, v in (("low", low), ("high", high)):
             if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
                 raise SpaceError("float", f"{name} must be a finite number, got {v!r}")
+        _check_flag(log, "log")
         if low >= high:
             raise SpaceError("float", f"low < high must hold, got low={low}, high={high}")
         if log and low <= 0:
@@ -207,6 +237,10 @@ class FloatRange(Domain):
         if grid is not None and (isinstance(grid, bool) or not isinstance(grid, int) or grid < 2):
             raise SpaceError("float", f"grid must be an integer >= 2, got {grid!r}")
         self.low, self.high, self.log, self.grid = float(low), float(high), log, grid
+
+    def __repr__(self) -> str:
+        extra = (", log=True" if self.log else "") + (f", grid={self.grid}" if self.grid is not None else "")
+        return f"FloatRange({self.low!r}, {self.high!r}{extra})"
 
     def _to_unit(self, value: float) -> float:
         if self.log:

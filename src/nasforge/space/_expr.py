@@ -3,22 +3,46 @@
 from __future__ import annotations
 
 import ast
+import math
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .._errors import SpaceError
 from ._arch import Arch
 
+MAX_EXPRESSION_LENGTH = 2000
+"""Longest constraint expression, in characters."""
+
+MAX_RESULT_BITS = 4096
+"""Largest integer a power may produce (``9 ** 9 ** 9`` would run for hours)."""
+
+MAX_RESULT_ITEMS = 10_000
+"""Longest string or list a repetition may produce (``'ab' * 10**10`` would fill memory)."""
+
+
+def _pow(a: Any, b: Any) -> Any:
+    if isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1 and b * math.log2(abs(a)) > MAX_RESULT_BITS:
+        raise ValueError(f"{a} ** {b} is larger than 2**{MAX_RESULT_BITS}")
+    return operator.pow(a, b)
+
+
+def _mul(a: Any, b: Any) -> Any:
+    for seq, n in ((a, b), (b, a)):
+        if isinstance(seq, str | list | tuple) and isinstance(n, int) and len(seq) * n > MAX_RESULT_ITEMS:
+            raise ValueError(f"repeating a sequence {n} times makes more than {MAX_RESULT_ITEMS} items")
+    return operator.mul(a, b)
+
+
 _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
+    ast.Mult: _mul,
     ast.Div: operator.truediv,
     ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,
-    ast.Pow: operator.pow,
+    ast.Pow: _pow,
 }
 _CMPOPS: dict[type, Callable[[Any, Any], bool]] = {
     ast.Lt: operator.lt,
@@ -31,6 +55,10 @@ _CMPOPS: dict[type, Callable[[Any, Any], bool]] = {
     ast.NotIn: lambda a, b: a not in b,
 }
 _FUNCS: dict[str, Callable[..., Any]] = {"min": min, "max": max, "abs": abs, "len": len, "sum": sum}
+_ARITY: dict[str, tuple[int, int]] = {
+    "min": (1, 1_000), "max": (1, 1_000), "abs": (1, 1), "len": (1, 1), "sum": (1, 2), "has": (1, 1), "get": (1, 2),
+}  # fmt: skip
+"""Fewest and most arguments of each function an expression may call."""
 
 
 class Expression:
@@ -40,27 +68,39 @@ class Expression:
     decision exists; ``get(name, default)`` reads one that may not. No attribute access, no
     calls but ``min max abs len sum has get``.
 
+    Evaluation is bounded (powers and repetitions that would not fit are refused), and an
+    expression that raises while it is evaluated raises :class:`SpaceError` naming it.
+
     Example:
-        >>> Expression("kernel <= channels // 8")(Arch({"kernel": 3, "channels": 32}))
+        >>> e = Expression("kernel <= channels // 8", names=["kernel", "channels"])
+        >>> e(Arch({"kernel": 3, "channels": 32}))
         True
+        >>> Expression("kernel / 0 > 1", names=["kernel"]).holds(Arch({"kernel": 3}))
+        Traceback (most recent call last):
+        ...
+        nasforge._errors.SpaceError: constraint: expression 'kernel / 0 > 1' cannot be evaluated for Arch(kernel=3): ZeroDivisionError: division by zero
     """
 
     def __init__(self, text: str, *, names: list[str], field: str = "constraint") -> None:
         self.text = text
+        self._field = field
+        if len(text) > MAX_EXPRESSION_LENGTH:
+            raise SpaceError(field, f"expression is {len(text)} characters long; at most {MAX_EXPRESSION_LENGTH} are allowed")
         self._names: dict[str, str] = {}
         source = text
         # Replace dotted decision names by identifiers, longest first so prefixes do not clash.
         for k, name in enumerate(sorted(names, key=len, reverse=True)):
             ident = f"_d{k}"
             pattern = r"(?<![\w.])" + re.escape(name) + r"(?![\w])"
-            if re.search(pattern, source):
+            if name in source and re.search(pattern, source):
                 source = re.sub(pattern, ident, source)
                 self._names[ident] = name
         try:
             self._tree = ast.parse(source, mode="eval")
         except SyntaxError as exc:
             raise SpaceError(field, f"cannot parse expression {text!r}: {exc.msg}") from None
-        self._field = field
+        except (ValueError, RecursionError, MemoryError) as exc:
+            raise SpaceError(field, f"cannot parse expression {text!r}: {exc}") from None
         self._check(self._tree.body)
 
     def _check(self, node: ast.AST) -> None:
@@ -78,6 +118,14 @@ class Expression:
                 raise SpaceError(self._field, f"expression {self.text!r} calls something other than {sorted(_FUNCS)} has get")
             if isinstance(sub, ast.Name) and sub.id not in self._names and sub.id not in (*_FUNCS, "has", "get"):
                 raise SpaceError(self._field, f"expression {self.text!r} names {sub.id!r}, which is not a decision")
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
+                low, high = _ARITY[sub.func.id]
+                if not low <= len(sub.args) <= high:
+                    wanted = f"{low}" if low == high else f"{low} to {high}"
+                    raise SpaceError(
+                        self._field,
+                        f"expression {self.text!r} calls {sub.func.id}() with {len(sub.args)} arguments; it takes {wanted}",
+                    )
 
     def __call__(self, arch: Mapping[str, Any]) -> Any:
         return self._eval(self._tree.body, arch)
@@ -127,8 +175,21 @@ class Expression:
 
     def holds(self, arch: Arch) -> bool:
         """The expression's truth for ``arch``; a decision that does not exist makes it true
-        (a rule about a layer constrains only architectures that have that layer)."""
+        (a rule about a layer constrains only architectures that have that layer). An
+        expression that fails to evaluate raises :class:`SpaceError` naming it and ``arch``."""
         try:
             return bool(self(arch))
         except KeyError:
             return True
+        except SpaceError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure of a user's expression is reported as one line
+            raise SpaceError(
+                self._field, f"expression {self.text!r} cannot be evaluated for {arch!r}: {type(exc).__name__}: {exc}"
+            ) from None
+
+    def check(self, archs: Iterable[Arch]) -> None:
+        """Evaluate on ``archs`` (e.g. a space's first and a few sampled architectures), so an
+        expression that cannot be evaluated is refused when the space is built, not mid-search."""
+        for arch in archs:
+            self.holds(arch)

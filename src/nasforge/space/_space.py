@@ -20,6 +20,12 @@ MAX_SAMPLE_TRIES = 2000
 EXACT_COUNT_LIMIT = 2_000_000
 """Largest unconstrained space whose constrained cardinality is counted exactly."""
 
+MAX_REPEAT = 1000
+"""Largest ``max`` of a :class:`Repeat` (layers of a variable-depth block)."""
+
+MAX_DECISIONS = 10_000
+"""Largest number of flat decisions in a space (repeated layers and cell edges included)."""
+
 
 @dataclass(frozen=True)
 class Conditional:
@@ -68,10 +74,14 @@ class Constraint:
     """A predicate every architecture of the space must satisfy.
 
     ``name`` appears in errors; ``check`` gets the architecture and returns ``True`` to accept.
+    ``expression`` is the source text when the check is an expression (see
+    :class:`nasforge.space.Expression`); only such constraints can be written back to a config
+    by :meth:`SearchSpace.to_config` (a Python function cannot).
     """
 
     check: Callable[[Arch], bool]
     name: str = "constraint"
+    expression: str | None = None
 
     def __call__(self, arch: Arch) -> bool:
         return bool(self.check(arch))
@@ -99,24 +109,44 @@ class SearchSpace:
         constraints: Iterable[Constraint | Callable[[Arch], bool]] = (),
         name: str = "space",
     ) -> None:
-        if not decisions:
+        if not isinstance(decisions, Mapping) or not decisions:
             raise SpaceError("space.decisions", "must define at least one decision")
         self.name = name
+        self.builtin: str | None = None
+        """The registered name of a built-in space made by :func:`nasforge.space.builtin`
+        (kept while only constraints are added), so :meth:`to_config` can store the name."""
         self.spec: dict[str, Domain | Conditional | Repeat | Cell] = dict(decisions)
         self.cells: dict[str, Cell] = {}
         self.repeats: dict[str, Repeat] = {}
         self.decisions: list[Decision] = []
         for key, item in self.spec.items():
             self._add(key, item)
+            if len(self.decisions) > MAX_DECISIONS:
+                raise SpaceError(
+                    f"space.decisions.{key}",
+                    f"makes the space hold more than {MAX_DECISIONS} decisions; make it smaller",
+                )
         self._by_name = {d.name: d for d in self.decisions}
-        for d in self.decisions:
+        if len(self._by_name) != len(self.decisions):
+            seen: set[str] = set()
+            dup = ""
+            for d in self.decisions:
+                if d.name in seen:
+                    dup = d.name
+                    break
+                seen.add(d.name)
+            raise SpaceError(f"space.decisions.{dup}", "is defined twice (a decision's name clashes with a layer or cell edge)")
+        position = {d.name: k for k, d in enumerate(self.decisions)}
+        for k, d in enumerate(self.decisions):
             if d.parent is not None:
                 parent = self._by_name.get(d.parent)
-                if parent is None or self.decisions.index(parent) > self.decisions.index(d):
+                if parent is None or position[parent.name] > k:
                     raise SpaceError(
                         f"space.decisions.{d.name}.when",
                         f"names {d.parent!r}, which must be a decision defined before {d.name!r}",
                     )
+                if d.repeat is not None and d.parent == d.repeat:
+                    continue  # a layer of a repeat: its depths were made from the repeat's range
                 for v in d.parent_values:
                     if not parent.domain.contains(v):
                         raise SpaceError(
@@ -124,11 +154,60 @@ class SearchSpace:
                             f"value {v!r} is not a value of {d.parent!r}",
                         )
         self._parents = {d.parent for d in self.decisions if d.parent is not None}
+        # the parent values that make each decision exist, as sets: a layer of a deep repeat
+        # exists for hundreds of depths
+        self._when: dict[str, frozenset[Value]] = {
+            d.name: frozenset(d.parent_values) for d in self.decisions if d.parent is not None
+        }
         self.constraints: tuple[Constraint, ...] = tuple(
             c if isinstance(c, Constraint) else Constraint(c, getattr(c, "__name__", "constraint"))
             for c in constraints
         )
         self._cardinality: float | None = None
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k!r}: {v!r}" for k, v in self.spec.items())
+        extra = f", constraints={[c.name for c in self.constraints]!r}" if self.constraints else ""
+        return f"SearchSpace({{{inner}}}{extra}, name={self.name!r})"
+
+    def to_config(self, *, drop_python_constraints: bool = False) -> str | dict[str, Any]:
+        """The YAML/JSON form that :func:`nasforge.space.from_config` rebuilds into an equal
+        space (the same decisions in the same order, constraints, canonical keys and
+        :meth:`describe`).
+
+        A built-in space (from :func:`nasforge.space.builtin`) is stored as its name, or as
+        ``{builtin: name, constraints: [...]}`` once constraints were added. A constraint
+        written as a Python function cannot be stored: it raises :class:`SpaceError` naming
+        it, unless ``drop_python_constraints`` leaves such constraints out (for a caller that
+        adds them again when it rebuilds the space, e.g. an evaluator's input-shape rules).
+
+        Example:
+            >>> from nasforge.space import Choice, from_config
+            >>> space = SearchSpace({"kernel": Choice([1, 3])}, constraints=[lambda a: a["kernel"] > 1])
+            >>> space.to_config()
+            Traceback (most recent call last):
+            ...
+            nasforge._errors.SpaceError: space.constraints[0]: '<lambda>' is a Python function, which a config cannot hold; write it as an expression string (e.g. "kernel > 1") or pass drop_python_constraints=True and add it again after from_config
+            >>> space.to_config(drop_python_constraints=True)
+            {'name': 'space', 'decisions': {'kernel': {'choice': [1, 3]}}}
+        """
+        constraints: list[str] = []
+        for k, c in enumerate(self.constraints):
+            if c.expression is not None:
+                constraints.append(c.expression)
+            elif not drop_python_constraints:
+                raise SpaceError(
+                    f"space.constraints[{k}]",
+                    f"{c.name!r} is a Python function, which a config cannot hold; write it as an expression "
+                    'string (e.g. "kernel > 1") or pass drop_python_constraints=True and add it again after '
+                    "from_config",
+                )
+        if self.builtin is not None:
+            return {"builtin": self.builtin, "constraints": constraints} if constraints else self.builtin
+        out: dict[str, Any] = {"name": self.name, "decisions": {k: _item_config(v) for k, v in self.spec.items()}}
+        if constraints:
+            out["constraints"] = constraints
+        return out
 
     # -- construction -------------------------------------------------------------------
 
@@ -144,9 +223,20 @@ class SearchSpace:
             for name in item.edge_names(key):
                 self.decisions.append(Decision(name, item.domain))
         elif isinstance(item, Repeat):
-            if not (isinstance(item.min, int) and isinstance(item.max, int) and 0 <= item.min <= item.max):
-                raise SpaceError(f"space.decisions.{key}.repeat", f"needs 0 <= min <= max, got min={item.min}, max={item.max}")
-            if not item.block:
+            if not (
+                isinstance(item.min, int)
+                and isinstance(item.max, int)
+                and not isinstance(item.min, bool)
+                and not isinstance(item.max, bool)
+                and 0 <= item.min <= item.max
+            ):
+                raise SpaceError(f"space.decisions.{key}.repeat", f"needs 0 <= min <= max, got min={item.min!r}, max={item.max!r}")
+            if item.max > MAX_REPEAT:
+                raise SpaceError(
+                    f"space.decisions.{key}.repeat",
+                    f"max must be at most {MAX_REPEAT} layers, got {item.max}",
+                )
+            if not isinstance(item.block, Mapping) or not item.block:
                 raise SpaceError(f"space.decisions.{key}.block", "must define at least one decision")
             self.repeats[key] = item
             self.decisions.append(Decision(key, IntRange(item.min, item.max)))
@@ -172,7 +262,9 @@ class SearchSpace:
 
     def with_constraints(self, constraints: Iterable[Constraint | Callable[[Arch], bool]]) -> SearchSpace:
         """A copy of this space with more constraints (e.g. the input-shape rules of a model)."""
-        return SearchSpace(self.spec, constraints=(*self.constraints, *constraints), name=self.name)
+        space = SearchSpace(self.spec, constraints=(*self.constraints, *constraints), name=self.name)
+        space.builtin = self.builtin
+        return space
 
     # -- structure ----------------------------------------------------------------------
 
@@ -188,7 +280,7 @@ class SearchSpace:
     def _active(self, d: Decision, values: Mapping[str, Value]) -> bool:
         if d.parent is None:
             return True
-        return d.parent in values and values[d.parent] in d.parent_values
+        return d.parent in values and values[d.parent] in self._when[d.name]
 
     def active_names(self, arch: Mapping[str, Value]) -> list[str]:
         """Decisions that exist for ``arch`` (conditions and depth applied)."""
@@ -221,21 +313,42 @@ class SearchSpace:
 
     # -- counting and enumeration -------------------------------------------------------
 
-    def _count(self, i: int, values: dict[str, Value]) -> float:
-        if i == len(self.decisions):
-            return 1
-        d = self.decisions[i]
-        if not self._active(d, values):
-            return self._count(i + 1, values)
-        if d.name not in self._parents:
-            size = d.domain.size
-            return size * self._count(i + 1, values) if size != math.inf else math.inf
-        total: float = 0
-        for v in d.domain.values():
-            values[d.name] = v
-            total += self._count(i + 1, values)
-            del values[d.name]
-        return total
+    def _count(self) -> float:
+        """Architectures without constraints: decisions form a forest by their parents, and a
+        decision's count is the sum over its values of the product of the children active for
+        that value. Computed bottom-up (children come after their parent), with no recursion
+        and in time linear in decisions x values, also for deep repeats."""
+        # children of each parent, grouped by the values that make them active (one group per
+        # layer of a repeat), so a deep repeat costs layers x depth set lookups
+        groups: dict[str, dict[tuple[Value, ...], list[Decision]]] = {}
+        for d in self.decisions:
+            if d.parent is not None:
+                groups.setdefault(d.parent, {}).setdefault(d.parent_values, []).append(d)
+        count: dict[str, float] = {}
+        for d in reversed(self.decisions):
+            by_values = groups.get(d.name)
+            if not by_values:
+                count[d.name] = d.domain.size
+                continue
+            parts: list[tuple[frozenset[Value], float]] = []
+            for when, kids in by_values.items():
+                product: float = 1
+                for c in kids:
+                    product = _times(product, count[c.name])
+                parts.append((frozenset(when), product))
+            total: float = 0
+            for v in d.domain.values():
+                product = 1
+                for when_set, part in parts:
+                    if v in when_set:
+                        product = _times(product, part)
+                total = _plus(total, product)
+            count[d.name] = total
+        result: float = 1
+        for d in self.decisions:
+            if d.parent is None:
+                result = _times(result, count[d.name])
+        return result
 
     @property
     def cardinality(self) -> float:
@@ -245,7 +358,7 @@ class SearchSpace:
         architectures and an upper bound beyond.
         """
         if self._cardinality is None:
-            raw = self._count(0, {})
+            raw = self._count()
             if self.constraints and raw <= EXACT_COUNT_LIMIT:
                 raw = sum(1 for _ in self.enumerate())
             self._cardinality = raw
@@ -259,28 +372,45 @@ class SearchSpace:
                 raise SpaceError(
                     f"space.decisions.{d.name}", "a continuous range cannot be enumerated; give it `grid: N` points"
                 )
-        yield from self._enumerate(0, {})
+        yield from self._enumerate()
 
-    def _enumerate(self, i: int, values: dict[str, Value]) -> Iterator[Arch]:
-        if i == len(self.decisions):
+    def _enumerate(self) -> Iterator[Arch]:
+        """Depth-first over the active decisions with an explicit stack (no recursion, so a
+        deep space does not hit Python's recursion limit)."""
+        n = len(self.decisions)
+        values: dict[str, Value] = {}
+        stack: list[tuple[int, Iterator[Value]]] = []
+        i = 0
+        while True:
+            while i < n:
+                d = self.decisions[i]
+                if self._active(d, values):
+                    it = iter(d.domain.values())
+                    values[d.name] = next(it)
+                    stack.append((i, it))
+                i += 1
             arch = Arch(values)
             if self.satisfies(arch):
                 yield arch
-            return
-        d = self.decisions[i]
-        if not self._active(d, values):
-            yield from self._enumerate(i + 1, values)
-            return
-        for v in d.domain.values():
-            values[d.name] = v
-            yield from self._enumerate(i + 1, values)
-        del values[d.name]
+            while stack:
+                j, it = stack[-1]
+                name = self.decisions[j].name
+                v = next(it, _DONE)
+                if v is _DONE:
+                    stack.pop()
+                    del values[name]
+                    continue
+                values[name] = v  # type: ignore[assignment]
+                i = j + 1
+                break
+            else:
+                return
 
     def check_possible(self) -> None:
         """Raise :class:`SpaceError` if no architecture satisfies the constraints."""
         if not self.constraints:
             return
-        if self._count(0, {}) <= 100_000 and all(d.domain.size != math.inf for d in self.decisions):
+        if self._count() <= 100_000 and all(d.domain.size != math.inf for d in self.decisions):
             if next(self.enumerate(), None) is None:
                 raise SpaceError("space.constraints", f"no architecture satisfies them ({self._constraint_names()})")
             return
@@ -450,3 +580,28 @@ class SearchSpace:
         lines.extend(f"constraint: {c.name}" for c in self.constraints)
         return lines
 
+
+
+_DONE = object()
+
+
+def _times(a: float, b: float) -> float:
+    """``a * b`` for counts: exact integers, ``inf`` once a count is infinite."""
+    if a == 0 or b == 0:
+        return 0
+    if a == math.inf or b == math.inf:
+        return math.inf
+    return a * b
+
+
+def _plus(a: float, b: float) -> float:
+    return math.inf if math.inf in (a, b) else a + b
+
+
+def _item_config(item: Domain | Conditional | Repeat | Cell) -> dict[str, Any]:
+    """The config form of one entry of a space's spec (see :meth:`SearchSpace.to_config`)."""
+    if isinstance(item, Conditional):
+        return {**item.domain.to_config(), "when": {item.parent: list(item.values)}}
+    if isinstance(item, Repeat):
+        return {"repeat": {"min": item.min, "max": item.max}, "block": {k: _item_config(v) for k, v in item.block.items()}}
+    return item.to_config()
