@@ -146,18 +146,11 @@ def _function(data: Mapping[str, Any], space: SearchSpace, base: Path) -> Built:
 
 
 def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Parse a YAML or JSON config file (safe loader); errors name the file."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError("config", f"file {str(p)!r} does not exist")
-    try:
-        data = yaml.safe_load(p.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError("config", f"{p.name} is not valid YAML: {first}") from None
-    if not isinstance(data, dict):
-        raise ConfigError("config", f"{p.name} must hold a mapping of settings, got {type(data).__name__}")
-    return data
+    """Parse a YAML or JSON config file (safe, strict loader: duplicate keys and alias bombs
+    refused, PyYAML's whole error kept); errors name the file. See :mod:`nasforge._yaml`."""
+    from ._yaml import load_config_file
+
+    return load_config_file(path)
 
 
 @dataclass
