@@ -19,7 +19,7 @@ from .evaluators import Evaluator
 from .executors import Executor, InlineExecutor, Outcome
 from .space import SearchSpace
 from .storage import InMemoryStorage, Storage
-from .strategies import Strategy, make_strategy
+from .strategies import WAIT, History, Strategy, make_strategy, strategy_label
 
 DEFAULT_MAX_FAILURES_IN_A_ROW = 10
 """A search stops after this many consecutive failed trials unless told otherwise."""
@@ -107,6 +107,9 @@ class Study:
         self.evaluator = evaluator
         self.strategy = make_strategy(strategy) if isinstance(strategy, str) else strategy
         self.objectives = Objectives.parse(objectives)
+        alias = [c for c in self.strategy.constraints if c not in self.objectives.constraints]
+        if alias:  # a strategy's `constraints` option (NSGA-II) is an alias of the study's
+            self.objectives = Objectives.parse(self.objectives, constraints=alias)
         self.strategy.validate(space, self.objectives)
         self.storage = storage if storage is not None else InMemoryStorage()
         self.executor = executor if executor is not None else InlineExecutor()
@@ -187,22 +190,27 @@ class Study:
     # -- the loop -------------------------------------------------------------------------
 
     def _rebuild(self) -> int:
-        """Bind the strategy and replay the stored history; queue interrupted trials. Returns
-        how many stored trials count toward the trial budget."""
-        self.strategy.start(self.space, self.objectives, np.random.default_rng(self.seed))
+        """Bind the strategy to a fresh :class:`History` and replay the stored asks and tells
+        in their original order; queue interrupted trials. Returns how many stored trials
+        count toward the trial budget."""
+        self.history = History(self.space, self.objectives)
+        self.strategy.start(self.space, self.objectives, np.random.default_rng(self.seed), self.history)
         trials = self.storage.trials()
-        asked = [t for t in trials if t.requeued_from is None and not t.enqueued]
         told = sorted((t for t in trials if t.tell_seq is not None), key=lambda t: t.tell_seq or 0)
         i = 0
-        for t in asked:
+        for t in trials:
             while i < len(told) and (told[i].tell_seq or 0) < t.asked_after:
-                self.strategy.tell(told[i].for_strategy())
+                self._tell(told[i])
                 i += 1
-            cand = self.strategy.ask()
-            if cand is None or cand.arch != t.arch or cand.budget != t.budget:
-                self.replay_mismatches += 1
+            if t.requeued_from is not None:
+                continue  # a re-run: its candidate is pending since the interrupted trial
+            if not t.enqueued:
+                cand = self.strategy.ask()
+                if not isinstance(cand, Candidate) or cand.arch != t.arch or cand.budget != t.budget:
+                    self.replay_mismatches += 1
+            self.history.asked(t.candidate)  # what the study ran, even where the replay disagreed
         for t in told[i:]:
-            self.strategy.tell(t.for_strategy())
+            self._tell(t)
         self._tells = len(told)
         self._next = trials[-1].number + 1 if trials else 0
         self._queue: list[tuple[Candidate, int | None, bool]] = []
@@ -220,8 +228,42 @@ class Study:
                 t = replace(t, tell_seq=self._tells)
                 self._tells += 1
                 self.storage.put_trial(t)
-                self.strategy.tell(t.for_strategy())
+                self._tell(t)
         return sum(1 for t in trials if self.counts_toward_budget(t))
+
+    def _tell(self, trial: Trial) -> None:
+        """Record a stored result in the history, then tell the strategy."""
+        shown = trial.for_strategy()
+        self.history.told(shown)
+        self.strategy.tell(shown)
+
+    def _ask(self, running: Mapping[int, Trial]) -> Candidate | None:
+        """The strategy's next candidate; ``None`` when it has nothing now (:data:`WAIT`, with
+        trials running) or is exhausted. A candidate already asked (pending or done, by
+        canonical key and budget) is refused: a strategy must check ``history.is_new``."""
+        ask = self.strategy.ask()
+        if ask is None:
+            self._exhausted = True
+            return None
+        if ask is WAIT:
+            if not running:
+                raise FatalError(
+                    f"strategy {strategy_label(self.strategy)} answered WAIT with no trial running, so no result "
+                    "can ever come: it should answer None (exhausted) or a new candidate"
+                )
+            return None
+        if not isinstance(ask, Candidate):
+            raise FatalError(
+                f"strategy {strategy_label(self.strategy)} answered {ask!r} to ask(); expected a Candidate, WAIT or None"
+            )
+        if not self.history.is_new(ask.arch, ask.budget):
+            budget = "" if ask.budget is None else f" at budget {ask.budget:g}"
+            raise FatalError(
+                f"strategy {strategy_label(self.strategy)} asked again for {ask.arch.to_json()}{budget}, "
+                "which is already pending or done (by canonical key); a strategy must propose only "
+                "architectures for which history.is_new(arch) holds"
+            )
+        return ask
 
     def run(self, *, trials: int | None = None, seconds: float | None = None) -> Study:
         """Search until ``trials`` trials have finished in this study (interrupted ones not
@@ -231,9 +273,11 @@ class Study:
         Without ``trials`` and ``seconds``, runs until the strategy is exhausted.
 
         With a parallel executor the strategy is asked while other trials run. An ``ask`` that
-        returns ``None`` then means "nothing to propose now": the study asks again after the
-        next finished trial, and ends only when ``ask`` returns ``None`` with nothing running.
-        Such an ``ask`` must not change the strategy's state (it is not replayed on resume).
+        answers :data:`~nasforge.strategies.WAIT` means "nothing to propose now": the study
+        asks again after the next finished trial. ``None`` means exhausted: the study asks no
+        more and ends when the running trials are done. Neither answer is replayed on resume,
+        so neither may change the strategy's state. Every candidate the study submits is
+        recorded in the strategy's history; one already asked is refused (:class:`FatalError`).
         """
         check_budget(trials, seconds)
         self.space.check_possible()
@@ -242,7 +286,7 @@ class Study:
         t0 = time.monotonic()
         running: dict[int, Trial] = {}
         failures_in_a_row = 0
-        exhausted = False
+        self._exhausted = False
 
         def out_of_budget() -> bool:
             if trials is not None and done + len(running) >= trials:
@@ -254,17 +298,18 @@ class Study:
         self.executor.start(self.evaluator)
         try:
             while True:
-                while not exhausted and not out_of_budget() and self.executor.free() > 0:
+                while not self._exhausted and not out_of_budget() and self.executor.free() > 0:
                     if self._queue:
                         cand, source, enqueued = self._queue.pop(0)
                     elif self._enqueued:
                         cand, source, enqueued = self._enqueued.pop(0), None, True
                     else:
-                        ask = self.strategy.ask()
+                        ask = self._ask(running)
                         if ask is None:
-                            exhausted = True
-                            break
+                            break  # WAIT (ask again after the next tell) or exhausted
                         cand, source, enqueued = ask, None, False
+                    if source is None:
+                        self.history.asked(cand)  # a re-run's candidate is pending already
                     trial = Trial(
                         self._next, cand.arch, cand.budget, TrialState.RUNNING, started=time.time(),
                         asked_after=self._tells, requeued_from=source, enqueued=enqueued,
@@ -284,9 +329,6 @@ class Study:
                         cb(self, trial)
                     failures_in_a_row = failures_in_a_row + 1 if trial.state is TrialState.FAILED else 0
                     last_failed = trial if trial.state is TrialState.FAILED else last_failed
-                # A strategy may return None while trials run (e.g. waiting for a rung to fill):
-                # after a tell it may have new candidates, so ask again.
-                exhausted = False
                 limit = self.max_failures_in_a_row
                 if limit is not None and failures_in_a_row >= limit and last_failed is not None:
                     raise FatalError(
@@ -332,7 +374,7 @@ class Study:
         trial = replace(trial, violation=self.objectives.violation(trial))  # once, stored with the trial
         self._tells += 1
         self.storage.put_trial(trial)
-        self.strategy.tell(trial.for_strategy())
+        self._tell(trial)
         return trial
 
 

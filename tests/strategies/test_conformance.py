@@ -1,65 +1,119 @@
-"""Every registered strategy through the shared conformance checks of nasforge.testing."""
+"""Every registered strategy through the shared conformance suite of nasforge.testing, alone
+and behind a warm start: one subclass of StrategyTests per strategy."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
+import functools
+import sys
+from typing import ClassVar
 
 from nasforge.strategies import STRATEGIES
 from nasforge.testing import strategies as suite
-from nasforge.testing.strategies import settings
-
-NAMES = sorted(STRATEGIES)
+from nasforge.testing.strategies import StrategyTests, settings
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_finds_the_optimum_of_a_toy_space(name: str) -> None:
-    options, trials = settings(name)
-    suite.check_finds_optimum(name, options, "chain", trials, seeds=range(3))
+class Registered(StrategyTests):
+    """A registered strategy with the suite's options (``settings``)."""
+
+    name: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        options, cls.optimum_trials = settings(cls.name)
+        cls.factory = suite.factory(cls.name, options)
 
 
-@pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("problem", ["constrained", "cell", "nested"])
-def test_runs_other_spaces_without_duplicates_within_constraints(name: str, problem: str) -> None:
-    options, _ = settings(name)
-    study = suite.run_study(name, options, problem, trials=40)
-    suite.check_trials(study)
-    assert len(study.trials) == min(40, len(suite.PROBLEMS[problem].classes())) or study.trials[0].budget is not None
+class WarmStarted(StrategyTests):
+    """A registered strategy behind a warm start (top 3 of 12, ranked by a fixed pseudo-random
+    function of the architecture); 3 more trials to find the optimum, 2 seeds."""
+
+    name: ClassVar[str]
+    optimum_seeds = range(2)
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        options, trials = settings(cls.name)
+        cls.optimum_trials = trials + 3
+        cls.factory = functools.partial(suite.warm_started, cls.name, options)
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_same_seed_same_trials(name: str) -> None:
-    options, _ = settings(name)
-    suite.check_same_seed(name, options, "chain", 30)
+class TestGrid(Registered):
+    name = "grid"
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_resume_equals_an_uninterrupted_run(name: str, tmp_path: Path) -> None:
-    options, _ = settings(name)
-    suite.check_resume(name, options, "nested", tmp_path, every=7, trials=30)
+class TestRandom(Registered):
+    name = "random"
 
 
-@pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("problem", ["chain", "constrained", "cell"])
-def test_none_only_when_the_space_is_exhausted(name: str, problem: str) -> None:
-    options, _ = settings(name)
-    suite.check_exhaustion(name, options, problem)
+class TestHillClimbing(Registered):
+    name = "hill-climbing"
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_asks_while_pending_propose_no_duplicates(name: str) -> None:
-    options, _ = settings(name)
-    suite.check_pending_asks(name, options, "nested", batch=4)
+class TestLocalSearch(Registered):
+    name = "local-search"
 
 
-@pytest.mark.slow
-def test_same_seed_same_trials_in_a_spawned_process() -> None:
-    jobs = [(name, settings(name)[0], "nested", 3, 25) for name in NAMES]
-    here = [suite.signature(suite.run_study(n, o, p, seed=s, trials=t).trials) for n, o, p, s, t in jobs]
-    there = suite.trials_in_spawned_process(jobs)
-    for (name, *_), a, b in zip(jobs, here, there):
-        assert a == b, f"{name}: a spawned process ran different trials"
+class TestEvolution(Registered):
+    name = "evolution"
+
+
+class TestBayesian(Registered):
+    name = "bayesian"
+
+
+class TestSuccessiveHalving(Registered):
+    name = "successive-halving"
+
+
+class TestHyperband(Registered):
+    name = "hyperband"
+
+
+class TestNSGA2(Registered):
+    name = "nsga2"
+
+
+class TestWarmGrid(WarmStarted):
+    name = "grid"
+
+
+class TestWarmRandom(WarmStarted):
+    name = "random"
+
+
+class TestWarmHillClimbing(WarmStarted):
+    name = "hill-climbing"
+
+
+class TestWarmLocalSearch(WarmStarted):
+    name = "local-search"
+
+
+class TestWarmEvolution(WarmStarted):
+    name = "evolution"
+
+
+class TestWarmBayesian(WarmStarted):
+    name = "bayesian"
+
+
+class TestWarmSuccessiveHalving(WarmStarted):
+    name = "successive-halving"
+
+
+class TestWarmHyperband(WarmStarted):
+    name = "hyperband"
+
+
+class TestWarmNSGA2(WarmStarted):
+    name = "nsga2"
+
+
+def test_every_registered_strategy_has_a_suite_alone_and_behind_a_warm_start() -> None:
+    module = sys.modules[__name__]
+    classes = [c for c in vars(module).values() if isinstance(c, type) and c.__name__.startswith("Test")]
+    assert {c.name for c in classes if issubclass(c, Registered)} == set(STRATEGIES)
+    assert {c.name for c in classes if issubclass(c, WarmStarted)} == set(STRATEGIES)
 
 
 def test_the_toy_problems_have_the_optimum_they_claim() -> None:

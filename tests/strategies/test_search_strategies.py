@@ -21,14 +21,12 @@ from nasforge.strategies import (
 )
 from nasforge.strategies._gp import expected_improvement, normal_ppf, normal_scores
 from nasforge.testing import strategies as suite
+from nasforge.testing.strategies import Driver
 
 
-def started(name: str, space: SearchSpace, objectives: object = "score", seed: int = 0, **options: object):  # type: ignore[no-untyped-def]
-    strategy = make_strategy(name, dict(options))
-    obj = Objectives.parse(objectives)
-    strategy.validate(space, obj)
-    strategy.start(space, obj, np.random.default_rng(seed))
-    return strategy
+def started(name: str, space: SearchSpace, objectives: object = "score", seed: int = 0, **options: object) -> Driver:
+    """Strategy ``name`` driven as a study drives it (its asks and tells recorded in a History)."""
+    return Driver(make_strategy(name, dict(options)), space, objectives, seed=seed)
 
 
 def told(number: int, arch: Arch, metrics: dict[str, float], budget: float | None = None) -> Trial:
@@ -46,10 +44,11 @@ def test_evolution_keeps_the_most_recent_results_and_mutates_them() -> None:
         cand = s.ask()
         archs.append(cand.arch)
         s.tell(told(i, cand.arch, suite.PROBLEMS["chain"].score(cand.arch)))
-    assert [a for a, _ in s.members] == archs[-4:]  # ageing: the oldest leave
+    members = s.strategy.members  # type: ignore[attr-defined]
+    assert [a for a, _ in members] == archs[-4:]  # ageing: the oldest leave
     child = s.ask().arch
     # A child differs from some member in one decision (or, if that was taken, a few).
-    distances = [sum(child[k] != a[k] for k in child) for a, _ in s.members]
+    distances = [sum(child[k] != a[k] for k in child) for a, _ in members]
     assert 1 <= min(distances) <= 3
 
 
@@ -148,6 +147,10 @@ def test_bayesian_pending_architectures_are_not_proposed_again() -> None:
 def test_successive_halving_promotes_the_best_third_of_each_rung() -> None:
     space = suite.PROBLEMS["chain"].space()
     s = started("successive-halving", space, budgets=[1 / 9, 1 / 3, 1.0], eta=3)
+    sampler = s.strategy.inner  # type: ignore[attr-defined]
+    heard: list[Trial] = []
+    tell = sampler.tell
+    sampler.tell = lambda trial: (heard.append(trial), tell(trial))
     score = suite.PROBLEMS["chain"].score
     first = [s.ask() for _ in range(9)]
     assert all(c.budget == pytest.approx(1 / 9) for c in first)
@@ -162,7 +165,8 @@ def test_successive_halving_promotes_the_best_third_of_each_rung() -> None:
     last = s.ask()
     assert last.budget == 1.0 and last.arch == max(second, key=lambda c: score(c.arch, budget=c.budget)["score"]).arch
     assert s.ask().budget == pytest.approx(1 / 9)  # the next bracket starts
-    assert len(s.inner.history) == 9  # the sampler heard each of its candidates once
+    assert len(heard) == 9  # the sampler heard each of its candidates once
+    assert {space.canonical(t.arch) for t in heard} == {space.canonical(c.arch) for c in first}
 
 
 def test_successive_halving_opens_a_new_bracket_while_results_are_pending() -> None:
@@ -175,7 +179,7 @@ def test_successive_halving_opens_a_new_bracket_while_results_are_pending() -> N
 
 def test_hyperband_cycles_through_brackets_that_start_at_each_budget() -> None:
     assert Hyperband(budgets=[1 / 9, 1 / 3, 1.0])._brackets() == [(0, 9), (1, 5), (2, 3)]
-    assert Hyperband(min_budget=0.25, eta=2).budgets == [0.25, 0.5, 1.0]
+    assert Hyperband(min_budget=0.25, eta=2).rung_budgets == [0.25, 0.5, 1.0]
     study = suite.run_study("hyperband", {"budgets": [0.25, 0.5, 1.0], "eta": 2}, "chain", trials=60)
     budgets = [t.budget for t in study.trials]
     # Bracket 1: 4 at 1/4, 2 at 1/2, 1 at 1; bracket 2: 3 at 1/2, 1 at 1; bracket 3: 3 at 1.
@@ -218,7 +222,8 @@ def test_the_sampler_is_validated_against_the_space() -> None:
 
 
 def test_successive_halving_budget_list_is_exact() -> None:
-    assert SuccessiveHalving(min_budget=1 / 27).budgets == pytest.approx([1 / 27, 1 / 9, 1 / 3, 1.0])
+    assert SuccessiveHalving(min_budget=1 / 27).rung_budgets == pytest.approx([1 / 27, 1 / 9, 1 / 3, 1.0])
+    assert SuccessiveHalving(min_budget=1 / 27).budgets is None  # the options are stored as given
 
 
 # -- NSGA-II ------------------------------------------------------------------------------

@@ -6,19 +6,19 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pytest
 import yaml
 
-from nasforge import ConfigError, Objectives, SQLiteStorage, Study
+from nasforge import ConfigError, Objectives, SQLiteStorage, Study, Trial, TrialState
 from nasforge.cli import main
 from nasforge.config import RunConfig
 from nasforge.evaluators import Function
 from nasforge.space import Arch, Choice, IntRange, SearchSpace
-from nasforge.strategies import GridSearch, Strategy, WarmStart, make_strategy
-from nasforge.testing.strategies import settings
+from nasforge.strategies import GridSearch, History, Strategy, WarmStart, make_strategy
+from nasforge.testing.strategies import Driver
 
 SPACE = SearchSpace({"a": IntRange(0, 9), "b": Choice(["x", "y", "z"])})  # 30 architectures
 OBJ = Objectives.parse({"score": "maximize"})
@@ -51,9 +51,12 @@ def keys(trials: Sequence[Any]) -> list[str]:
     return [SPACE.canonical(t.arch) for t in trials]
 
 
+def started(s: Strategy, space: SearchSpace = SPACE, seed: int = 0) -> None:
+    s.start(space, OBJ, np.random.default_rng(seed), History(space, OBJ))
+
+
 def test_asks_the_top_ranked_first_then_defers_to_the_inner_strategy() -> None:
-    s = warm(GridSearch(), top=4)
-    s.start(SPACE, OBJ, np.random.default_rng(0))
+    s = Driver(warm(GridSearch(), top=4), SPACE, OBJ)
     asked = [s.ask() for _ in range(30)]
     assert all(c is not None for c in asked) and s.ask() is None
     first = [(c.arch["a"], c.arch["b"]) for c in asked[:4] if c is not None]
@@ -64,12 +67,15 @@ def test_asks_the_top_ranked_first_then_defers_to_the_inner_strategy() -> None:
 
 
 def test_results_reach_the_inner_strategy_which_never_proposes_them_again() -> None:
-    study = Study(SPACE, Function(true_score), warm("hill-climbing", top=5), OBJ, seed=1)
+    strategy = warm("hill-climbing", top=5)
+    heard: list[Trial] = []
+    tell = strategy.inner.tell
+    strategy.inner.tell = lambda trial: (heard.append(trial), tell(trial))  # type: ignore[method-assign]
+    study = Study(SPACE, Function(true_score), strategy, OBJ, seed=1)
     study.run()
     trials = study.trials
     assert len(trials) == 30 and len(set(keys(trials))) == 30  # exhausted, no duplicate
-    inner = study.strategy.inner  # type: ignore[attr-defined]
-    assert len(inner.history) == 30 and {t.number for t in inner.history} == set(range(30))
+    assert len(heard) == 30 and {t.number for t in heard} == set(range(30))
     assert study.best is not None and study.best.arch["a"] == 4
 
 
@@ -99,15 +105,15 @@ def test_sampling_and_ranking_are_deterministic_and_kept_for_later_runs() -> Non
     big = SearchSpace({"a": IntRange(0, 999), "b": IntRange(0, 999)})
     ranker = CountingRanker()
     s = warm(rank=ranker, samples=50, top=5)
-    s.start(big, OBJ, np.random.default_rng(3))
+    started(s, big, 3)
     first = list(s.ranked)
     assert len(first) == 5 and [a["a"] for a in first] == sorted((a["a"] for a in first), reverse=True)
-    s.start(big, OBJ, np.random.default_rng(3))  # a second run of the same study object
+    started(s, big, 3)  # a second run of the same study object
     assert s.ranked == first and ranker.calls == 1
     other = warm(rank=CountingRanker(), samples=50, top=5)
-    other.start(big, OBJ, np.random.default_rng(3))
+    started(other, big, 3)
     assert other.ranked == first  # a fresh object (a resumed process) ranks the same sample
-    other.start(big, OBJ, np.random.default_rng(4))
+    started(other, big, 4)
     assert other.ranked != first
 
 
@@ -116,28 +122,48 @@ def test_unusable_scores_rank_last_and_a_short_ranking_is_refused() -> None:
         return [math.nan if a["a"] == 9 else -math.inf if a["a"] == 8 else float(a["a"]) for a in archs]
 
     s = warm(rank=rank, top=30)
-    s.start(SPACE, OBJ, np.random.default_rng(0))
+    started(s)
     assert [a["a"] for a in s.ranked[:3]] == [7, 7, 7] and {a["a"] for a in s.ranked[-6:]} == {8, 9}
     bad = warm(rank=lambda archs: [1.0])
     with pytest.raises(ValueError, match="1 scores for 30 architectures"):
-        bad.start(SPACE, OBJ, np.random.default_rng(0))
+        started(bad)
 
 
-def test_an_inner_strategy_that_primes_gets_the_ranking_through_its_queue() -> None:
-    class Priming(GridSearch):
-        primes: ClassVar[bool] = True
+def test_the_warm_start_results_are_the_inner_strategys_initial_design() -> None:
+    """Strategies count their initial design by results told, so the warm start's top
+    architectures are evolution's first population: its next ask is already a mutation."""
+    inner = make_strategy("evolution", {"population": 4, "sample_size": 2})
+    s = Driver(warm(inner, top=4), SPACE, OBJ)
+    for number in range(4):
+        cand = s.ask()
+        assert cand is not None and cand.arch == s.strategy.ranked[number]  # type: ignore[attr-defined, union-attr]
+        s.tell(Trial(number, cand.arch, None, TrialState.COMPLETE, true_score(cand.arch), tell_seq=number))
+    members = [a for a, _ in inner.members]  # type: ignore[attr-defined]
+    assert members == s.strategy.ranked  # type: ignore[attr-defined]
+    child = s.ask().arch  # type: ignore[union-attr]
+    assert child not in members and min(sum(child[k] != m[k] for k in child) for m in members) <= 3
 
-        def ask(self):  # type: ignore[no-untyped-def]
-            arch = self.next_queued()
-            return super().ask() if arch is None else __import__("nasforge").Candidate(self.mark(arch))
 
-    inner = Priming()
-    if not hasattr(inner, "prime"):
-        pytest.skip("Strategy.prime is not in this checkout")
-    s = warm(inner, top=2)
-    s.start(SPACE, OBJ, np.random.default_rng(0))
-    assert s.queue == [] and len(inner.queue) == 2
-    assert [(c.arch["a"], c.arch["b"]) for c in (s.ask(), s.ask())] == [(9, "z"), (9, "y")]  # type: ignore[union-attr]
+def test_a_bayesian_inner_strategy_models_the_warm_start_results_at_once() -> None:
+    inner = make_strategy("bayesian", {"initial": 3})
+    s = Driver(warm(inner, top=3), SPACE, OBJ)
+    for number in range(3):
+        cand = s.ask()
+        s.tell(Trial(number, cand.arch, None, TrialState.COMPLETE, true_score(cand.arch), tell_seq=number))  # type: ignore[union-attr]
+    best = max(s.strategy.ranked, key=lambda a: true_score(a)["score"])  # type: ignore[attr-defined]
+    nxt = s.ask().arch  # type: ignore[union-attr]
+    assert nxt in SPACE.neighbors(best)  # the first model-driven ask climbs from the best warm result
+
+
+def test_the_warm_start_round_trips_through_its_config() -> None:
+    s = warm("evolution", samples=20, top=5)
+    cfg = s.to_config()
+    assert cfg == {"name": "evolution", "population": 20, "sample_size": 5, "warm_start": {"samples": 20, "top": 5}}
+    options = {k: v for k, v in cfg.items() if k != "name"}
+    rebuilt = make_strategy("evolution", options, rank=s.rank)
+    assert isinstance(rebuilt, WarmStart) and rebuilt.to_config() == cfg and rebuilt.rank is s.rank
+    with pytest.raises(ConfigError, match=r"^strategy.warm_start: needs a ranking of architectures"):
+        make_strategy("evolution", options)
 
 
 def test_bad_counts_are_config_errors() -> None:
@@ -226,7 +252,7 @@ def test_data_free_warm_start_for_a_table_ranks_like_the_data_set_would(tmp_path
     def ranking(spec: dict[str, Any]) -> list[Arch]:
         cfg = RunConfig.parse(table_config(tmp_path, {"proxy": "synflow", "samples": 27, "top": 5, **spec}), tmp_path)
         strategy = cfg.make_strategy()
-        strategy.start(cfg.space, cfg.objectives, np.random.default_rng(0))
+        strategy.start(cfg.space, cfg.objectives, np.random.default_rng(0), History(cfg.space, cfg.objectives))
         return list(strategy.ranked)
 
     # synflow reads only the input shape: the same networks rank alike with or without the data
@@ -235,46 +261,3 @@ def test_data_free_warm_start_for_a_table_ranks_like_the_data_set_would(tmp_path
         RunConfig.parse(table_config(tmp_path, {"proxy": "snip", "input_shape": [1, 8, 8], "classes": 10}), tmp_path)
     with pytest.raises(ConfigError, match="strategy.warm_start.input_shape: must be a list of positive integers"):
         RunConfig.parse(table_config(tmp_path, {"proxy": "synflow", "input_shape": "8x8", "classes": 10}), tmp_path)
-
-
-# -- the shared conformance checks, with a warm start in front of every registered strategy -----
-
-
-def _conformance_names() -> list[str]:
-    from nasforge.strategies import STRATEGIES
-
-    return sorted(STRATEGIES)
-
-
-@pytest.fixture
-def warm_name(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Registers, for this test only, ``warm+NAME``: strategy NAME (with the conformance suite's
-    options) behind a warm start whose ranking is a fixed pseudo-random function of the arch."""
-    from nasforge.strategies import STRATEGIES
-
-    name = request.param
-    options = settings(name)[0]
-
-    class Warm(WarmStart):
-        multi_objective = STRATEGIES[name].multi_objective  # type: ignore[assignment]
-
-        def __init__(self) -> None:
-            rank = lambda archs: [float(int(a.id[:8], 16)) for a in archs]
-            super().__init__(make_strategy(name, dict(options)), rank, samples=12, top=3)
-
-    monkeypatch.setitem(STRATEGIES, f"warm+{name}", Warm)
-    return f"warm+{name}"
-
-
-@pytest.mark.parametrize("warm_name", _conformance_names(), indirect=True)
-def test_conformance_behind_a_warm_start(warm_name: str, tmp_path: Path) -> None:
-    from nasforge.testing import strategies as suite
-
-    trials = settings(warm_name.removeprefix("warm+"))[1] + 3
-    suite.check_finds_optimum(warm_name, {}, "chain", trials, seeds=range(2))
-    for problem in ("constrained", "cell", "nested"):
-        suite.check_trials(suite.run_study(warm_name, {}, problem, trials=40))
-    suite.check_same_seed(warm_name, {}, "chain", 30)
-    suite.check_resume(warm_name, {}, "nested", tmp_path, every=7, trials=30)
-    suite.check_exhaustion(warm_name, {}, "constrained")
-    suite.check_pending_asks(warm_name, {}, "nested", batch=4)

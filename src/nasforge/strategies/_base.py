@@ -2,156 +2,138 @@
 
 from __future__ import annotations
 
-import math
+import enum
+import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Final, Literal, TypeAlias, TypeVar
 
 import numpy as np
 
 from .._errors import ConfigError
-from .._trial import Candidate, Objectives, Trial
+from .._trial import Candidate, MetricConstraint, Objectives, Trial
 from ..space import Arch, SearchSpace
+from ._history import History
 
-ENUMERATE_LIMIT = 1_000_000
-"""Largest space a strategy enumerates to find the architectures it has not tried."""
+
+class _Wait(enum.Enum):
+    WAIT = "wait"
+
+    def __repr__(self) -> str:
+        return "WAIT"
+
+
+WAIT: Final = _Wait.WAIT
+"""What :meth:`Strategy.ask` returns for "nothing to propose now; ask again after the next
+tell" (e.g. a rung of successive halving waiting for results). ``None`` means exhausted."""
+
+Ask: TypeAlias = Candidate | Literal[_Wait.WAIT] | None
+"""The answer of :meth:`Strategy.ask`."""
 
 
 class Strategy(ABC):
     """Decides which architecture to try next; knows nothing of training or storage.
 
-    The study calls :meth:`start` once, then :meth:`ask` for each new trial and :meth:`tell`
-    with each finished one. On resume the study rebuilds a strategy by calling ``start`` with
-    the same seed and replaying the stored asks and tells in their original order, so a
-    strategy keeps all its state in memory and never pickles it.
+    The protocol, called by the study:
 
-    ``ask`` may be called while earlier candidates are still running (parallel workers); a
-    strategy must not propose an architecture that is pending or done (deduplication is by
-    the space's canonical key: :meth:`is_new` and :meth:`mark`).
+    - :meth:`validate` once, before any work: refuse a space or objectives it cannot search;
+    - :meth:`start` on every run of the study, with the study's :class:`History`;
+    - :meth:`ask` for each new trial: a :class:`Candidate`, :data:`WAIT` (nothing now, ask
+      again after the next tell) or ``None`` (nothing left to try, ever);
+    - :meth:`tell` with each finished trial.
 
-    Subclasses take their options as keyword-only constructor arguments and store them;
-    ``start`` resets every piece of search state, because a study calls it again on each run.
+    The study records every asked candidate and told trial in the history *before* the
+    strategy hears of it, so a strategy never marks anything: it asks the history whether an
+    architecture is new (``self.history.is_new``, ``self.history.sample_new(self.rng)``) and
+    must not propose one already asked (pending or done, by canonical key). The study refuses
+    such a duplicate with a :class:`~nasforge.FatalError`.
+
+    On resume the study rebuilds a strategy by calling ``start`` with the same seed and
+    replaying the stored asks and tells in their original order, so a strategy keeps all its
+    state in memory and never pickles it. An ``ask`` that answers :data:`WAIT` or ``None``
+    is not replayed, so it must leave the strategy's state as it found it.
+
+    Subclasses take their options as keyword-only constructor arguments and store them
+    unchanged under the same names (derived values are properties or computed in
+    ``start``), so that :meth:`to_config` can read them back; ``start`` resets every piece
+    of search state, because a study calls it again on each run.
     """
 
-    multi_objective: ClassVar[bool] = False
-    """Whether the strategy needs two or more objectives (:meth:`validate` refuses one)."""
+    min_objectives: ClassVar[int] = 1
+    """Fewest objectives the strategy can use (NSGA-II needs two)."""
 
-    primes: ClassVar[bool] = False
-    """Whether ``ask`` takes primed architectures (:meth:`prime`) before its own choices."""
+    max_objectives: ClassVar[int | None] = 1
+    """Most objectives the strategy can use (``None``: any number). A single-objective
+    strategy refuses several in :meth:`validate` instead of silently using the first."""
+
+    constraints: Sequence[MetricConstraint] = ()
+    """Metric constraints given to the strategy as an option (NSGA-II's ``constraints``, an
+    alias of the study's ``constraints``): the study adds them to its objectives, which alone
+    judge feasibility (``trial.violation``)."""
 
     space: SearchSpace
     objectives: Objectives
     rng: np.random.Generator
-    population: int | None = None
-    """Population size, for strategies that keep one (the space must hold that many)."""
+    history: History
 
     def validate(self, space: SearchSpace, objectives: Objectives) -> None:
         """Refuse, with a :class:`ConfigError`, a space or objectives this strategy cannot
         search. Called by the study and the config reader before any work; ``start`` may
         assume it passed."""
-        if self.population is not None and space.cardinality < self.population:
-            raise ConfigError(
-                "strategy.population",
-                f"is {self.population} but the space has only {space.cardinality:g} architectures; "
-                f"use a population of at most {space.cardinality:g}",
-            )
-        if self.multi_objective and len(objectives) < 2:
+        n = len(objectives)
+        if n < self.min_objectives:
             raise ConfigError(
                 "objectives",
-                f"strategy {type(self).__name__} is multi-objective and needs at least two objectives, got "
-                f"{objectives.names}; add one (e.g. params: minimize) or use a single-objective strategy",
+                f"strategy {type(self).__name__} is multi-objective and needs at least "
+                f"{'two' if self.min_objectives == 2 else self.min_objectives} objectives, got {objectives.names}; add one (e.g. params: minimize) or use a single-objective "
+                "strategy",
+            )
+        if self.max_objectives is not None and n > self.max_objectives:
+            raise ConfigError(
+                "objectives",
+                f"strategy `{strategy_label(self)}` optimizes a single objective and would ignore all but "
+                f"{objectives.names[0]!r} of {objectives.names}; use `nsga2` (multi-objective), or keep one "
+                "objective and turn the others into `constraints:` such as `params <= 1e6`",
             )
 
-    def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator) -> None:
+    def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator, history: History) -> None:
         """Bind the strategy to a study and reset its state. Called before any ask or tell,
-        again on every run of the study (the history is then replayed)."""
-        self.space, self.objectives, self.rng = space, objectives, rng
-        self.seen: set[str] = set()
-        self.history: list[Trial] = []
-        self._pool: list[Arch] | None = None
-        self.queue: list[Arch] = []
-
-    def prime(self, archs: list[Arch]) -> None:
-        """Queue architectures to propose before the strategy's own choices (a warm start).
-
-        Call it from ``start`` (after ``super().start``), with architectures computed from
-        the seed alone, so that a resumed study primes the same queue. Strategies that honour
-        it take their next candidate from :meth:`next_queued` first.
-        """
-        self.queue.extend(archs)
-
-    def next_queued(self) -> Arch | None:
-        """The next primed architecture not proposed before (``None`` when none is left)."""
-        while self.queue:
-            arch = self.queue.pop(0)
-            if self.is_new(arch) and self.space.satisfies(arch):
-                return arch
-        return None
-
-    def feasible(self, trial: Trial) -> bool:
-        """Whether ``trial`` meets the strategy's hard constraints on metrics (if any); the
-        study's ``best`` and ``pareto_front`` leave infeasible trials out."""
-        return True
+        again on every run of the study (the history is then replayed into it)."""
+        self.space, self.objectives, self.rng, self.history = space, objectives, rng, history
 
     @abstractmethod
-    def ask(self) -> Candidate | None:
-        """The next candidate, or ``None`` when there is nothing left to try."""
+    def ask(self) -> Ask:
+        """The next candidate; :data:`WAIT` when there is nothing to propose until a pending
+        result is told; ``None`` when there is nothing left to try."""
 
     def tell(self, trial: Trial) -> None:
         """Learn the outcome of a trial: one this strategy asked for, a re-run of one, or one
-        enqueued by the user (whose architecture then counts as proposed)."""
-        self.history.append(trial)
-        self.mark(trial.arch)
+        enqueued by the user. The history already holds it."""
 
-    # -- helpers for subclasses -----------------------------------------------------------
+    def to_config(self) -> dict[str, Any]:
+        """``{"name": registered name, **options}``, the options read back from the
+        constructor's keyword-only parameters, so that ``make_strategy(name, options)``
+        rebuilds an equal strategy (and a stored study can be resumed from its config)."""
+        return {"name": registered_name(type(self)), **{p: plain(getattr(self, p)) for p in _options(type(self))}}
 
-    def key(self, arch: Arch) -> str:
-        """The deduplication key of ``arch``."""
-        return self.space.canonical(arch)
+    # -- protected helpers ----------------------------------------------------------------
 
-    def is_new(self, arch: Arch) -> bool:
-        """Whether no equivalent architecture was proposed before."""
-        return self.key(arch) not in self.seen
+    def _sample_new(self) -> Arch | None:
+        """A random architecture never asked before (``None``: the space is exhausted)."""
+        return self.history.sample_new(self.rng)
 
-    def mark(self, arch: Arch) -> Arch:
-        """Record ``arch`` as proposed; returns it."""
-        self.seen.add(self.key(arch))
-        return arch
 
-    def sample_new(self, tries: int = 200) -> Arch | None:
-        """A random architecture not proposed before, or ``None`` when the space is exhausted.
-
-        Rejection sampling first; a finite space that resists is enumerated once and drawn
-        from without replacement, so exhaustion is detected exactly.
-        """
-        if self._pool is None:
-            for _ in range(tries):
-                arch = self.space.sample(self.rng)
-                if self.is_new(arch):
-                    return arch
-            if self.space.cardinality > ENUMERATE_LIMIT:
-                for _ in range(100 * tries):
-                    arch = self.space.sample(self.rng)
-                    if self.is_new(arch):
-                        return arch
-                return None
-            self._pool = list(self.space.enumerate())
-        while self._pool:
-            index = int(self.rng.integers(len(self._pool)))
-            arch = self._pool[index]
-            self._pool[index] = self._pool[-1]
-            self._pool.pop()
-            if self.is_new(arch):
-                return arch
-        return None
-
-    def scores(self) -> dict[str, float]:
-        """Best larger-is-better primary score told so far, by canonical key."""
-        out: dict[str, float] = {}
-        for t in self.history:
-            k = self.key(t.arch)
-            out[k] = max(out.get(k, -math.inf), self.objectives.score(t))
-        return out
+def plain(value: Any) -> Any:
+    """``value`` as plain config data (lists, dicts, numbers, strings)."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
 
 
 STRATEGIES: dict[str, type[Strategy]] = {}
@@ -170,25 +152,70 @@ def register_strategy(name: str) -> Callable[[S], S]:
     return wrap
 
 
-def make_strategy(name: str, options: dict[str, Any] | None = None, *, field: str = "strategy") -> Strategy:
-    """Build the strategy called ``name`` with ``options``; unknown names or options are a
-    :class:`ConfigError` that lists what is accepted."""
-    import inspect
+def registered_name(cls: type[Strategy]) -> str:
+    """The config name ``cls`` is registered under; a :class:`ConfigError` when it is not."""
+    for name, registered in STRATEGIES.items():
+        if registered is cls:
+            return name
+    raise ConfigError("strategy", f"{cls.__name__} is not registered (@register_strategy), so it has no config name")
 
+
+def strategy_label(strategy: Strategy) -> str:
+    """The registered name of ``strategy``'s class, else the class name (for messages)."""
+    try:
+        return registered_name(type(strategy))
+    except ConfigError:
+        return type(strategy).__name__
+
+
+def _options(cls: type) -> list[str]:
+    params = inspect.signature(cls.__init__).parameters  # type: ignore[misc]
+    return [p for p in params if p != "self" and params[p].kind is inspect.Parameter.KEYWORD_ONLY]
+
+
+def make_strategy(
+    name: str,
+    options: Mapping[str, Any] | None = None,
+    *,
+    field: str = "strategy",
+    rank: Callable[[Sequence[Arch]], Sequence[float]] | None = None,
+) -> Strategy:
+    """Build the strategy called ``name`` with ``options``; unknown names or options are a
+    :class:`ConfigError` that lists what is accepted.
+
+    A ``warm_start: {samples: N, top: K}`` option puts the strategy behind a
+    :class:`~nasforge.strategies.WarmStart` ranking with ``rank`` (which must then be given;
+    other keys of ``warm_start`` describe the ranking and are read by whoever built ``rank``,
+    e.g. the config layer from ``proxy:``). This is how :meth:`WarmStart.to_config`
+    round-trips.
+    """
     if name not in STRATEGIES:
         raise ConfigError(f"{field}.name", f"unknown strategy {name!r}; choose one of {sorted(STRATEGIES)}")
     cls = STRATEGIES[name]
-    params = inspect.signature(cls.__init__).parameters
-    accepted = sorted(p for p in params if p != "self" and params[p].kind is inspect.Parameter.KEYWORD_ONLY)
+    accepted = sorted(_options(cls))
     options = dict(options or {})
+    warm = options.pop("warm_start", None)
     for key in options:
         if key not in accepted:
             raise ConfigError(f"{field}.{key}", f"unknown option of strategy {name!r}; accepted: {accepted or 'none'}")
     try:
-        return cls(**options)
+        strategy = cls(**options)
     except ConfigError as exc:
         if exc.field.startswith(field):
             raise
         raise ConfigError(f"{field}.{exc.field}", exc.message) from None
     except (TypeError, ValueError) as exc:
         raise ConfigError(field, f"bad options for strategy {name!r}: {exc}") from None
+    if warm is None:
+        return strategy
+    from ._warm import WarmStart, check_warm_counts
+
+    if not isinstance(warm, Mapping):
+        raise ConfigError(f"{field}.warm_start", f"must be a mapping such as {{samples: 1000, top: 10}}, got {warm!r}")
+    if rank is None:
+        raise ConfigError(
+            f"{field}.warm_start",
+            "needs a ranking of architectures: pass `rank=` (in a config file, `proxy:` builds one from the evaluator)",
+        )
+    samples, top = check_warm_counts(warm.get("samples", 1000), warm.get("top", 10), f"{field}.warm_start")
+    return WarmStart(strategy, rank, samples=samples, top=top)

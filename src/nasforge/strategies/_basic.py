@@ -9,29 +9,36 @@ import numpy as np
 
 from .._trial import Candidate, Objectives, Trial
 from ..space import Arch, SearchSpace
-from ._base import Strategy, register_strategy
+from ._base import Ask, Strategy, register_strategy
+from ._history import History
 
 
 @register_strategy("grid")
 class GridSearch(Strategy):
     """Every architecture once, in the space's ``enumerate()`` order (equivalent ones skipped).
 
+    It does not use the objectives to decide, so it accepts any number of them.
+
     Example:
         >>> from nasforge.space import SearchSpace, Choice
+        >>> from nasforge.strategies import History
+        >>> space, obj = SearchSpace({"k": Choice([1, 3])}), Objectives.parse("acc")
         >>> s = GridSearch()
-        >>> s.start(SearchSpace({"k": Choice([1, 3])}), Objectives.parse("acc"), np.random.default_rng(0))
+        >>> s.start(space, obj, np.random.default_rng(0), History(space, obj))
         >>> [s.ask().arch["k"], s.ask().arch["k"], s.ask()]
         [1, 3, None]
     """
 
-    def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator) -> None:
-        super().start(space, objectives, rng)
+    max_objectives = None
+
+    def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator, history: History) -> None:
+        super().start(space, objectives, rng, history)
         self._iter: Iterator[Arch] = space.enumerate()
 
-    def ask(self) -> Candidate | None:
+    def ask(self) -> Ask:
         for arch in self._iter:
-            if self.is_new(arch):
-                return Candidate(self.mark(arch))
+            if self.history.is_new(arch):
+                return Candidate(arch)
         return None
 
 
@@ -40,12 +47,15 @@ class RandomSearch(Strategy):
     """Uniform random architectures without replacement (by canonical key).
 
     The baseline every other strategy must beat; the right choice when trials are cheap and
-    the space is small relative to the budget.
+    the space is small relative to the budget. It does not use the objectives to decide, so
+    it accepts any number of them (a baseline for multi-objective strategies too).
     """
 
-    def ask(self) -> Candidate | None:
-        arch = self.sample_new()
-        return None if arch is None else Candidate(self.mark(arch))
+    max_objectives = None
+
+    def ask(self) -> Ask:
+        arch = self._sample_new()
+        return None if arch is None else Candidate(arch)
 
 
 @register_strategy("hill-climbing")
@@ -64,8 +74,8 @@ class HillClimbing(Strategy):
     def __init__(self, *, restarts: int | None = None) -> None:
         self.restarts = restarts
 
-    def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator) -> None:
-        super().start(space, objectives, rng)
+    def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator, history: History) -> None:
+        super().start(space, objectives, rng, history)
         self._current: Arch | None = None
         self._start_key: str | None = None
         self._batch: list[Arch] = []
@@ -75,49 +85,48 @@ class HillClimbing(Strategy):
         self.restarts_done = 0
 
     def tell(self, trial: Trial) -> None:
-        super().tell(trial)
-        key = self.key(trial.arch)
+        key = self.history.key(trial.arch)
         self._scores[key] = max(self._scores.get(key, -math.inf), self.objectives.score(trial))
         self._waiting.discard(key)
         if key == self._start_key:
             self._current, self._start_key, self._expanded = trial.arch, None, False
 
     def _propose(self, arch: Arch) -> Candidate:
-        self._waiting.add(self.key(arch))
-        return Candidate(self.mark(arch))
+        self._waiting.add(self.history.key(arch))
+        return Candidate(arch)
 
     def _restart(self) -> Candidate | None:
         if self.restarts is not None and self.restarts_done >= self.restarts:
             return None
-        arch = self.sample_new()
+        arch = self._sample_new()
         if arch is None:
             return None
         if self._current is not None:
             self.restarts_done += 1
-        self._current, self._start_key = None, self.key(arch)
+        self._current, self._start_key = None, self.history.key(arch)
         return self._propose(arch)
 
-    def ask(self) -> Candidate | None:
+    def ask(self) -> Ask:
         while True:
             if self._batch:
                 arch = self._batch.pop(0)
-                if self.is_new(arch):
+                if self.history.is_new(arch):
                     return self._propose(arch)
                 continue
             if self._waiting:
-                extra = self.sample_new()
-                return None if extra is None else Candidate(self.mark(extra))
+                extra = self._sample_new()  # None: every architecture was asked, nothing can follow
+                return None if extra is None else Candidate(extra)
             if self._current is None:
                 return self._restart()
             if not self._expanded:
                 self._expanded = True
-                self._batch = [n for n in self.space.neighbors(self._current) if self.is_new(n)]
+                self._batch = [n for n in self.space.neighbors(self._current) if self.history.is_new(n)]
                 continue
             # The neighbourhood of the current architecture is done: move or restart.
-            here = self._scores.get(self.key(self._current), -math.inf)
+            here = self._scores.get(self.history.key(self._current), -math.inf)
             best, best_score = None, here
             for n in self.space.neighbors(self._current):
-                s = self._scores.get(self.key(n), -math.inf)
+                s = self._scores.get(self.history.key(n), -math.inf)
                 if s > best_score:
                     best, best_score = n, s
             if best is None:

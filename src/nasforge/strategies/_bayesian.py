@@ -9,10 +9,11 @@ import numpy as np
 
 from .._errors import ConfigError
 from .._trial import Candidate, Objectives, Trial, TrialState
+from .._validate import boolean, integer
 from ..space import Arch, SearchSpace
-from ._base import Strategy, register_strategy
-from ._evolution import check_int
+from ._base import Ask, Strategy, register_strategy
 from ._gp import GaussianProcess, expected_improvement
+from ._history import History
 
 
 @register_strategy("bayesian")
@@ -21,8 +22,9 @@ class BayesianOptimization(Strategy):
     CASMOPOLITAN (Wan et al. 2021) for categorical spaces.
 
     A Gaussian process (:class:`GaussianProcess`, NumPy only) models the primary objective
-    over the space's ``encode`` vectors, in which equivalent cells encode alike. After
-    ``initial`` random architectures, the best one becomes the incumbent of a local run.
+    over the space's ``encode`` vectors, in which equivalent cells encode alike. Once
+    ``initial`` results have been told (random architectures, or a warm start's), the best
+    one becomes the incumbent of a local run.
     Each ask proposes the untried neighbour of the incumbent (one decision changed) with the
     largest expected improvement over it; a result that beats the incumbent becomes the new
     incumbent. After ``patience`` proposals in a row that did not beat it, the run restarts
@@ -54,13 +56,13 @@ class BayesianOptimization(Strategy):
         >>> import numpy as np
         >>> from nasforge import Objectives
         >>> from nasforge.space import SearchSpace, Choice
+        >>> from nasforge.strategies import History
+        >>> space, obj = SearchSpace({"k": Choice([1, 3, 5])}), Objectives.parse("acc")
         >>> s = BayesianOptimization(initial=2)
-        >>> s.start(SearchSpace({"k": Choice([1, 3, 5])}), Objectives.parse("acc"), np.random.default_rng(0))
+        >>> s.start(space, obj, np.random.default_rng(0), History(space, obj))
         >>> s.ask().arch["k"] in (1, 3, 5)
         True
     """
-
-    primes = True
 
     def __init__(
         self,
@@ -72,23 +74,21 @@ class BayesianOptimization(Strategy):
         max_points: int = 400,
         warp: bool = True,
     ) -> None:
-        if not isinstance(warp, bool):
-            raise ConfigError("warp", f"must be true or false, got {warp!r}")
-        self.warp = warp
-        self.initial = check_int(initial, "initial", low=1)
-        self.patience = check_int(patience, "patience", low=1)
+        self.warp = boolean(warp, "warp")
+        self.initial = integer(initial, "initial", low=1)
+        self.patience = integer(patience, "patience", low=1)
         if restart not in ("random", "model"):
             raise ConfigError("restart", f"must be `random` or `model`, got {restart!r}")
         self.restart = restart
-        self.candidates = check_int(candidates, "candidates", low=1)
-        self.max_points = check_int(max_points, "max_points", low=4)
+        self.candidates = integer(candidates, "candidates", low=1)
+        self.max_points = integer(max_points, "max_points", low=4)
 
-    def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator) -> None:
-        super().start(space, objectives, rng)
+    def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator, history: History) -> None:
+        super().start(space, objectives, rng, history)
         self._observed: dict[str, tuple[Arch, float]] = {}  # key -> (arch, best score), tell order
-        self._pending: dict[str, Arch] = {}
+        self._pending: dict[str, Arch] = {}  # this strategy's proposals still running (the model's liars)
         self._codes: dict[str, np.ndarray] = {}
-        self._proposed = 0
+        self._tells = 0  # results told: the initial design is complete at ``initial``
         self._hyper: tuple[float, float] | None = None
         self._hyper_n = 0
         self._centre: tuple[str, Arch] | None = None
@@ -101,8 +101,8 @@ class BayesianOptimization(Strategy):
     # -- bookkeeping ----------------------------------------------------------------------
 
     def tell(self, trial: Trial) -> None:
-        super().tell(trial)
-        key = self.key(trial.arch)
+        self._tells += 1
+        key = self.history.key(trial.arch)
         self._pending.pop(key, None)
         score = self.objectives.score(trial)
         ok = trial.state is TrialState.COMPLETE and math.isfinite(score)
@@ -122,7 +122,7 @@ class BayesianOptimization(Strategy):
     def _move(self, key: str, arch: Arch, score: float) -> None:
         """Make ``arch`` the incumbent of the local run."""
         self._centre, self._centre_score, self._failures = (key, arch), score, 0
-        self._neighbours = [(self.key(n), n) for n in self.space.neighbors(arch)]
+        self._neighbours = [(self.history.key(n), n) for n in self.space.neighbors(arch)]
         self._neighbour_keys = {k for k, _ in self._neighbours}
 
     def _code(self, key: str, arch: Arch) -> np.ndarray:
@@ -158,24 +158,20 @@ class BayesianOptimization(Strategy):
     def _new(self, arch: Arch | None) -> Candidate | None:
         if arch is None:
             return None
-        self._proposed += 1
-        self._pending[self.key(arch)] = arch
-        return Candidate(self.mark(arch))
+        self._pending[self.history.key(arch)] = arch
+        return Candidate(arch)
 
     # -- asking ---------------------------------------------------------------------------
 
-    def ask(self) -> Candidate | None:
-        queued = self.next_queued()
-        if queued is not None:
-            return self._new(queued)
-        if self._proposed < self.initial or not self._observed:
-            return self._new(self.sample_new())
+    def ask(self) -> Ask:
+        if self._tells < self.initial or not self._observed:
+            return self._new(self._sample_new())
         if self._restart_at is not None:
-            return self._new(self.sample_new())  # the restart point is still running
+            return self._new(self._sample_new())  # the restart point is still running
         if self._centre is None:
             key, (arch, score) = max(self._observed.items(), key=lambda kv: kv[1][1])
             self._move(key, arch, score)
-        pool = [(k, a) for k, a in self._neighbours if k not in self.seen]
+        pool = [(k, a) for k, a in self._neighbours if self.history.is_new(a)]
         if pool and self._failures < self.patience:
             return self._new(self._best_of(pool, self._centre_score))
         return self._new_run()
@@ -187,16 +183,15 @@ class BayesianOptimization(Strategy):
             found: dict[str, Arch] = {}
             for _ in range(self.candidates):
                 a = self.space.sample(self.rng)
-                k = self.key(a)
-                if k not in self.seen:
-                    found.setdefault(k, a)
+                if self.history.is_new(a):
+                    found.setdefault(self.history.key(a), a)
             if found:
                 best = max(s for _, s in self._observed.values())
                 arch = self._best_of(list(found.items()), best)
         if arch is None:
-            arch = self.sample_new()
+            arch = self._sample_new()
         if arch is None:
             return None
         self._centre, self._neighbours, self._neighbour_keys = None, [], set()
-        self._restart_at = (self.key(arch), arch)
+        self._restart_at = (self.history.key(arch), arch)
         return self._new(arch)

@@ -12,7 +12,8 @@ import numpy as np
 from .._errors import ConfigError
 from .._trial import Candidate, Objectives, Trial
 from ..space import Arch, SearchSpace
-from ._base import Strategy, make_strategy, register_strategy
+from ._base import WAIT, Ask, Strategy, make_strategy, plain, register_strategy
+from ._history import History
 
 
 def fidelity_budgets(budgets: Sequence[float] | None, min_budget: float | None, eta: float) -> list[float]:
@@ -103,9 +104,11 @@ class SuccessiveHalving(Strategy):
     ``evolution`` or ``bayesian`` make it BOHB-like). The sampler is told the result of each
     of its candidates at the budget it entered with. Brackets run one after the other; an
     ask that finds the current bracket waiting for results opens the next one, so parallel
-    workers stay busy. The same architecture is evaluated once per budget (the
-    deduplication key is the canonical key and the budget); ``study.best`` is the best trial
-    at the largest budget.
+    workers stay busy. Once the sampler is exhausted, an ask answers :data:`WAIT` while
+    promotions may still follow from pending results. The same architecture is evaluated
+    once per budget (the deduplication key is the canonical key and the budget);
+    ``study.best`` is the best trial at the largest budget. It promotes by the first
+    objective, so it takes one.
 
     Use it when low-budget results rank architectures like full ones (few epochs, a data
     fraction) and full trials are expensive. It needs an evaluator that honours ``budget``;
@@ -121,9 +124,9 @@ class SuccessiveHalving(Strategy):
         sampler: Strategy name (or ``{name: ..., option: ...}``) proposing new candidates.
 
     Example:
-        >>> s = SuccessiveHalving(budgets=[0.25, 1.0], eta=2)
-        >>> s.budgets
-        [0.25, 1.0]
+        >>> s = SuccessiveHalving(min_budget=0.25, eta=2)
+        >>> s.rung_budgets
+        [0.25, 0.5, 1.0]
     """
 
     def __init__(
@@ -135,8 +138,8 @@ class SuccessiveHalving(Strategy):
         candidates: int | None = None,
         sampler: str | Mapping[str, Any] = "random",
     ) -> None:
-        self.eta = eta
-        self.budgets = fidelity_budgets(budgets, min_budget, eta)
+        fidelity_budgets(budgets, min_budget, eta)  # check them now
+        self.budgets, self.min_budget, self.eta = budgets, min_budget, eta
         if candidates is not None and (
             isinstance(candidates, bool) or not isinstance(candidates, int) or candidates < 1
         ):
@@ -144,6 +147,17 @@ class SuccessiveHalving(Strategy):
         self.candidates = candidates
         self.sampler = sampler
         _sampler(sampler)  # check the name and options now
+
+    @property
+    def rung_budgets(self) -> list[float]:
+        """The budget of each rung, from ``budgets`` or ``min_budget`` and ``eta``."""
+        return fidelity_budgets(self.budgets, self.min_budget, self.eta)
+
+    def to_config(self) -> dict[str, Any]:
+        cfg = super().to_config()
+        if isinstance(self.sampler, Mapping):
+            cfg["sampler"] = plain(self.sampler)
+        return cfg
 
     def validate(self, space: SearchSpace, objectives: Objectives) -> None:
         super().validate(space, objectives)
@@ -156,21 +170,22 @@ class SuccessiveHalving(Strategy):
 
     def _brackets(self) -> list[tuple[int, int]]:
         """The bracket cycle as ``(first rung, candidates)``; one bracket for plain SH."""
-        n = self.candidates or max(1, round(self.eta ** (len(self.budgets) - 1)))
+        n = self.candidates or max(1, round(self.eta ** (len(self.rung_budgets) - 1)))
         return [(0, n)]
 
-    def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator) -> None:
-        super().start(space, objectives, rng)
+    def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator, history: History) -> None:
+        super().start(space, objectives, rng, history)
+        self._rungs = self.rung_budgets
         self.inner = _sampler(self.sampler)
-        self.inner.start(space, objectives, np.random.default_rng(int(rng.integers(2**63))))
+        # The sampler reads the same history: it never proposes an architecture asked at any budget.
+        self.inner.start(space, objectives, np.random.default_rng(int(rng.integers(2**63))), history)
         self.open: list[_Bracket] = []
         self.cycle = 0
         self.exhausted = False
         self.entry: dict[str, _Bracket] = {}  # key -> the bracket it entered
 
     def tell(self, trial: Trial) -> None:
-        super().tell(trial)
-        key = self.key(trial.arch)
+        key = self.history.key(trial.arch)
         bracket = self.entry.get(key)
         if bracket is None or trial.budget not in bracket.budgets:
             return
@@ -190,8 +205,9 @@ class SuccessiveHalving(Strategy):
             if bracket.filled[i + 1] or not bracket.complete(i):
                 continue
             scores = bracket.scores[i]
-            ranked = [a for a in bracket.members[i] if math.isfinite(scores[self.key(a)])]
-            ranked.sort(key=lambda a: -scores[self.key(a)])  # stable: ties keep proposal order
+            key = self.history.key
+            ranked = [a for a in bracket.members[i] if math.isfinite(scores[key(a)])]
+            ranked.sort(key=lambda a: -scores[key(a)])  # stable: ties keep proposal order
             bracket.members[i + 1] = ranked[: bracket.sizes[i + 1]]
             bracket.filled[i + 1] = True
             bracket.todo.extend((a, i + 1) for a in bracket.members[i + 1])
@@ -200,26 +216,29 @@ class SuccessiveHalving(Strategy):
         cycle = self._brackets()
         first, n = cycle[self.cycle % len(cycle)]
         self.cycle += 1
-        bracket = _Bracket(self.budgets[first:], n, self.eta)
+        bracket = _Bracket(self._rungs[first:], n, self.eta)
         self.open.append(bracket)
         return bracket
 
-    def _sample(self, bracket: _Bracket) -> Candidate | None:
-        """A new candidate from the sampler into ``bracket``'s first rung (``None``: exhausted)."""
+    def _sample(self, bracket: _Bracket) -> Ask:
+        """A new candidate from the sampler into ``bracket``'s first rung (``None``: the
+        sampler is exhausted; :data:`WAIT`: it has nothing now)."""
         cand = self.inner.ask()
+        if cand is WAIT:
+            return WAIT
         if cand is None:
             self.exhausted = True
             for b in self.open:
                 b.close()
                 self._promote(b)
             return None
-        self.entry[self.key(cand.arch)] = bracket
+        self.entry[self.history.key(cand.arch)] = bracket
         bracket.members[0].append(cand.arch)
         if not bracket.wants_new():
             self._promote(bracket)
-        return Candidate(self.mark(cand.arch), bracket.budgets[0])
+        return Candidate(cand.arch, bracket.budgets[0])
 
-    def ask(self) -> Candidate | None:
+    def ask(self) -> Ask:
         for _ in range(2):  # a second pass after the sampler runs dry: its last promotions
             for bracket in self.open:
                 if bracket.todo:
@@ -227,12 +246,13 @@ class SuccessiveHalving(Strategy):
                     return Candidate(arch, bracket.budgets[rung])
             self.open = [b for b in self.open if not b.finished]
             if self.exhausted:
-                return None
+                break
             growing = [b for b in self.open if b.wants_new()]
             cand = self._sample(growing[0] if growing else self._new_bracket())
             if cand is not None:
                 return cand
-        return None
+        # Brackets still open wait for pending results, which may promote more candidates.
+        return WAIT if self.open else None
 
 
 @register_strategy("hyperband")
@@ -253,7 +273,7 @@ class Hyperband(SuccessiveHalving):
         sampler: Strategy proposing new candidates.
 
     Example:
-        >>> [(first, n) for first, n in Hyperband(budgets=[1 / 9, 1 / 3, 1.0])._brackets()]
+        >>> Hyperband(budgets=[1 / 9, 1 / 3, 1.0])._brackets()
         [(0, 9), (1, 5), (2, 3)]
     """
 
@@ -268,5 +288,5 @@ class Hyperband(SuccessiveHalving):
         super().__init__(budgets=budgets, min_budget=min_budget, eta=eta, sampler=sampler)
 
     def _brackets(self) -> list[tuple[int, int]]:
-        s_max = len(self.budgets) - 1
+        s_max = len(self.rung_budgets) - 1
         return [(s_max - s, math.ceil((s_max + 1) / (s + 1) * self.eta**s)) for s in range(s_max, -1, -1)]

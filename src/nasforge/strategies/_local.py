@@ -8,9 +8,10 @@ import numpy as np
 
 from .._errors import ConfigError
 from .._trial import Candidate, Objectives, Trial
+from .._validate import integer
 from ..space import Arch, SearchSpace
-from ._base import Strategy, register_strategy
-from ._evolution import check_int
+from ._base import Ask, Strategy, register_strategy
+from ._history import History
 
 
 @register_strategy("local-search")
@@ -18,7 +19,8 @@ class LocalSearch(Strategy):
     """First-improvement local search over the space's ``neighbors``, as in White et al. 2021
     ("Local search is state of the art for NAS benchmarks").
 
-    It starts from the best of ``initial`` random architectures, then tries the neighbours of
+    It starts from the best of the first ``initial`` results told (random architectures, or
+    a warm start's), then tries the neighbours of
     the current architecture in random order and moves to the first one that beats it. At a
     local optimum (every neighbour tried, none better) it restarts at a random untried
     architecture (``restart: random``), or from the best architecture evaluated so far whose
@@ -39,25 +41,25 @@ class LocalSearch(Strategy):
         >>> import numpy as np
         >>> from nasforge import Objectives
         >>> from nasforge.space import SearchSpace, IntRange
+        >>> from nasforge.strategies import History
+        >>> space, obj = SearchSpace({"x": IntRange(0, 9)}), Objectives.parse("y")
         >>> s = LocalSearch(initial=1)
-        >>> s.start(SearchSpace({"x": IntRange(0, 9)}), Objectives.parse("y"), np.random.default_rng(0))
+        >>> s.start(space, obj, np.random.default_rng(0), History(space, obj))
         >>> 0 <= s.ask().arch["x"] <= 9
         True
     """
 
-    primes = True
-
     def __init__(self, *, initial: int = 10, restart: str = "random") -> None:
-        self.initial = check_int(initial, "initial", low=1)
+        self.initial = integer(initial, "initial", low=1)
         if restart not in ("best", "random"):
             raise ConfigError("restart", f"must be `best` or `random`, got {restart!r}")
         self.restart = restart
 
-    def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator) -> None:
-        super().start(space, objectives, rng)
+    def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator, history: History) -> None:
+        super().start(space, objectives, rng, history)
         self._scores: dict[str, float] = {}
         self._told: list[tuple[str, Arch]] = []  # first tell of each key, in order
-        self._proposed = 0
+        self._tells = 0  # results told: the initial design is complete at ``initial``
         self._current: Arch | None = None
         self._current_score = -math.inf
         self._queue: list[Arch] = []  # untried neighbours of the current architecture
@@ -66,8 +68,8 @@ class LocalSearch(Strategy):
         self._expanded: set[str] = set()  # keys whose neighbours have all been tried
 
     def tell(self, trial: Trial) -> None:
-        super().tell(trial)
-        key = self.key(trial.arch)
+        self._tells += 1
+        key = self.history.key(trial.arch)
         if key not in self._scores:
             self._told.append((key, trial.arch))
         self._scores[key] = max(self._scores.get(key, -math.inf), self.objectives.score(trial))
@@ -76,9 +78,9 @@ class LocalSearch(Strategy):
         """Make ``arch`` the current architecture and queue its untried neighbours."""
         self._current, self._current_score = arch, score
         neighbours = self.space.neighbors(arch)
-        self._neighbours = [self.key(n) for n in neighbours]
+        self._neighbours = [self.history.key(n) for n in neighbours]
         order = self.rng.permutation(len(neighbours))
-        self._queue = [neighbours[int(i)] for i in order if self.is_new(neighbours[int(i)])]
+        self._queue = [neighbours[int(i)] for i in order if self.history.is_new(neighbours[int(i)])]
 
     def _improved(self) -> tuple[Arch, float] | None:
         """The best told neighbour of the current architecture that beats it, if any."""
@@ -101,35 +103,30 @@ class LocalSearch(Strategy):
                 break
             if key in self._expanded:
                 continue
-            if any(self.is_new(n) for n in self.space.neighbors(arch)):
+            if any(self.history.is_new(n) for n in self.space.neighbors(arch)):
                 self._centre(arch, self._scores[key])
                 return bool(self._queue)
             self._expanded.add(key)  # every neighbour tried: never a restart point again
         return False
 
-    def _new(self, arch: Arch | None) -> Candidate | None:
-        if arch is None:
-            return None
-        self._proposed += 1
-        return Candidate(self.mark(arch))
+    @staticmethod
+    def _new(arch: Arch | None) -> Candidate | None:
+        return None if arch is None else Candidate(arch)
 
-    def ask(self) -> Candidate | None:
-        queued = self.next_queued()
-        if queued is not None:
-            return self._new(queued)
+    def ask(self) -> Ask:
         if self._current is None:
-            if self._proposed < self.initial:
-                return self._new(self.sample_new())
+            if self._tells < self.initial:
+                return self._new(self._sample_new())
             if self._restart is not None:
                 key, arch = self._restart
                 if key not in self._scores:
-                    return self._new(self.sample_new())  # the restart point is still running
+                    return self._new(self._sample_new())  # the restart point is still running
                 self._restart = None
                 self._centre(arch, self._scores[key])
             else:
                 finite = [(k, a) for k, a in self._told if math.isfinite(self._scores[k])]
                 if not finite:
-                    return self._new(self.sample_new())
+                    return self._new(self._sample_new())
                 key, arch = max(finite, key=lambda t: self._scores[t[0]])
                 self._centre(arch, self._scores[key])
         better = self._improved()
@@ -137,16 +134,16 @@ class LocalSearch(Strategy):
             self._centre(*better)
         while self._queue:
             arch = self._queue.pop(0)
-            if self.is_new(arch):
+            if self.history.is_new(arch):
                 return self._new(arch)
         if any(k not in self._scores for k in self._neighbours):
             # Neighbours are still running: try a random architecture meanwhile.
-            return self._new(self.sample_new())
+            return self._new(self._sample_new())
         # A local optimum: restart.
         if self.restart == "best" and self._pick_restart():
             return self._new(self._queue.pop(0))
-        fresh = self.sample_new()
+        fresh = self._sample_new()
         if fresh is not None:
             self._current, self._queue, self._neighbours = None, [], []
-            self._restart = (self.key(fresh), fresh)
+            self._restart = (self.history.key(fresh), fresh)
         return self._new(fresh)

@@ -1,58 +1,21 @@
-"""Multi-objective search: NSGA-II (non-dominated sorting with crowding), with metric constraints."""
+"""Multi-objective search: NSGA-II (non-dominated sorting with crowding), with Deb's rule
+for metric constraints (judged by the study: ``trial.violation``)."""
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .._errors import ConfigError
-from .._trial import Candidate, Objectives, Trial, TrialState
+from .._trial import Candidate, MetricConstraint, Objectives, Trial, TrialState
+from .._validate import integer
 from ..space import Arch, SearchSpace
-from ._base import Strategy, register_strategy
-from ._evolution import check_int, mutate_new
-
-_CONSTRAINT = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(<=|>=|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
-
-
-@dataclass(frozen=True)
-class MetricConstraint:
-    """A hard constraint on a metric of a trial, such as ``params <= 1e6``.
-
-    Example:
-        >>> c = MetricConstraint.parse("params <= 1e6")
-        >>> c.violation({"params": 2e6}), c.violation({"params": 5e5})
-        (1.0, 0.0)
-    """
-
-    metric: str
-    op: str
-    limit: float
-
-    @classmethod
-    def parse(cls, text: object, *, field: str = "constraints") -> MetricConstraint:
-        """From ``"metric <= number"`` (or ``>=``, ``<``, ``>``)."""
-        m = _CONSTRAINT.match(text) if isinstance(text, str) else None
-        if m is None:
-            raise ConfigError(field, f"must look like `params <= 1e6` (metric, <= >= < or >, number), got {text!r}")
-        return cls(m.group(1), m.group(2), float(m.group(3)))
-
-    def violation(self, metrics: dict[str, float] | object) -> float:
-        """0 when met; otherwise how far the metric is past the limit, relative to the limit
-        (``inf`` when the metric is missing)."""
-        value = metrics.get(self.metric) if isinstance(metrics, dict) else None
-        if value is None or not math.isfinite(value):
-            return math.inf
-        over = value - self.limit if self.op in ("<=", "<") else self.limit - value
-        if over < 0 or (over == 0 and self.op in ("<=", ">=")):
-            return 0.0
-        return max(over, 1e-12) / max(abs(self.limit), 1e-12)
-
-    def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.limit:g}"
+from ._base import Ask, Strategy, register_strategy
+from ._history import History
+from ._util import check_population, mutate_new
 
 
 def non_dominated_sort(points: np.ndarray, violations: Sequence[float] | None = None) -> list[list[int]]:
@@ -114,17 +77,21 @@ class NSGA2(Strategy):
     through the space's ``crossover`` and ``mutate``; each told result joins the population,
     which is cut back to ``population`` by non-dominated sorting and crowding distance.
 
-    Hard constraints on metrics (``constraints: ["params <= 1e6"]``) use Deb's rule: a trial
-    that meets them beats one that does not; ``study.best`` and ``study.pareto_front`` leave
-    out trials that break them. It needs at least two objectives.
+    Hard constraints on metrics use Deb's rule: a trial that meets them beats one that does
+    not, and of two that break them the one with the smaller ``trial.violation`` wins. The
+    constraints belong to the study's objectives (a top-level ``constraints:`` key), which
+    compute each trial's violation once; this strategy's ``constraints`` option is an alias
+    that the study adds to its objectives. ``study.best`` and ``study.pareto_front`` leave
+    out trials that break them. It needs at least two objectives and takes any number.
 
     Use it to trade accuracy against size or latency and get the whole front of
     compromises rather than one architecture.
 
     Args:
-        population: Members kept; the first ``population`` candidates are random.
+        population: Members kept; candidates are random until ``population`` results have
+            been told.
         constraints: Metric constraints such as ``params <= 1e6`` (a trial lacking the
-            metric breaks them).
+            metric breaks them); an alias of the study's ``constraints``.
         crossover: Chance that a child is a crossover of two parents before mutation.
 
     Example:
@@ -132,40 +99,49 @@ class NSGA2(Strategy):
         1000000.0
     """
 
-    multi_objective = True
+    min_objectives = 2
+    max_objectives = None
 
-    primes = True
-
-    population: int
-
-    def __init__(self, *, population: int = 20, constraints: Sequence[str] = (), crossover: float = 0.5) -> None:
-        self.population = check_int(population, "population", low=2)
-        if isinstance(constraints, str):
+    def __init__(
+        self, *, population: int = 20, constraints: Sequence[str | MetricConstraint] = (), crossover: float = 0.5
+    ) -> None:
+        self.population = integer(population, "population", low=2)
+        if isinstance(constraints, str | MetricConstraint):
             constraints = [constraints]
-        self.constraints = [MetricConstraint.parse(c, field=f"constraints.{i}") for i, c in enumerate(constraints)]
+        self.constraints: list[MetricConstraint] = [
+            MetricConstraint.parse(c, field=f"constraints.{i}") for i, c in enumerate(constraints)
+        ]
         if isinstance(crossover, bool) or not isinstance(crossover, int | float) or not 0 <= crossover <= 1:
             raise ConfigError("crossover", f"must be a probability in [0, 1], got {crossover!r}")
         self.crossover = float(crossover)
 
-    def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator) -> None:
-        super().start(space, objectives, rng)
+    def validate(self, space: SearchSpace, objectives: Objectives) -> None:
+        super().validate(space, objectives)
+        check_population(self.population, space)
+        missing = [c for c in self.constraints if c not in objectives.constraints]
+        if missing:
+            raise ConfigError(
+                "strategy.constraints",
+                f"{[str(c) for c in missing]} are not among the study's constraints {[str(c) for c in objectives.constraints]}, "
+                "so no trial would be judged by them; give them as the study's `constraints` (the strategy's option "
+                "is an alias that the study adds to its objectives)",
+            )
+
+    def to_config(self) -> dict[str, Any]:
+        # ``repr`` of the limit round-trips exactly (``str`` of a constraint rounds it).
+        return {**super().to_config(), "constraints": [f"{c.metric} {c.op} {c.limit!r}" for c in self.constraints]}
+
+    def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator, history: History) -> None:
+        super().start(space, objectives, rng, history)
         self.members: list[tuple[Arch, list[float], float]] = []  # arch, objective vector, violation
         self._rank: list[int] = []
         self._crowd: np.ndarray = np.zeros(0)
 
-    def violation(self, trial: Trial) -> float:
-        """Total relative violation of the constraints by ``trial`` (0: feasible)."""
-        return sum(c.violation(dict(trial.metrics)) for c in self.constraints)
-
-    def feasible(self, trial: Trial) -> bool:
-        return self.violation(trial) == 0
-
     def tell(self, trial: Trial) -> None:
-        super().tell(trial)
         vector = self.objectives.vector(trial)
         if trial.state is not TrialState.COMPLETE or not all(map(math.isfinite, vector)):
             return
-        self.members.append((trial.arch, vector, self.violation(trial)))
+        self.members.append((trial.arch, vector, trial.violation))
         points = np.array([m[1] for m in self.members])
         fronts = non_dominated_sort(points, [m[2] for m in self.members])
         if len(self.members) > self.population:
@@ -193,12 +169,12 @@ class NSGA2(Strategy):
         better = (self._rank[i], -self._crowd[i]) <= (self._rank[j], -self._crowd[j])
         return self.members[i if better else j][0]
 
-    def ask(self) -> Candidate | None:
-        arch = self.next_queued()
-        if arch is None and len(self.members) >= self.population:
+    def ask(self) -> Ask:
+        arch = None
+        if len(self.members) >= self.population:
             a, b = self._tournament(), self._tournament()
             parent = self.space.crossover(a, b, self.rng) if self.rng.random() < self.crossover else a
-            arch = mutate_new(self, parent)
+            arch = mutate_new(self.space, self.history, self.rng, parent)
         if arch is None:
-            arch = self.sample_new()
-        return None if arch is None else Candidate(self.mark(arch))
+            arch = self._sample_new()
+        return None if arch is None else Candidate(arch)

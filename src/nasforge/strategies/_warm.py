@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from .._errors import ConfigError
-from .._trial import Candidate, Objectives, Trial
+from .._trial import Candidate, MetricConstraint, Objectives, Trial
 from ..space import Arch, SearchSpace
-from ._base import Strategy
+from ._base import Ask, Strategy
+from ._history import History
 
 Ranker = Callable[[Sequence[Arch]], Sequence[float]]
 """``rank(archs) -> scores``, larger is better; must be deterministic (it is recomputed on
@@ -35,14 +37,14 @@ class WarmStart(Strategy):
     """Wraps any strategy: ranks ``samples`` sampled architectures with ``rank`` (e.g. a
     zero-cost proxy) and proposes the ``top`` ones first, then asks the inner strategy. Every
     result, warm-start ones included, is told to the inner strategy, so that it builds on
-    them (evolution's population, a Bayesian model's data, a local search's start).
+    them: strategies count their initial design by results told, so the warm start's
+    results are evolution's first population members, a Bayesian model's first data and a
+    local search's starting points. This wrapper is the only warm-start path.
 
-    The warm-start architectures are marked as proposed in the inner strategy, so it never
-    proposes them again. An inner strategy whose class sets ``primes = True`` takes them
-    through its own :meth:`Strategy.prime` queue instead (they then count toward its initial
-    design). The sample is drawn from a generator spawned from the study's, and ``rank``
-    must be deterministic, so a resumed study ranks the same architectures the same way; the
-    ranking is kept for later runs of the same study object.
+    The inner strategy reads the same :class:`History`, so it never proposes a warm-start
+    architecture again. The sample is drawn from a generator spawned from the study's, and
+    ``rank`` must be deterministic, so a resumed study ranks the same architectures the
+    same way; the ranking is kept for later runs of the same study object.
 
     This module does not import torch: the config layer builds ``rank`` from the
     evaluator's data and model builder (``strategy: {name: evolution, warm_start: {proxy:
@@ -57,9 +59,10 @@ class WarmStart(Strategy):
     Example:
         >>> from nasforge import Objectives
         >>> from nasforge.space import SearchSpace, IntRange
-        >>> from nasforge.strategies import make_strategy
+        >>> from nasforge.strategies import History, make_strategy
+        >>> space, obj = SearchSpace({"x": IntRange(0, 99)}), Objectives.parse("y")
         >>> s = WarmStart(make_strategy("random"), lambda archs: [a["x"] for a in archs], samples=50, top=2)
-        >>> s.start(SearchSpace({"x": IntRange(0, 99)}), Objectives.parse("y"), np.random.default_rng(0))
+        >>> s.start(space, obj, np.random.default_rng(0), History(space, obj))
         >>> s.ask().arch == s.ranked[0], s.ask().arch == s.ranked[1], s.ranked[0]["x"] > s.ranked[1]["x"]
         (True, True, True)
     """
@@ -76,20 +79,32 @@ class WarmStart(Strategy):
         self.ranked: list[Arch] = []
 
     @property
-    def multi_objective(self) -> bool:  # type: ignore[override]
+    def min_objectives(self) -> int:  # type: ignore[override]
         """As the inner strategy."""
-        return self.inner.multi_objective
+        return self.inner.min_objectives
+
+    @property
+    def max_objectives(self) -> int | None:  # type: ignore[override]
+        """As the inner strategy."""
+        return self.inner.max_objectives
+
+    @property
+    def constraints(self) -> Sequence[MetricConstraint]:  # type: ignore[override]
+        """As the inner strategy."""
+        return self.inner.constraints
 
     def validate(self, space: SearchSpace, objectives: Objectives) -> None:
         self.inner.validate(space, objectives)
 
-    def feasible(self, trial: Trial) -> bool:
-        return self.inner.feasible(trial)
+    def to_config(self) -> dict[str, Any]:
+        """The inner strategy's config with ``warm_start: {samples, top}``; rebuild it with
+        ``make_strategy(name, options, rank=...)`` (the ranking is a function, not data)."""
+        return {**self.inner.to_config(), "warm_start": {"samples": self.samples, "top": self.top}}
 
-    def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator) -> None:
-        super().start(space, objectives, rng)
+    def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator, history: History) -> None:
+        super().start(space, objectives, rng, history)
         sample_rng = rng.spawn(1)[0]  # a stream of its own: the inner strategy's draws are unchanged
-        self.inner.start(space, objectives, rng)
+        self.inner.start(space, objectives, rng, history)
         archs = self._sample(space, sample_rng)
         keys = tuple(space.canonical(a) for a in archs)
         if keys != self._ranked_for:
@@ -100,10 +115,7 @@ class WarmStart(Strategy):
             order = sorted(range(len(archs)), key=lambda i: (-clean[i], i))
             self.ranked = [archs[i] for i in order[: self.top]]
             self._ranked_for = keys
-        self.queue = list(self.ranked)
-        if getattr(type(self.inner), "primes", False):
-            self.inner.prime(self.queue)
-            self.queue = []
+        self._queue = list(self.ranked)
 
     def _sample(self, space: SearchSpace, rng: np.random.Generator) -> list[Arch]:
         """``samples`` distinct architectures (by canonical key) that meet the constraints:
@@ -124,17 +136,12 @@ class WarmStart(Strategy):
                 break
         return list(found.values())
 
-    def ask(self) -> Candidate | None:
-        while self.queue:
-            arch = self.queue.pop(0)
-            if self.inner.is_new(arch) and self.space.satisfies(arch):
-                self.mark(arch)
-                return Candidate(self.inner.mark(arch))
-        cand = self.inner.ask()
-        if cand is not None:
-            self.mark(cand.arch)
-        return cand
+    def ask(self) -> Ask:
+        while self._queue:
+            arch = self._queue.pop(0)
+            if self.history.is_new(arch) and self.space.satisfies(arch):
+                return Candidate(arch)
+        return self.inner.ask()
 
     def tell(self, trial: Trial) -> None:
-        super().tell(trial)
         self.inner.tell(trial)

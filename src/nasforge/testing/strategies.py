@@ -1,21 +1,33 @@
-"""Conformance checks that every search strategy must pass.
+"""Conformance checks that every search strategy must pass, as a pytest class to subclass.
 
-``tests/strategies/test_conformance.py`` runs each check over every registered strategy;
-a new strategy gets them by registering (and, if it needs options to be tested, an entry in
-that file). The checks run whole studies on toy problems whose score is a formula with a
-known optimum, so each one tests real behaviour:
+Like Optuna's ``optuna/testing/pytest_samplers.py``, :class:`StrategyTests` takes a factory:
+a third-party strategy gets every check by subclassing it in a test module::
+
+    from functools import partial
+    from nasforge.strategies import make_strategy
+    from nasforge.testing.strategies import StrategyTests
+
+    class TestMyStrategy(StrategyTests):
+        factory = partial(make_strategy, "my-strategy", {"population": 6})
+        optimum_trials = 50
+
+``tests/strategies/test_conformance.py`` does so for every registered strategy, alone and
+behind a warm start. The checks run whole studies on toy problems whose score is a formula
+with a known optimum, so each one tests real behaviour:
 
 - the optimum is found within a budget (:func:`check_finds_optimum`);
 - the same seed gives the same trials, also in a freshly spawned process
   (:func:`check_same_seed`, :func:`trials_in_spawned_process`);
 - a study stopped and reopened from its SQLite file continues exactly as an uninterrupted
-  one (:func:`check_resume`);
+  one, with no replay mismatch (:func:`check_resume`);
 - no architecture is proposed twice at the same budget, by canonical key, and every one
-  meets the space's constraints (:func:`check_trials`);
+  meets the space's constraints (:func:`check_trials`; the study also refuses a duplicate);
 - ``ask`` returns ``None`` once the space is exhausted, and not before
   (:func:`check_exhaustion`);
-- asks made while earlier candidates are pending propose no duplicates
-  (:func:`check_pending_asks`).
+- asks made while earlier candidates are pending propose no duplicates, and ``WAIT`` comes
+  only while something is pending (:func:`check_pending_asks`);
+- ``to_config()`` rebuilds an equal strategy (:func:`check_round_trip`), and objectives the
+  strategy cannot use are refused (:func:`check_refuses_unusable_objectives`).
 
 Example:
     >>> problem = PROBLEMS["chain"]
@@ -25,21 +37,28 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import multiprocessing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+import pytest
 
-from .._trial import Objectives, Trial, TrialState
+from .._errors import ConfigError
+from .._trial import Candidate, Objectives, Trial, TrialState
 from ..evaluators import Function
 from ..space import Arch, Cell, Choice, Conditional, FloatRange, IntRange, Repeat, SearchSpace
 from ..storage import InMemoryStorage, SQLiteStorage
-from ..strategies import STRATEGIES, Strategy, make_strategy
+from ..strategies import STRATEGIES, WAIT, Ask, History, Strategy, WarmStart, make_strategy
 from ..study import Study
+
+Factory = Callable[[], Strategy]
+"""Builds a fresh strategy; picklable (``functools.partial`` of a module-level function) for
+the spawned-process check."""
 
 # -- toy problems -------------------------------------------------------------------------
 
@@ -150,30 +169,54 @@ PROBLEMS: dict[str, ToyProblem] = {
 """The toy problems by name (names travel to spawned processes; functions do not)."""
 
 
-# -- running ------------------------------------------------------------------------------
+# -- building and running ---------------------------------------------------------------
 
 
-def objectives_for(name: str) -> dict[str, str]:
-    """``score`` alone, plus ``cost`` for a multi-objective strategy."""
-    if STRATEGIES[name].multi_objective:
+def factory(name: str, options: Mapping[str, Any] | None = None) -> Factory:
+    """A picklable factory of strategy ``name`` with ``options``."""
+    return functools.partial(make_strategy, name, dict(options or {}))
+
+
+def rank_by_id(archs: Sequence[Arch]) -> list[float]:
+    """A deterministic stand-in for a zero-cost proxy: a fixed pseudo-random score per arch."""
+    return [float(int(a.id[:8], 16)) for a in archs]
+
+
+def warm_started(name: str, options: Mapping[str, Any] | None = None, *, samples: int = 12, top: int = 3) -> Strategy:
+    """Strategy ``name`` behind a :class:`WarmStart` that ranks with :func:`rank_by_id`."""
+    return WarmStart(make_strategy(name, dict(options or {})), rank_by_id, samples=samples, top=top)
+
+
+def _as_factory(strategy: str | Factory, options: Mapping[str, Any] | None) -> Factory:
+    return factory(strategy, options) if isinstance(strategy, str) else strategy
+
+
+def objectives_for(strategy: str | Strategy | Factory) -> dict[str, str]:
+    """``score`` alone, plus ``cost`` for a strategy that needs two objectives."""
+    if isinstance(strategy, str):
+        needs = STRATEGIES[strategy].min_objectives
+    else:
+        needs = (strategy if isinstance(strategy, Strategy) else strategy()).min_objectives
+    if needs >= 2:
         return {"score": "maximize", "cost": "minimize"}
     return {"score": "maximize"}
 
 
 def run_study(
-    name: str,
-    options: Mapping[str, Any],
-    problem: str,
+    strategy: str | Factory,
+    options: Mapping[str, Any] | None = None,
+    problem: str = "chain",
     *,
     seed: int = 0,
     trials: int | None = None,
     storage: Any = None,
 ) -> Study:
-    """Run strategy ``name`` with ``options`` on toy ``problem``; returns the study."""
+    """Run a strategy (a registered name with ``options``, or a factory) on toy ``problem``."""
     p = PROBLEMS[problem]
+    s = _as_factory(strategy, options)()
     study = Study(
-        p.space(), p.evaluator(), make_strategy(name, dict(options)), objectives_for(name),
-        storage=storage if storage is not None else InMemoryStorage(), seed=seed,
+        p.space(), p.evaluator(), s, objectives_for(s),
+        storage=storage if storage is not None else InMemoryStorage(), seed=seed, progress=False,
     )  # fmt: skip
     return study.run(trials=trials)
 
@@ -183,19 +226,54 @@ def signature(trials: list[Trial]) -> list[tuple[str, float | None, str]]:
     return [(t.arch.to_json(), t.budget, t.state.value) for t in trials]
 
 
-def _trials_job(job: tuple[str, dict[str, Any], str, int, int]) -> list[tuple[str, float | None, str]]:
-    name, options, problem, seed, trials = job
-    return signature(run_study(name, options, problem, seed=seed, trials=trials).trials)
+Job = tuple[Factory, str, int, int]
+"""``(factory, problem, seed, trials)`` for :func:`trials_in_spawned_process`."""
 
 
-def trials_in_spawned_process(
-    jobs: list[tuple[str, dict[str, Any], str, int, int]],
-) -> list[list[tuple[str, float | None, str]]]:
-    """Run ``(name, options, problem, seed, trials)`` studies in one freshly spawned process
-    (new interpreter, new hash seed) and return their :func:`signature` s."""
+def _trials_job(job: Job) -> list[tuple[str, float | None, str]]:
+    make, problem, seed, trials = job
+    return signature(run_study(make, None, problem, seed=seed, trials=trials).trials)
+
+
+def trials_in_spawned_process(jobs: list[Job]) -> list[list[tuple[str, float | None, str]]]:
+    """Run ``(factory, problem, seed, trials)`` studies in one freshly spawned process (new
+    interpreter, new hash seed) and return their :func:`signature` s."""
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(1) as pool:
         return pool.map(_trials_job, jobs)
+
+
+class Driver:
+    """A strategy driven as a study drives it, without evaluating anything: validated,
+    started with its own :class:`History`, each ask recorded (a duplicate is an
+    ``AssertionError``) and each tell recorded before the strategy hears of it.
+
+    Example:
+        >>> d = Driver(make_strategy("grid"), PROBLEMS["chain"].space(), "score")
+        >>> cand = d.ask()
+        >>> d.history.is_new(cand.arch), len(d.history.pending)
+        (False, 1)
+    """
+
+    def __init__(self, strategy: Strategy, space: SearchSpace, objectives: Any = "score", seed: int = 0) -> None:
+        self.strategy, self.space = strategy, space
+        self.objectives = Objectives.parse(objectives)
+        strategy.validate(space, self.objectives)
+        self.history = History(space, self.objectives)
+        strategy.start(space, self.objectives, np.random.default_rng(seed), self.history)
+
+    def ask(self) -> Ask:
+        cand = self.strategy.ask()
+        if isinstance(cand, Candidate):
+            key = (self.history.key(cand.arch), cand.budget)
+            assert self.history.is_new(cand.arch, cand.budget), f"ask repeats {key}, which is pending or done"
+            self.history.asked(cand)
+        return cand
+
+    def tell(self, trial: Trial) -> None:
+        shown = trial.for_strategy()
+        self.history.told(shown)
+        self.strategy.tell(shown)
 
 
 # -- checks -------------------------------------------------------------------------------
@@ -213,15 +291,18 @@ def check_trials(study: Study) -> None:
         assert t.budget is None or 0 < t.budget <= 1, f"trial {t.number} has budget {t.budget}"
 
 
-def check_finds_optimum(name: str, options: Mapping[str, Any], problem: str, trials: int, seeds: range) -> None:
+def check_finds_optimum(
+    strategy: str | Factory, options: Mapping[str, Any] | None, problem: str, trials: int, seeds: range
+) -> None:
     """With each seed, the best trial (or, multi-objective, the Pareto front) is the known
     optimum after ``trials`` trials."""
     p = PROBLEMS[problem]
+    make = _as_factory(strategy, options)
     for seed in seeds:
-        study = run_study(name, options, problem, seed=seed, trials=trials)
+        study = run_study(make, None, problem, seed=seed, trials=trials)
         check_trials(study)
         space = study.space
-        if STRATEGIES[name].multi_objective:
+        if len(study.objectives) > 1:
             front = {space.canonical(t.arch) for t in study.pareto_front}
             assert front == p.pareto_front(), f"seed {seed}: front {sorted(front)} != {sorted(p.pareto_front())}"
         else:
@@ -231,33 +312,35 @@ def check_finds_optimum(name: str, options: Mapping[str, Any], problem: str, tri
 
 
 def check_same_seed(
-    name: str, options: Mapping[str, Any], problem: str, trials: int
+    strategy: str | Factory, options: Mapping[str, Any] | None, problem: str, trials: int
 ) -> list[tuple[str, float | None, str]]:
     """Two studies with the same seed run the same trials; returns that sequence."""
-    a = signature(run_study(name, options, problem, seed=3, trials=trials).trials)
-    b = signature(run_study(name, options, problem, seed=3, trials=trials).trials)
+    make = _as_factory(strategy, options)
+    a = signature(run_study(make, None, problem, seed=3, trials=trials).trials)
+    b = signature(run_study(make, None, problem, seed=3, trials=trials).trials)
     assert a == b, "the same seed gave different trials"
     assert len(a) == trials or trials > len(PROBLEMS[problem].classes())
     return a
 
 
-def check_resume(name: str, options: Mapping[str, Any], problem: str, folder: Path, *, every: int, trials: int) -> None:
+def check_resume(
+    strategy: str | Factory, options: Mapping[str, Any] | None, problem: str, folder: Path, *, every: int, trials: int
+) -> None:
     """A study stopped every ``every`` trials runs the same trials as an uninterrupted one,
     replaying without mismatch: stops alternate between reopening the SQLite file with a new
     study and strategy, and running the same study object again (which restarts its
     strategy and replays)."""
-    whole = signature(run_study(name, options, problem, seed=5, trials=trials).trials)
-    path = folder / f"{name}-{problem}.db"
+    make = _as_factory(strategy, options)
+    whole = signature(run_study(make, None, problem, seed=5, trials=trials).trials)
+    path = folder / f"resume-{problem}.db"
     done = 0
     parts: list[tuple[str, float | None, str]] = []
     while done < trials:
         storage = SQLiteStorage(path)
         try:
             p = PROBLEMS[problem]
-            study = Study(
-                p.space(), p.evaluator(), make_strategy(name, dict(options)), objectives_for(name),
-                storage=storage, seed=5,
-            )  # fmt: skip
+            s = make()
+            study = Study(p.space(), p.evaluator(), s, objectives_for(s), storage=storage, seed=5, progress=False)
             for _ in range(2):
                 done = min(done + every, trials)
                 study.run(trials=done)
@@ -268,50 +351,153 @@ def check_resume(name: str, options: Mapping[str, Any], problem: str, folder: Pa
     assert parts == whole, "the resumed study ran different trials"
 
 
-def check_exhaustion(name: str, options: Mapping[str, Any], problem: str) -> None:
+def check_exhaustion(strategy: str | Factory, options: Mapping[str, Any] | None, problem: str) -> None:
     """Without a budget the study ends because ``ask`` returns ``None``, after every
     canonical architecture was tried; ``ask`` keeps returning ``None``."""
     p = PROBLEMS[problem]
-    study = run_study(name, options, problem, seed=1)
+    study = run_study(_as_factory(strategy, options), None, problem, seed=1)
     check_trials(study)
     tried = {study.space.canonical(t.arch) for t in study.trials}
     assert tried == set(p.classes()), f"{len(tried)} of {len(p.classes())} architectures tried before None"
     assert study.strategy.ask() is None
+    assert study.strategy.ask() is None
 
 
-def check_pending_asks(name: str, options: Mapping[str, Any], problem: str, *, batch: int = 4, seed: int = 2) -> None:
+def check_pending_asks(
+    strategy: str | Factory, options: Mapping[str, Any] | None, problem: str, *, batch: int = 4, seed: int = 2
+) -> None:
     """Ask ``batch`` times before telling (results told in reverse order) until the strategy
-    is exhausted: no (canonical architecture, budget) is proposed twice, and ``ask`` says
-    ``None`` only when nothing is pending or the space is used up."""
+    is exhausted: no (canonical architecture, budget) is proposed twice, ``WAIT`` comes only
+    while earlier candidates are pending, and ``None`` only when the space is used up."""
     p = PROBLEMS[problem]
     space = p.space()
-    objectives = Objectives.parse(objectives_for(name))
-    strategy: Strategy = make_strategy(name, dict(options))
-    strategy.validate(space, objectives)
-    strategy.start(space, objectives, np.random.default_rng(seed))
+    s = _as_factory(strategy, options)()
+    driver = Driver(s, space, objectives_for(s), seed=seed)
     seen: set[tuple[str, float | None]] = set()
     number = tell_seq = 0
+    answer: Ask = None
     for _ in range(10_000):
-        asked = []
+        asked: list[Trial] = []
         for _ in range(batch):
-            cand = strategy.ask()
-            if cand is None:
+            answer = driver.ask()
+            if answer is WAIT:
+                assert asked, f"ask {number} answered WAIT with nothing pending"
                 break
-            key = (space.canonical(cand.arch), cand.budget)
+            if answer is None:
+                break
+            key = (space.canonical(answer.arch), answer.budget)
             assert key not in seen, f"ask {number} repeats {key} while earlier candidates are pending"
-            assert space.satisfies(cand.arch)
+            assert space.satisfies(answer.arch)
             seen.add(key)
-            asked.append(Trial(number, cand.arch, cand.budget, asked_after=tell_seq))
+            asked.append(Trial(number, answer.arch, answer.budget, asked_after=tell_seq))
             number += 1
         if not asked:
             break
         for trial in reversed(asked):
             metrics = p.score(trial.arch, budget=trial.budget)
             state = TrialState.COMPLETE if math.isfinite(metrics["score"]) else TrialState.FAILED
-            strategy.tell(Trial(trial.number, trial.arch, trial.budget, state, metrics, tell_seq=tell_seq))
+            driver.tell(Trial(trial.number, trial.arch, trial.budget, state, metrics, tell_seq=tell_seq))
             tell_seq += 1
+    assert answer is None, "the strategy never said it was exhausted"
     tried = {k for k, _ in seen}
     assert tried == set(p.classes()), f"only {len(tried)} of {len(p.classes())} architectures tried"
+
+
+def _rank(strategy: Strategy) -> Any:
+    return strategy.rank if isinstance(strategy, WarmStart) else None
+
+
+def check_round_trip(strategy: str | Factory, options: Mapping[str, Any] | None = None) -> None:
+    """``to_config()`` is plain data from which ``make_strategy`` rebuilds an equal strategy
+    (same class, same config), which runs the same trials."""
+    import json
+
+    make = _as_factory(strategy, options)
+    original = make()
+    cfg = original.to_config()
+    assert json.loads(json.dumps(cfg)) == cfg, f"to_config() is not plain data: {cfg!r}"
+    rebuilt = make_strategy(cfg["name"], {k: v for k, v in cfg.items() if k != "name"}, rank=_rank(original))
+    assert type(rebuilt) is type(original) and rebuilt.to_config() == cfg
+    if isinstance(original, WarmStart):
+        assert isinstance(rebuilt, WarmStart) and type(rebuilt.inner) is type(original.inner)
+    a = run_study(lambda: original, None, "nested", seed=4, trials=15)
+    b = run_study(lambda: rebuilt, None, "nested", seed=4, trials=15)
+    assert signature(a.trials) == signature(b.trials), "the rebuilt strategy ran different trials"
+
+
+def check_refuses_unusable_objectives(strategy: str | Factory, options: Mapping[str, Any] | None = None) -> None:
+    """A strategy refuses, in ``validate``, fewer objectives than it needs and more than it
+    uses, naming the way out; it accepts the numbers it declares."""
+    s = _as_factory(strategy, options)()
+    space = PROBLEMS["chain"].space()
+    one, two = Objectives.parse("score"), Objectives.parse({"score": "maximize", "cost": "minimize"})
+    for obj in (one, two):
+        if s.min_objectives <= len(obj) and (s.max_objectives is None or len(obj) <= s.max_objectives):
+            s.validate(space, obj)
+            continue
+        with pytest.raises(ConfigError) as info:
+            s.validate(space, obj)
+        assert info.value.field == "objectives"
+        if len(obj) > 1:
+            assert "use `nsga2` (multi-objective)" in info.value.message
+            assert "`constraints:` such as `params <= 1e6`" in info.value.message
+        else:
+            assert "needs at least two" in info.value.message
+
+
+# -- the suite ------------------------------------------------------------------------------
+
+
+class StrategyTests:
+    """Every conformance check as a test method; subclass it with a ``factory``.
+
+    Attributes:
+        factory: Builds a fresh strategy (picklable for the spawned-process check).
+        optimum_trials: Trials within which the toy optimum must be found for every seed.
+        optimum_seeds: Seeds of that check.
+    """
+
+    factory: ClassVar[Factory]
+    optimum_trials: ClassVar[int] = 80
+    optimum_seeds: ClassVar[range] = range(3)
+
+    def make(self) -> Strategy:
+        return type(self).factory()
+
+    def test_finds_the_optimum_of_a_toy_space(self) -> None:
+        check_finds_optimum(type(self).factory, None, "chain", self.optimum_trials, seeds=self.optimum_seeds)
+
+    @pytest.mark.parametrize("problem", ["constrained", "cell", "nested"])
+    def test_runs_other_spaces_without_duplicates_within_constraints(self, problem: str) -> None:
+        study = run_study(type(self).factory, None, problem, trials=40)
+        check_trials(study)
+        multi_fidelity = any(t.budget is not None for t in study.trials)  # one arch at several budgets
+        assert len(study.trials) == min(40, len(PROBLEMS[problem].classes())) or multi_fidelity
+
+    def test_same_seed_same_trials(self) -> None:
+        check_same_seed(type(self).factory, None, "chain", 30)
+
+    @pytest.mark.slow
+    def test_same_seed_same_trials_in_a_spawned_process(self) -> None:
+        here = signature(run_study(type(self).factory, None, "nested", seed=3, trials=25).trials)
+        (there,) = trials_in_spawned_process([(type(self).factory, "nested", 3, 25)])
+        assert here == there, "a spawned process ran different trials"
+
+    def test_resume_equals_an_uninterrupted_run(self, tmp_path: Path) -> None:
+        check_resume(type(self).factory, None, "nested", tmp_path, every=7, trials=30)
+
+    @pytest.mark.parametrize("problem", ["chain", "constrained", "cell"])
+    def test_none_only_when_the_space_is_exhausted(self, problem: str) -> None:
+        check_exhaustion(type(self).factory, None, problem)
+
+    def test_asks_while_pending_propose_no_duplicates(self) -> None:
+        check_pending_asks(type(self).factory, None, "nested", batch=4)
+
+    def test_to_config_rebuilds_an_equal_strategy(self) -> None:
+        check_round_trip(type(self).factory)
+
+    def test_objectives_it_cannot_use_are_refused(self) -> None:
+        check_refuses_unusable_objectives(type(self).factory)
 
 
 # Options used in the checks (small populations so that the toy spaces exercise every phase)
