@@ -201,7 +201,10 @@ def test_config_ranks_with_the_proxy_on_the_given_data_and_resumes_alike(tmp_pat
     study.run(trials=4)  # stopped before the config's budget of 6
     study.storage.close()  # type: ignore[attr-defined]
     zc = ZeroCost("digits", space="seed-cnn", proxy="synflow", threads=None)
-    archs = list(zc.space.enumerate())  # type: ignore[union-attr]
+    from nasforge.space import builtin
+
+    space = builtin("seed-cnn")
+    archs = list(space.with_constraints(zc.constraints(space)).enumerate())  # what the study searches
     scores = zc.rank(archs)
     expected = [archs[i] for i in sorted(range(27), key=lambda i: -scores[i])[:3]]
     trials = SQLiteStorage(run / "study.db").trials()
