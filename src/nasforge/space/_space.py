@@ -290,8 +290,9 @@ class SearchSpace:
         """Whether ``arch`` meets every constraint."""
         return all(c(arch) for c in self.constraints)
 
-    def validate(self, arch: Mapping[str, Any], *, field: str = "arch") -> Arch:
-        """``arch`` as an :class:`Arch` of this space, or a :class:`SpaceError` naming what is wrong."""
+    def validate(self, arch: Mapping[str, Any], *, field: str = "arch", constraints: bool = True) -> Arch:
+        """``arch`` as an :class:`Arch` of this space, or a :class:`SpaceError` naming what is wrong;
+        ``constraints=False`` checks the decisions only (e.g. a stored architecture)."""
         values: dict[str, Value] = {}
         for d in self.decisions:
             if not self._active(d, values):
@@ -306,7 +307,7 @@ class SearchSpace:
         if extra:
             raise SpaceError(f"{field}.{extra[0]}", "is not an active decision of this space")
         out = Arch(values)
-        if not self.satisfies(out):
+        if constraints and not self.satisfies(out):
             failed = [c.name for c in self.constraints if not c(out)]
             raise SpaceError(field, f"violates constraint {failed[0]!r}")
         return out

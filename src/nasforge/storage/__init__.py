@@ -1,6 +1,31 @@
-"""Storage of trials and study settings: SQLite (default) and in-memory."""
+"""Storage of trials and study settings: SQLite (default) and in-memory.
 
-from ._base import InMemoryStorage, Storage, trial_from_row, trial_to_row
+A damaged store is never read silently: see :class:`Storage` (``trials``, ``read_trials``,
+``check``) and :class:`StorageError`.
+"""
+
+from ._base import (
+    BadRow,
+    InMemoryStorage,
+    RowProblem,
+    Storage,
+    StorageError,
+    StorageWarning,
+    TrialsRead,
+    trial_from_row,
+    trial_to_row,
+)
 from ._sqlite import SQLiteStorage
 
-__all__ = ["InMemoryStorage", "SQLiteStorage", "Storage", "trial_from_row", "trial_to_row"]
+__all__ = [
+    "BadRow",
+    "InMemoryStorage",
+    "RowProblem",
+    "SQLiteStorage",
+    "Storage",
+    "StorageError",
+    "StorageWarning",
+    "TrialsRead",
+    "trial_from_row",
+    "trial_to_row",
+]

@@ -1,21 +1,81 @@
-"""The storage protocol: where trials and the study's settings live."""
+"""The storage protocol: where trials and the study's settings live.
+
+Reading is never silent about damage. :meth:`Storage.trials` raises :class:`StorageError` (one
+line naming the file, the trial and the way forward) when a stored row cannot be read;
+``trials(skip_bad=True)`` returns the readable trials and warns (:class:`StorageWarning`)
+naming each one it left out; :meth:`Storage.read_trials` gives both lists to a caller that
+shows them; :meth:`Storage.check` lists every problem (the file's own integrity check included)
+for ``nasforge status --check``. An unreadable row stays in the file, and
+:meth:`Storage.next_number` counts it, so new trials never overwrite it.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import warnings
 from abc import ABC, abstractmethod
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from .._errors import NasforgeError, SpaceError
 from .._trial import Trial, TrialState
 from ..space import Arch
+
+if TYPE_CHECKING:
+    from ..space import SearchSpace
+
+
+class StorageError(NasforgeError):
+    """A study's records cannot be read or written: a damaged file, an unreadable row, a full
+    disk. The message names the file (and the trial) and says how to go on; trials already
+    stored are kept."""
+
+    def __init__(self, message: str, *, path: str | None = None, number: int | None = None) -> None:
+        self.path = path
+        self.number = number
+        super().__init__(message)
+
+
+class StorageWarning(UserWarning):
+    """Unreadable trial rows were left out of a read (``trials(skip_bad=True)``)."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """A stored trial row that cannot be read: its number (``None`` when even that is
+    unreadable) and why."""
+
+    number: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        return f"trial {self.number if self.number is not None else '?'}: {self.reason}"
+
+
+@dataclass
+class TrialsRead:
+    """What :meth:`Storage.read_trials` found: the readable trials by number, the rows it could
+    not read, and the number the next new trial must take (past every row, readable or not)."""
+
+    trials: list[Trial]
+    problems: list[RowProblem] = field(default_factory=list)
+    next_number: int = 0
 
 
 class Storage(ABC):
     """Trial records and study settings; holds no live objects.
 
     The study is the only writer: every state change of a trial is one call (one transaction
-    for SQLite), made before the strategy is told.
+    for SQLite), made before the strategy is told. A write that fails (a full disk) raises
+    :class:`StorageError` and leaves every trial stored before it intact.
     """
+
+    @property
+    def where(self) -> str:
+        """The storage as messages name it (a file path, or ``the in-memory storage``)."""
+        return "the in-memory storage"
 
     @abstractmethod
     def get_meta(self) -> dict[str, Any]:
@@ -30,8 +90,67 @@ class Storage(ABC):
         """Insert or replace the record of ``trial.number``."""
 
     @abstractmethod
-    def trials(self) -> list[Trial]:
-        """All trials, by number."""
+    def read_trials(self, *, space: SearchSpace | None = None) -> TrialsRead:
+        """Every readable trial by number, and a :class:`RowProblem` for each row that is not;
+        with ``space``, a stored architecture that is not one of its architectures (a decision
+        missing, a value outside its domain; constraints are not checked) is a problem too.
+        Raises :class:`StorageError` only when nothing can be read at all."""
+
+    def trials(self, *, skip_bad: bool = False, space: SearchSpace | None = None) -> list[Trial]:
+        """All trials, by number.
+
+        A row that cannot be read raises :class:`StorageError` naming the first such trial and
+        how many there are; with ``skip_bad=True`` the readable trials are returned and a
+        :class:`StorageWarning` names every row left out (the rows stay in the file). ``space``
+        also checks each stored architecture against it (see :meth:`read_trials`).
+        """
+        read = self.read_trials(space=space)
+        if read.problems:
+            if not skip_bad:
+                first = read.problems[0]
+                more = f" ({len(read.problems)} unreadable trials in all)" if len(read.problems) > 1 else ""
+                raise StorageError(
+                    f"{self.where}: {first}{more}; {self._check_hint()} lists every damaged row, and "
+                    "reading with skip_bad=True (resume skipping unreadable rows) goes on without them",
+                    path=self.where,
+                    number=first.number,
+                )
+            shown = "; ".join(str(p) for p in read.problems[:10])
+            extra = f"; and {len(read.problems) - 10} more" if len(read.problems) > 10 else ""
+            warnings.warn(
+                StorageWarning(
+                    f"{self.where}: left out {len(read.problems)} unreadable trial(s), kept in the file: {shown}{extra}"
+                ),
+                stacklevel=2,
+            )
+        return read.trials
+
+    def next_number(self) -> int:
+        """The number for a new trial: past every stored row, readable or not."""
+        return self.read_trials().next_number
+
+    def check(self, *, space: SearchSpace | None = None) -> list[str]:
+        """Every problem found, one line each (empty when the storage is healthy): the file's
+        integrity check (SQLite ``PRAGMA quick_check``), settings that cannot be read, and the
+        trial rows that cannot be read (or, with ``space``, whose architecture does not fit it).
+        For ``nasforge status --check``."""
+        problems = list(self._integrity())
+        try:
+            self.get_meta()
+        except StorageError as exc:
+            problems.append(str(exc))
+        try:
+            problems.extend(str(p) for p in self.read_trials(space=space).problems)
+        except StorageError as exc:
+            problems.append(str(exc))
+        return problems
+
+    def _integrity(self) -> list[str]:
+        """Problems of the medium itself (none for memory)."""
+        return []
+
+    def _check_hint(self) -> str:
+        return "`Storage.check()`"
 
     def close(self) -> None:
         """Release files or connections."""
@@ -59,26 +178,110 @@ def trial_to_row(t: Trial) -> dict[str, Any]:
     }
 
 
-def trial_from_row(row: dict[str, Any]) -> Trial:
-    """Inverse of :func:`trial_to_row`."""
-    return Trial(
-        number=int(row["number"]),
-        arch=Arch.from_json(row["arch"]),
-        budget=row["budget"],
-        state=TrialState(row["state"]),
-        metrics=json.loads(row["metrics"]),
-        report=json.loads(row["report"]),
-        error=row["error"],
-        started=row["started"],
-        finished=row["finished"],
-        cost_seconds=row["cost_seconds"],
-        interrupted=bool(row["interrupted"]),
-        requeued_from=row["requeued_from"],
-        enqueued=bool(row["enqueued"]),
-        asked_after=int(row["asked_after"]),
-        tell_seq=row["tell_seq"],
-        violation=float(row.get("violation") or 0.0),
-    )
+class BadRow(ValueError):
+    """A stored row that does not decode into a trial (raised by :func:`trial_from_row`)."""
+
+
+def _json_object(row: Mapping[str, Any], key: str) -> dict[str, Any]:
+    text = row[key]
+    if not isinstance(text, str | bytes):
+        raise BadRow(f"{key} is not JSON text (got {type(text).__name__})")
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise BadRow(f"{key} is not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise BadRow(f"{key} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _int(row: Mapping[str, Any], key: str, *, optional: bool = False) -> int | None:
+    v = row[key]
+    if v is None and optional:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise BadRow(f"{key} must be an integer, got {v!r}")
+    return v
+
+
+def _number(row: Mapping[str, Any], key: str) -> float | None:
+    v = row[key]
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise BadRow(f"{key} must be a number, got {v!r}")
+    return float(v)
+
+
+def trial_from_row(row: Mapping[str, Any]) -> Trial:
+    """Inverse of :func:`trial_to_row`; a row that does not decode raises :class:`BadRow`
+    naming the column and what is wrong with it.
+
+    Example:
+        >>> t = Trial(3, Arch({"k": 1}), state=TrialState.COMPLETE, metrics={"acc": 0.5})
+        >>> trial_from_row(trial_to_row(t)) == t
+        True
+        >>> trial_from_row({**trial_to_row(t), "state": "exploded"})
+        Traceback (most recent call last):
+        ...
+        nasforge.storage._base.BadRow: state 'exploded' is not one of pending, running, complete, failed, pruned
+    """
+    try:
+        number = _int(row, "number")
+        arch_values = _json_object(row, "arch")
+        try:
+            arch = Arch(arch_values)
+        except TypeError as exc:
+            raise BadRow(f"arch: {exc}") from None
+        budget = _number(row, "budget")
+        if budget is not None and not 0.0 < budget <= 1.0:
+            raise BadRow(f"budget must be in (0, 1] or null, got {budget!r}")
+        try:
+            state = TrialState(row["state"])
+        except ValueError:
+            names = ", ".join(s.value for s in TrialState)
+            raise BadRow(f"state {row['state']!r} is not one of {names}") from None
+        metrics = _json_object(row, "metrics")
+        for name, value in metrics.items():
+            if value is not None and (isinstance(value, str) or not isinstance(value, int | float)):
+                raise BadRow(f"metric {name!r} must be a number, got {value!r}")
+        report = _json_object(row, "report")
+        error = row["error"]
+        if error is not None and not isinstance(error, str):
+            raise BadRow(f"error must be text or null, got {error!r}")
+        violation = _number(row, "violation") if "violation" in row else 0.0
+        if violation is not None and (math.isnan(violation) or violation < 0):
+            raise BadRow(f"violation must be a number >= 0, got {violation!r}")
+        assert number is not None
+        return Trial(
+            number=number,
+            arch=arch,
+            budget=budget,
+            state=state,
+            metrics=metrics,
+            report=report,
+            error=error,
+            started=_number(row, "started"),
+            finished=_number(row, "finished"),
+            cost_seconds=_number(row, "cost_seconds"),
+            interrupted=bool(_int(row, "interrupted")),
+            requeued_from=_int(row, "requeued_from", optional=True),
+            enqueued=bool(_int(row, "enqueued")),
+            asked_after=_int(row, "asked_after") or 0,
+            tell_seq=_int(row, "tell_seq", optional=True),
+            violation=violation or 0.0,
+        )
+    except KeyError as exc:
+        raise BadRow(f"column {exc} is missing") from None
+
+
+def check_arch(trial: Trial, space: SearchSpace) -> RowProblem | None:
+    """A problem when ``trial``'s architecture is not one of ``space``'s (constraints aside)."""
+    try:
+        space.validate(trial.arch, field="arch", constraints=False)
+    except SpaceError as exc:
+        return RowProblem(trial.number, f"the stored architecture does not fit the space: {exc}")
+    return None
 
 
 class InMemoryStorage(Storage):
@@ -97,5 +300,10 @@ class InMemoryStorage(Storage):
     def put_trial(self, trial: Trial) -> None:
         self._trials[trial.number] = trial
 
-    def trials(self) -> list[Trial]:
-        return [self._trials[k] for k in sorted(self._trials)]
+    def read_trials(self, *, space: SearchSpace | None = None) -> TrialsRead:
+        trials = [self._trials[k] for k in sorted(self._trials)]
+        problems = [p for t in trials if space is not None and (p := check_arch(t, space)) is not None]
+        bad = {p.number for p in problems}
+        return TrialsRead(
+            [t for t in trials if t.number not in bad], problems, max(self._trials, default=-1) + 1
+        )
