@@ -148,8 +148,8 @@ def test_a_bayesian_inner_strategy_models_the_warm_start_results_at_once() -> No
     inner = make_strategy("bayesian", {"initial": 3})
     s = Driver(warm(inner, top=3), SPACE, OBJ)
     for number in range(3):
-        cand = s.ask()
-        s.tell(Trial(number, cand.arch, None, TrialState.COMPLETE, true_score(cand.arch), tell_seq=number))  # type: ignore[union-attr]
+        arch = s.ask().arch  # type: ignore[union-attr]
+        s.tell(Trial(number, arch, None, TrialState.COMPLETE, true_score(arch), tell_seq=number))
     best = max(s.strategy.ranked, key=lambda a: true_score(a)["score"])  # type: ignore[attr-defined]
     nxt = s.ask().arch  # type: ignore[union-attr]
     assert nxt in SPACE.neighbors(best)  # the first model-driven ask climbs from the best warm result

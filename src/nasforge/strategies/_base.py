@@ -80,20 +80,22 @@ class Strategy(ABC):
         """Refuse, with a :class:`ConfigError`, a space or objectives this strategy cannot
         search. Called by the study and the config reader before any work; ``start`` may
         assume it passed."""
-        n = len(objectives)
-        if n < self.min_objectives:
+        n, low, high = len(objectives), self.min_objectives, self.max_objectives
+        if n < low:
             raise ConfigError(
                 "objectives",
-                f"strategy {type(self).__name__} is multi-objective and needs at least "
-                f"{'two' if self.min_objectives == 2 else self.min_objectives} objectives, got {objectives.names}; add one (e.g. params: minimize) or use a single-objective "
+                f"strategy {type(self).__name__} is multi-objective and needs at least {'two' if low == 2 else low} "
+                f"objectives, got {objectives.names}; add one (e.g. params: minimize) or use a single-objective "
                 "strategy",
             )
-        if self.max_objectives is not None and n > self.max_objectives:
+        if high is not None and n > high:
+            uses = "optimizes a single objective" if high == 1 else f"uses at most {high} objectives"
+            kept = repr(objectives.names[0]) if high == 1 else str(objectives.names[:high])
             raise ConfigError(
                 "objectives",
-                f"strategy `{strategy_label(self)}` optimizes a single objective and would ignore all but "
-                f"{objectives.names[0]!r} of {objectives.names}; use `nsga2` (multi-objective), or keep one "
-                "objective and turn the others into `constraints:` such as `params <= 1e6`",
+                f"strategy `{strategy_label(self)}` {uses} and would ignore all but {kept} of "
+                f"{objectives.names}; use `nsga2` (multi-objective), or keep one objective and turn the others into "
+                "`constraints:` such as `params <= 1e6`",
             )
 
     def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator, history: History) -> None:

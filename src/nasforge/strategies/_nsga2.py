@@ -120,11 +120,12 @@ class NSGA2(Strategy):
         check_population(self.population, space)
         missing = [c for c in self.constraints if c not in objectives.constraints]
         if missing:
+            given = [str(c) for c in objectives.constraints]
             raise ConfigError(
                 "strategy.constraints",
-                f"{[str(c) for c in missing]} are not among the study's constraints {[str(c) for c in objectives.constraints]}, "
-                "so no trial would be judged by them; give them as the study's `constraints` (the strategy's option "
-                "is an alias that the study adds to its objectives)",
+                f"{[str(c) for c in missing]} are not among the study's constraints {given}, so no trial would be "
+                "judged by them; give them as the study's `constraints` (the strategy's option is an alias that the "
+                "study adds to its objectives)",
             )
 
     def to_config(self) -> dict[str, Any]:
