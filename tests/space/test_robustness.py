@@ -276,3 +276,15 @@ def test_registry_lives_below_the_config_reader() -> None:
         assert builtin("tiny-test-space").to_config() == "tiny-test-space"
     finally:
         del BUILTIN_SPACES["tiny-test-space"]
+
+
+def test_an_expression_given_in_python_is_stored_as_its_text() -> None:
+    space = SearchSpace({"k": Choice([1, 3, 5])}, constraints=[Expression("k > 1", names=["k"])])
+    assert space.cardinality == 2
+    assert space.to_config() == {"name": "space", "decisions": {"k": {"choice": [1, 3, 5]}}, "constraints": ["k > 1"]}
+
+
+def test_a_count_beyond_float_range_is_infinite() -> None:
+    space = SearchSpace({"l": Repeat({f"d{i}": Choice(list(range(10))) for i in range(5)}, 1, 1000)})
+    assert space.cardinality == math.inf
+    assert len(space.sample(np.random.default_rng(0))) > 1

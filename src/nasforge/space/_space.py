@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ from .._errors import SpaceError
 from ._arch import Arch, Value
 from ._cell import Cell
 from ._domains import Domain, IntRange
+from ._expr import Expression
 
 MAX_SAMPLE_TRIES = 2000
 """Rejection-sampling attempts before a space is called impossible under its constraints."""
@@ -159,10 +161,7 @@ class SearchSpace:
         self._when: dict[str, frozenset[Value]] = {
             d.name: frozenset(d.parent_values) for d in self.decisions if d.parent is not None
         }
-        self.constraints: tuple[Constraint, ...] = tuple(
-            c if isinstance(c, Constraint) else Constraint(c, getattr(c, "__name__", "constraint"))
-            for c in constraints
-        )
+        self.constraints: tuple[Constraint, ...] = tuple(_as_constraint(c) for c in constraints)
         self._cardinality: float | None = None
 
     def __repr__(self) -> str:
@@ -353,7 +352,8 @@ class SearchSpace:
 
     @property
     def cardinality(self) -> float:
-        """Number of distinct architectures (``math.inf`` with a continuous decision).
+        """Number of distinct architectures (``math.inf`` with a continuous decision, or when
+        the count is beyond a float's range).
 
         With constraints, the count is exact up to ``EXACT_COUNT_LIMIT`` unconstrained
         architectures and an upper bound beyond.
@@ -362,7 +362,8 @@ class SearchSpace:
             raw = self._count()
             if self.constraints and raw <= EXACT_COUNT_LIMIT:
                 raw = sum(1 for _ in self.enumerate())
-            self._cardinality = raw
+            # beyond a float's range (a deep repeat), as infinite: callers compare it with floats
+            self._cardinality = raw if raw <= sys.float_info.max else math.inf
         return self._cardinality
 
     def enumerate(self) -> Iterator[Arch]:
@@ -584,6 +585,16 @@ class SearchSpace:
 
 
 _DONE = object()
+
+
+def _as_constraint(c: Constraint | Callable[[Arch], bool]) -> Constraint:
+    """A :class:`Constraint`; an :class:`~nasforge.space.Expression` keeps its text, so the
+    space can still be written to a config."""
+    if isinstance(c, Constraint):
+        return c
+    if isinstance(c, Expression):
+        return Constraint(c.holds, c.text, expression=c.text)
+    return Constraint(c, getattr(c, "__name__", "constraint"))
 
 
 def _times(a: float, b: float) -> float:
