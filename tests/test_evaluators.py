@@ -30,11 +30,11 @@ def test_json_tables_list_and_object(tmp_path: Path) -> None:
 
 
 def test_table_refuses_missing_columns_and_files(table_csv: Path, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="evaluator.metric: column 'accuracy' is not in results.csv"):
+    with pytest.raises(ConfigError, match="^Table: metric: column 'accuracy' is not in results.csv"):
         Table.from_file(table_csv, key="{k}", metric="accuracy")
-    with pytest.raises(ConfigError, match="evaluator.report: column 'nope'"):
+    with pytest.raises(ConfigError, match="^Table: report: column 'nope'"):
         Table.from_file(table_csv, key="{k}", metric="acc", report=["nope"])
-    with pytest.raises(ConfigError, match="evaluator.key_column: column 'arch_id'"):
+    with pytest.raises(ConfigError, match="^Table: key_column: column 'arch_id'"):
         Table.from_file(table_csv, key="{k}", key_column="arch_id", metric="acc")
     with pytest.raises(ConfigError, match="does not exist"):
         Table.from_file(tmp_path / "missing.csv", key="{k}", metric="acc")

@@ -64,7 +64,7 @@ def test_load_model_round_trips_the_weights_exactly(run_dir: Path) -> None:
 def test_the_loaded_model_reproduces_the_reported_test_accuracy(run_dir: Path) -> None:
     record = json.loads((run_dir / "best" / "arch.json").read_text())
     trainer = Trainer("digits", space="seed-cnn", seed=record["seed"], threads=1)
-    _, accuracy = trainer.test(nasforge.load_model(run_dir))
+    accuracy = trainer.test(nasforge.load_model(run_dir))["test_accuracy"]
     assert accuracy == pytest.approx(record["test_accuracy"], abs=1e-9)
 
 

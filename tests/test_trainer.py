@@ -17,7 +17,7 @@ from nasforge import ConfigError, SQLiteStorage, TrialState, search
 from nasforge.cli import main
 from nasforge.evaluators import Trainer
 from nasforge.models import build_model
-from nasforge.space import Arch, Choice, SearchSpace
+from nasforge.space import Arch, Choice, SearchSpace, builtin
 
 torch.set_num_threads(1)
 pytestmark = pytest.mark.slow
@@ -80,7 +80,7 @@ def test_budget_scales_epochs_or_data() -> None:
         model.register_forward_hook(lambda m, args, out: seen.append(args[0].shape[0]) if m.training else None)
         return model
 
-    by_data = trainer(model=counting, fidelity="data", batch_size=10_000, epochs=2)
+    by_data = trainer(model_fn=counting, fidelity="data", batch_size=10_000, epochs=2)
     seen.clear()
     by_data.evaluate(SMALL)
     full = seen[:]
@@ -115,7 +115,7 @@ class Boom(nn.Module):
 def test_nan_and_exceptions_fail_the_trial_and_the_study_completes(tmp_path: Path) -> None:
     space = SearchSpace({"mode": Choice(["ok", "nan", "raise"])})
     t = Trainer(
-        "digits", space=space, model=lambda arch, shape, n: Boom(str(arch["mode"])), epochs=2, lr=0.05, threads=1
+        "digits", space=space, model_fn=lambda arch, shape, n: Boom(str(arch["mode"])), epochs=2, lr=0.05, threads=1
     )
     storage = SQLiteStorage(tmp_path / "study.db")
     study = search(space, t, strategy="grid", objectives={"accuracy": "maximize"}, storage=storage)
@@ -142,7 +142,7 @@ def test_each_trial_releases_its_networks() -> None:
         refs.append(weakref.ref(model))
         return model
 
-    t = trainer(model=tracked, folds=2)
+    t = trainer(model_fn=tracked, folds=2)
     for _ in range(3):
         t.evaluate(SMALL)
     assert len(refs) == 3 * 2 and all(r() is None for r in refs)
@@ -150,16 +150,24 @@ def test_each_trial_releases_its_networks() -> None:
 
 @pytest.mark.parametrize(
     ("options", "field"),
-    [({"folds": 1}, "evaluator.folds"), ({"epochs": 0}, "evaluator.epochs"), ({"optimizer": "rmsprop"}, "evaluator.optimizer"),
-     ({"lr": -1}, "evaluator.lr"), ({"fidelity": "time"}, "evaluator.fidelity"), ({"device": "cuda:7"}, "evaluator.device"),
-     ({"validation": 1.5}, "evaluator.validation"), ({"model_options": {"C": 8}}, "evaluator.model.C")],
+    [({"folds": 1}, "folds"), ({"epochs": 0}, "epochs"), ({"optimizer": "rmsprop"}, "optimizer"),
+     ({"lr": -1}, "lr"), ({"fidelity": "time"}, "fidelity"), ({"device": "cuda:7"}, "device"),
+     ({"validation": 1.5}, "validation"), ({"model_options": {"C": 8}}, "model.C"), ({"lr": float("nan")}, "lr")],
 )  # fmt: skip
 def test_bad_trainer_options_name_the_field(options: dict[str, Any], field: str) -> None:
-    if field == "evaluator.device" and torch.cuda.device_count() > 7:
+    """A Python call names the class and the parameter; the same option in a config names
+    its path (the container prefixes the relative field on the way out)."""
+    if field == "device" and torch.cuda.device_count() > 7:
         pytest.skip("this machine has a cuda:7")
     with pytest.raises(ConfigError) as err:
         trainer(**options)
-    assert err.value.field == field
+    assert err.value.field == field and str(err.value).startswith(f"Trainer: {field}")
+    from nasforge.evaluators import make_evaluator
+
+    yaml_options = {("model" if k == "model_options" else k): val for k, val in options.items()}
+    with pytest.raises(ConfigError) as err:
+        make_evaluator({"dataset": "digits", "threads": 1, **yaml_options}, builtin("seed-cnn"), ".")
+    assert err.value.field == f"evaluator.{field}" and str(err.value).startswith(f"evaluator.{field}: ")
 
 
 # -- the config and the command line ----------------------------------------------------------
@@ -180,7 +188,9 @@ def test_config_builds_a_trainer_with_the_space_narrowed_to_the_input(tmp_path: 
     cfg = RunConfig.parse({"space": "seed-cnn", "evaluator": {"dataset": {"npz": "d.npz"}, "folds": 2}}, tmp_path)
     assert isinstance(cfg.evaluator, Trainer) and cfg.evaluator.folds == 2
     assert cfg.objectives.to_config() == {"accuracy": "maximize"}
-    assert sorted({a["kernel"] for a in cfg.space.enumerate()}) == [1, 3]  # kernel 5 does not fit 4x4
+    assert sorted({a["kernel"] for a in cfg.space.enumerate()}) == [1, 3, 5]  # the space as configured
+    narrowed = cfg.space.with_constraints(cfg.evaluator.constraints(cfg.space))  # the study's hook
+    assert sorted({a["kernel"] for a in narrowed.enumerate()}) == [1, 3]  # kernel 5 does not fit 4x4
 
 
 def _csv(tmp_path: Path) -> Path:

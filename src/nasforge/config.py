@@ -1,148 +1,60 @@
-"""Run configs (YAML/JSON): validation with field paths, and building a study from one."""
+"""Run configs (YAML/JSON): the one place that composes the parts.
+
+Each package owns its YAML: ``space.from_config``, ``evaluators.make_evaluator``,
+``strategies.make_strategy``, ``executors.make_executor``; :meth:`RunConfig.parse` checks the
+shape of the top level, builds every component **once** (constructing validates, and that
+same object is used) and checks that they fit together (objectives the evaluator produces,
+decisions something reads, a strategy that can search the space) before anything is written.
+"""
 
 from __future__ import annotations
 
-import importlib
+import dataclasses
 import os
-import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from . import _validate as v
 from ._errors import ConfigError
 from ._trial import Objectives
-from .evaluators import Evaluator, Function, Table, nasbench201
+from .evaluators import Evaluator, EvaluatorSetup, check_decisions, check_objectives, make_evaluator
 from .space import SearchSpace, from_config
 from .strategies import make_strategy
+
+if TYPE_CHECKING:
+    from .evaluators import Ranker
+    from .executors import Executor
+    from .strategies import Strategy
 
 DEFAULT_MAX_FAILURES_IN_A_ROW = 10
 """A search stops after this many consecutive failed trials unless the config says otherwise."""
 
-TOP_KEYS = {"name", "seed", "space", "evaluator", "strategy", "objectives", "budget", "executor"}
+TOP_KEYS = {"name", "seed", "space", "evaluator", "strategy", "objectives", "constraints", "budget", "executor"}
+BUDGET_KEYS = {"trials", "seconds", "max_failures_in_a_row"}
+WARM_COUNTS = ("samples", "top")
 
 
 @dataclass
-class Built:
-    """What an evaluator builder returns: the evaluator, the space it may have narrowed (e.g.
-    with input-shape constraints) and the objectives to use when the config gives none."""
+class WarmStartSpec:
+    """A validated ``strategy.warm_start``: the ranker (built from the evaluator setup) and
+    the counts."""
 
-    evaluator: Evaluator
+    ranker: Ranker
+    samples: int
+    top: int
+
+
+@dataclass
+class StudyParts:
+    """Every component of a study, each constructed once from the config."""
+
     space: SearchSpace
-    objectives: dict[str, str] = field(default_factory=dict)
-    resolved: dict[str, Any] = field(default_factory=dict)
-    """Evaluator settings found outside the config (e.g. a path from the environment), stored
-    with the run so that resume and report need no environment."""
-
-
-EvaluatorBuilder = Callable[[Mapping[str, Any], SearchSpace, Path], Built]
-EVALUATORS: dict[str, EvaluatorBuilder] = {}
-"""Evaluator builders by the key that selects them in ``evaluator:`` (``table``, ``function``, ...)."""
-
-
-EVALUATOR_HINTS = {"proxy": "dataset", "epochs": "dataset", "folds": "dataset", "key": "table", "metric": "table"}
-"""Keys that give away which evaluator was meant when its selecting key is missing."""
-
-
-def register_evaluator(key: str) -> Callable[[EvaluatorBuilder], EvaluatorBuilder]:
-    """Decorator: ``evaluator: {<key>: ...}`` in a config is built by the decorated function."""
-
-    def wrap(fn: EvaluatorBuilder) -> EvaluatorBuilder:
-        EVALUATORS[key] = fn
-        return fn
-
-    return wrap
-
-
-def check_keys(data: Mapping[str, Any], allowed: set[str], field: str) -> None:
-    """Refuse keys of ``data`` that are not in ``allowed``, naming the first one."""
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        where = f"{field}.{unknown[0]}" if field else unknown[0]
-        raise ConfigError(where, f"unknown key; allowed keys are {sorted(allowed)}")
-
-
-def _str_list(value: Any, field: str) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(field, f"must be a column name or a list of them, got {value!r}")
-    return value
-
-
-def resolve(base: Path, path: Any, field: str) -> Path:
-    """``path`` relative to the config's folder."""
-    if not isinstance(path, str | os.PathLike) or not str(path):
-        raise ConfigError(field, f"must be a path, got {path!r}")
-    p = Path(os.path.expanduser(str(path)))
-    return p if p.is_absolute() else base / p
-
-
-@register_evaluator("table")
-def _table(data: Mapping[str, Any], space: SearchSpace, base: Path) -> Built:
-    check_keys(data, {"table", "key", "key_column", "metric", "report", "cost"}, "evaluator")
-    if "metric" not in data:
-        raise ConfigError("evaluator.metric", "is required: the column the search maximizes or minimizes")
-    metric = _str_list(data["metric"], "evaluator.metric")
-    key = data.get("key")
-    if key is not None and not isinstance(key, str):
-        raise ConfigError("evaluator.key", f"must be a format string over decision names, got {key!r}")
-    if isinstance(key, str):
-        from .evaluators._table import _FIELD
-
-        for name in _FIELD.findall(key):
-            if name not in space.names:
-                raise ConfigError("evaluator.key", f"names {name!r}, which is not a decision of the space")
-    table = Table.from_file(
-        resolve(base, data["table"], "evaluator.table"),
-        key=key if key is not None else space.to_string,
-        key_column=data.get("key_column"),
-        metric=metric,
-        report=_str_list(data.get("report"), "evaluator.report"),
-        cost=data.get("cost"),
-    )
-    return Built(table, space, {m: "maximize" for m in metric[:1]})
-
-
-@register_evaluator("benchmark")
-def _benchmark(data: Mapping[str, Any], space: SearchSpace, base: Path) -> Built:
-    check_keys(data, {"benchmark", "path", "metric", "report"}, "evaluator")
-    if data["benchmark"] != "nasbench201":
-        raise ConfigError("evaluator.benchmark", f"unknown benchmark {data['benchmark']!r}; known: ['nasbench201']")
-    if space.name != "nasbench201" and not space.cells:
-        raise ConfigError("space", "the nasbench201 benchmark needs `space: nasbench201`")
-    metric = data.get("metric", "cifar10-val")
-    path = resolve(base, data["path"], "evaluator.path") if data.get("path") else None
-    table = nasbench201(path, metric=metric, report=_str_list(data.get("report", []), "evaluator.report"), space=space)
-    return Built(table, space, {metric: "maximize"}, {"path": str(Path(str(table.path)).resolve())})
-
-
-def load_callable(spec: str, base: Path, field: str) -> Callable[..., Any]:
-    """Import ``module:attribute`` (the config's folder is searched first)."""
-    if not isinstance(spec, str) or ":" not in spec:
-        raise ConfigError(field, f"must be `module:callable`, got {spec!r}")
-    module_name, _, attr = spec.partition(":")
-    if str(base) not in sys.path:
-        sys.path.insert(0, str(base))
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(field, f"cannot import module {module_name!r}: {exc}") from None
-    fn = getattr(module, attr, None)
-    if not callable(fn):
-        raise ConfigError(field, f"module {module_name!r} has no callable {attr!r}")
-    return fn  # type: ignore[no-any-return]
-
-
-@register_evaluator("function")
-def _function(data: Mapping[str, Any], space: SearchSpace, base: Path) -> Built:
-    check_keys(data, {"function"}, "evaluator")
-    spec = data["function"]
-    return Built(Function(load_callable(spec, base, "evaluator.function"), name=spec), space)
+    evaluator: Evaluator
+    strategy: Strategy
+    executor: Executor
+    objectives: Objectives
 
 
 def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -155,7 +67,13 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 @dataclass
 class RunConfig:
-    """A validated config: everything needed to build (and rebuild on resume) a study."""
+    """A validated config: everything needed to build (and rebuild on resume) a study.
+
+    :meth:`parse` constructs every component once; :meth:`build` hands out those objects;
+    :meth:`with_overrides` applies command-line overrides, rebuilding only what they change.
+    ``space`` is the space as configured: the study narrows it with the evaluator's
+    ``constraints(space)`` hook.
+    """
 
     raw: dict[str, Any]
     base_dir: Path
@@ -171,96 +89,205 @@ class RunConfig:
     executor: dict[str, Any]
     max_failures_in_a_row: int | None = DEFAULT_MAX_FAILURES_IN_A_ROW
     """``budget.max_failures_in_a_row``: stop after this many consecutive failed trials."""
-    warm_start: Any = None
-    """``strategy.warm_start``, validated (a ``WarmStartSpec``), or ``None``."""
+    warm_start: WarmStartSpec | None = None
+    """``strategy.warm_start``, validated, with its ranker; or ``None``."""
+    setup: EvaluatorSetup | None = dataclasses.field(default=None, repr=False)
+    _strategy: Any = dataclasses.field(default=None, repr=False)
+    _executor: Any = dataclasses.field(default=None, repr=False)
 
     @classmethod
     def parse(cls, data: Mapping[str, Any], base_dir: str | os.PathLike[str]) -> RunConfig:
-        """Validate ``data``; raises :class:`ConfigError` naming the first bad field."""
+        """Validate ``data`` and construct every component once; raises :class:`ConfigError`
+        naming the first bad field. Nothing is written."""
         base = Path(base_dir).resolve()
-        check_keys(data, TOP_KEYS, "")
+        v.mapping(data, "config", "{space: ..., evaluator: ..., objectives: ...}")
+        v.check_keys(data, TOP_KEYS)
         for key in ("space", "evaluator"):
             if key not in data:
                 raise ConfigError(key, "is required")
-        name = data.get("name", "study")
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError("name", f"must be a non-empty string, got {name!r}")
-        seed = data.get("seed", 0)
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ConfigError("seed", f"must be an integer, got {seed!r}")
+        name = v.non_empty_str(data.get("name", "study"), "name")
+        seed = v.integer(data.get("seed", 0), "seed")
         space = from_config(data["space"])
-        ev = data["evaluator"]
-        if not isinstance(ev, Mapping):
-            raise ConfigError("evaluator", f"must be a mapping such as {{table: results.csv, metric: accuracy}}, got {ev!r}")
-        kinds = [k for k in EVALUATORS if k in ev]
-        if not kinds:
-            for key, kind in EVALUATOR_HINTS.items():
-                if key in ev:
-                    raise ConfigError(f"evaluator.{kind}", f"is missing: `{key}` belongs to the `{kind}:` evaluator")
-        if len(kinds) != 1:
-            raise ConfigError("evaluator", f"needs exactly one of {sorted(EVALUATORS)}, got keys {sorted(ev)}")
-        built = EVALUATORS[kinds[0]](ev, space, base)
-        data = {**data, "evaluator": {**ev, **built.resolved}}
+        setup = make_evaluator(data["evaluator"], space, base)
+        data = {**data, "evaluator": {**data["evaluator"], **setup.resolved}}
         strat = data.get("strategy", "random")
         if isinstance(strat, str):
             strat = {"name": strat}
         if not isinstance(strat, Mapping) or not isinstance(strat.get("name"), str):
             raise ConfigError("strategy.name", f"must name a strategy, e.g. {{name: random}}, got {strat!r}")
-        options = {k: v for k, v in strat.items() if k != "name"}
-        warm = options.pop("warm_start", None)
-        strategy = make_strategy(strat["name"], options)  # validates name and options now
-        warm_start = None
-        if warm is not None:
-            from .evaluators._proxy_config import build_warm_start  # imports torch
-
-            warm_start = build_warm_start(warm, built.evaluator, built.space, base)
-        if "objectives" in data:
-            objectives = Objectives.parse(data["objectives"])
-        elif built.objectives:
-            objectives = Objectives.parse(built.objectives)
-        else:
-            raise ConfigError("objectives", "is required for this evaluator, e.g. {accuracy: maximize}")
-        strategy.validate(built.space, objectives)  # e.g. population vs space
-        budget = data.get("budget", {})
-        if not isinstance(budget, Mapping):
-            raise ConfigError("budget", f"must be a mapping {{trials: N, seconds: S}}, got {budget!r}")
-        check_keys(budget, {"trials", "seconds", "max_failures_in_a_row"}, "budget")
-        trials, seconds = budget.get("trials"), budget.get("seconds")
-        max_failures = budget.get("max_failures_in_a_row", DEFAULT_MAX_FAILURES_IN_A_ROW)
-        if max_failures is not None and (isinstance(max_failures, bool) or not isinstance(max_failures, int) or max_failures < 1):
-            raise ConfigError("budget.max_failures_in_a_row", f"must be a positive integer or null (never stop), got {max_failures!r}")
-        if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 1):
-            raise ConfigError("budget.trials", f"must be a positive integer, got {trials!r}")
-        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0):
-            raise ConfigError("budget.seconds", f"must be a positive number, got {seconds!r}")
-        if trials is None and seconds is None and space.cardinality == float("inf"):
-            raise ConfigError("budget", "a space with continuous decisions needs `trials` or `seconds`")
-        executor = data.get("executor", {"name": "inline"})
-        if isinstance(executor, str):
-            executor = {"name": executor}
-        if not isinstance(executor, Mapping):
-            raise ConfigError("executor", f"must be a mapping such as {{name: local, workers: 2}}, got {executor!r}")
+        options = {k: val for k, val in strat.items() if k != "name"}
+        warm_start = _warm_start(options.get("warm_start"), setup)
+        strategy = make_strategy(strat["name"], options, rank=warm_start.ranker.rank if warm_start else None)
+        objectives = _objectives(data, setup, options)
+        check_objectives(setup.evaluator, objectives)
+        narrowed = space.with_constraints(check_decisions(setup.evaluator, space))
+        strategy.validate(narrowed, objectives)  # e.g. population vs space
+        trials, seconds, max_failures = _budget(data.get("budget", {}), narrowed)
+        executor_spec = _executor_spec(data.get("executor", {"name": "inline"}))
         from .executors import make_executor
 
-        make_executor(executor)  # validates name and options now; starts nothing
+        executor = make_executor(executor_spec)  # starts nothing
         return cls(
-            raw=dict(data), base_dir=base, name=name, seed=seed, space=built.space, evaluator=built.evaluator,
+            raw=dict(data), base_dir=base, name=name, seed=seed, space=space, evaluator=setup.evaluator,
             strategy_name=strat["name"], strategy_options=options, objectives=objectives, trials=trials,
-            seconds=seconds, executor=dict(executor), max_failures_in_a_row=max_failures, warm_start=warm_start,
+            seconds=seconds, executor=dict(executor_spec), max_failures_in_a_row=max_failures, warm_start=warm_start,
+            setup=setup, _strategy=strategy, _executor=executor,
         )  # fmt: skip
 
-    def make_strategy(self) -> Any:
-        """The strategy the config names, behind its warm start when ``strategy.warm_start`` is
-        given (a :class:`nasforge.strategies.WarmStart` ranking with a zero-cost proxy)."""
-        strategy = make_strategy(self.strategy_name, self.strategy_options)
-        return self.warm_start.wrap(strategy) if self.warm_start is not None else strategy
+    def build(self) -> StudyParts:
+        """The components :meth:`parse` constructed (the same objects, not rebuilt)."""
+        return StudyParts(self.space, self.evaluator, self._strategy, self._executor, self.objectives)
 
-    def make_executor(self) -> Any:
-        """The executor the config names: ``executor: {name: inline | local | ray, ...}``
-        (see :func:`nasforge.executors.make_executor`; more register in executors)."""
+    def with_overrides(
+        self,
+        *,
+        trials: int | None = None,
+        seconds: float | None = None,
+        seed: int | None = None,
+        executor: str | None = None,
+        workers: int | None = None,
+    ) -> RunConfig:
+        """This config with command-line overrides (``None``: unchanged): the budget, the
+        search seed, and the executor (``executor`` names it; ``workers`` alone turns inline
+        into local; options the new executor does not take are dropped). Only the executor
+        is rebuilt; the evaluator and strategy are kept. Errors name the config field."""
+        raw = dict(self.raw)
+        if seed is not None:
+            raw["seed"] = v.integer(seed, "seed")
+        budget = dict(raw.get("budget") or {})
+        if trials is not None:
+            budget["trials"] = trials
+        if seconds is not None:
+            budget["seconds"] = seconds
+        if trials is not None or seconds is not None:
+            raw["budget"] = budget
+        new_trials, new_seconds, max_failures = _budget(raw.get("budget", {}), self.space)
+        spec, built = self.executor, self._executor
+        if executor is not None or workers is not None:
+            spec = override_executor(self.executor, executor, workers)
+            raw["executor"] = spec
+            from .executors import make_executor
+
+            built = make_executor(spec)
+        return dataclasses.replace(
+            self, raw=raw, seed=raw.get("seed", self.seed), trials=new_trials, seconds=new_seconds,
+            max_failures_in_a_row=max_failures, executor=dict(spec), _executor=built,
+        )  # fmt: skip
+
+    def make_strategy(self) -> Strategy:
+        """The strategy the config names (behind its warm start when ``strategy.warm_start``
+        is given): the one :meth:`parse` built the first time, a fresh one afterwards (a
+        strategy serves one study)."""
+        built, self._strategy = self._strategy, None
+        if built is not None:
+            return built  # type: ignore[no-any-return]
+        rank = self.warm_start.ranker.rank if self.warm_start is not None else None
+        return make_strategy(self.strategy_name, self.strategy_options, rank=rank)
+
+    def make_executor(self) -> Executor:
+        """The executor the config names: ``executor: {name: inline | local | ray, ...}`` (see
+        :func:`nasforge.executors.make_executor`): the one :meth:`parse` built the first time,
+        a fresh one afterwards."""
+        built, self._executor = self._executor, None
+        if built is not None:
+            return built  # type: ignore[no-any-return]
         from .executors import make_executor
 
         return make_executor(self.executor)
 
 
-from .evaluators import _train_config  # noqa: F401  (registers `evaluator: {dataset: ...}`)
+def _warm_start(spec: Any, setup: EvaluatorSetup) -> WarmStartSpec | None:
+    """``strategy.warm_start`` checked, and its ranker built from the evaluator setup."""
+    if spec is None:
+        return None
+    field = "strategy.warm_start"
+    v.mapping(spec, field, "{proxy: synflow, samples: 1000, top: 10}")
+    from .evaluators import WARM_RANKER_KEYS
+    from .strategies._warm import check_warm_counts
+
+    v.check_keys(spec, {*WARM_COUNTS, *WARM_RANKER_KEYS}, field)
+    if "proxy" not in spec:
+        raise ConfigError(f"{field}.proxy", "is required: the zero-cost proxy that ranks, e.g. synflow")
+    samples, top = check_warm_counts(spec.get("samples", 1000), spec.get("top", 10), field)
+    options = {k: val for k, val in spec.items() if k not in WARM_COUNTS and k != "proxy"}
+    try:
+        ranker = setup.ranker(spec["proxy"], **options)
+    except ConfigError as exc:
+        raise exc.within(field) from None
+    return WarmStartSpec(ranker, samples, top)
+
+
+def _objectives(data: Mapping[str, Any], setup: EvaluatorSetup, strategy_options: Mapping[str, Any]) -> Objectives:
+    """``objectives`` (or the evaluator's default) with the metric constraints: the top-level
+    ``constraints`` and their alias ``strategy.constraints``."""
+    constraints = _constraint_list(data.get("constraints"), "constraints")
+    for c in _constraint_list(strategy_options.get("constraints"), "strategy.constraints"):
+        if c not in constraints:
+            constraints.append(c)
+    if "objectives" in data:
+        return Objectives.parse(data["objectives"], constraints=constraints)
+    if setup.objectives:
+        return Objectives.parse(setup.objectives, constraints=constraints)
+    raise ConfigError("objectives", "is required for this evaluator, e.g. {accuracy: maximize}")
+
+
+def _constraint_list(value: Any, field: str) -> list[Any]:
+    from ._trial import MetricConstraint
+
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ConfigError(field, f"must be a list such as ['params <= 1e6'], got {value!r}")
+    return [MetricConstraint.parse(c, field=f"{field}[{i}]") for i, c in enumerate(items)]
+
+
+def _budget(budget: Any, space: SearchSpace) -> tuple[int | None, float | None, int | None]:
+    v.mapping(budget, "budget", "{trials: N, seconds: S}")
+    v.check_keys(budget, BUDGET_KEYS, "budget")
+    trials = v.positive_int(budget.get("trials"), "budget.trials", none_ok=True)
+    seconds = v.positive_number(budget.get("seconds"), "budget.seconds", none_ok=True)
+    max_failures = budget.get("max_failures_in_a_row", DEFAULT_MAX_FAILURES_IN_A_ROW)
+    if max_failures is not None:
+        try:
+            max_failures = v.positive_int(max_failures, "budget.max_failures_in_a_row")
+        except ConfigError:
+            raise ConfigError(
+                "budget.max_failures_in_a_row", f"must be a positive integer or null (never stop), got {max_failures!r}"
+            ) from None
+    if trials is None and seconds is None and space.cardinality == float("inf"):
+        raise ConfigError("budget", "a space with continuous decisions needs `trials` or `seconds`")
+    return trials, seconds, max_failures
+
+
+def _executor_spec(executor: Any) -> dict[str, Any]:
+    if executor is None:
+        executor = {"name": "inline"}
+    if isinstance(executor, str):
+        executor = {"name": executor}
+    return dict(v.mapping(executor, "executor", "{name: local, workers: 2}"))
+
+
+def override_executor(current: Any, name: str | None, workers: int | None) -> Any:
+    """The ``executor:`` config with ``--executor`` / ``--workers`` applied; options the new
+    executor does not take are dropped (``--workers`` alone turns inline into local)."""
+    from .executors import EXECUTORS, executor_options
+
+    if name is None and workers is None:
+        return current
+    if current is None:
+        current = {"name": "inline"}
+    if isinstance(current, str):
+        current = {"name": current}
+    if not isinstance(current, dict):
+        return current  # make_executor refuses it with the field named
+    old = current.get("name", "inline")
+    new = name or ("local" if old == "inline" else old)
+    out = dict(current)
+    if new != old and new in EXECUTORS:
+        accepted = executor_options(new)
+        out = {k: val for k, val in current.items() if k in accepted}
+    out["name"] = new
+    if workers is not None:
+        out["workers"] = workers
+    return out

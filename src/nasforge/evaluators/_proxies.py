@@ -11,11 +11,12 @@ fixed mini-batch of the data and frees it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import inspect
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,11 +24,24 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import _validate as v
 from .. import models
-from .._errors import ConfigError, TrialFailed
-from ..data import Dataset, load_dataset
-from ..space import Arch, SearchSpace, builtin
-from ._base import Result
+from .._errors import ConfigError, NotStorable, TrialFailed
+from .._validate import called, check_keys
+from ..data import TEST_FRACTION, Dataset, load_dataset
+from ..models import ModelFn
+from ..models._network import resolve_space
+from ..space import Arch, Constraint, SearchSpace
+from ._base import WARM_RANKER_KEYS, EvaluatorSetup, Result
+from ._trainer import (
+    Trainer,
+    check_device,
+    data_config,
+    default_threads,
+    resolve_device,
+    signature_options,
+    torch_scope,
+)
 
 LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 """The layers whose weights the gradient proxies (snip, grad_norm, synflow) sum over."""
@@ -87,7 +101,7 @@ def proxy(name: str, *, needs_data: bool = True) -> Callable[[ProxyFn], ProxyFn]
     return wrap
 
 
-def check_proxies(names: str | Sequence[str], field: str = "evaluator.proxy") -> list[str]:
+def check_proxies(names: Any, field: str = "proxy") -> list[str]:
     """``names`` as a non-empty list of known proxy names, or a :class:`ConfigError`."""
     listed = [names] if isinstance(names, str) else names
     if not isinstance(listed, list | tuple) or not listed or not all(isinstance(n, str) for n in listed):
@@ -256,58 +270,175 @@ class ZeroCost:
 
     def __init__(
         self,
-        data: Dataset | str | None,
+        data: Dataset | str | Mapping[str, Any] | None,
         *,
         space: SearchSpace | str | None = None,
         proxy: str | Sequence[str] = "synflow",
-        model: Callable[[Arch, tuple[int, ...], int], nn.Module] | None = None,
+        model_fn: ModelFn | None = None,
         model_options: Mapping[str, Any] | None = None,
         batch_size: int = 64,
         seed: int = 0,
+        test_fraction: float = TEST_FRACTION,
         device: str = "cpu",
         threads: int | None = None,
         input_shape: Sequence[int] | None = None,
         num_classes: int | None = None,
-        field: str = "evaluator",
     ) -> None:
-        from ._trainer import _int_option, resolve_device
-
-        self.field = field
-        self.proxies = check_proxies(proxy, f"{field}.proxy")
-        self.seed = _int_option(seed, f"{field}.seed", low=0)
-        self.batch_size = _int_option(batch_size, f"{field}.batch_size", low=2)
-        self.threads = _int_option(threads, f"{field}.threads", none_ok=True)
-        if not isinstance(device, str):
-            raise ConfigError(f"{field}.device", f"must be a device name such as cpu or cuda, got {device!r}")
-        self.device_name = device
-        resolve_device(device)
-        if data is None:
-            needy = [p for p in self.proxies if PROXIES[p].needs_data]
-            if needy:
-                raise ConfigError(f"{field}.dataset", f"is required: proxy {needy[0]!r} scores the network on data")
-            if input_shape is None or num_classes is None:
-                raise ConfigError(f"{field}.input_shape", "and num_classes are required when no data set is given")
-            shape = tuple(input_shape) if isinstance(input_shape, list | tuple) else ()
-            if not shape or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape):
-                raise ConfigError(f"{field}.input_shape", f"must be a list of positive integers, got {input_shape!r}")
-            self.input_shape: tuple[int, ...] = tuple(int(s) for s in shape)
-            self.num_classes = _int_option(num_classes, f"{field}.classes", low=2)
-            self.data: Dataset | None = None
-        else:
-            self.data = load_dataset(data, seed=self.seed) if not isinstance(data, Dataset) else data
-            self.input_shape, self.num_classes = self.data.input_shape, self.data.num_classes
-        self.model_fn = model
-        self.model_options = dict(model_options or {})
-        if model is None and space is None:
-            raise ConfigError("space", "the proxy evaluator needs a space with a model builder, or a model function")
-        base_space = builtin(space) if isinstance(space, str) else space
-        if model is None:
-            assert base_space is not None
-            models.check_model_options(base_space, self.model_options, field=f"{field}.model")
-            self.space: SearchSpace | None = models.fit_space(base_space, self.input_shape)
-        else:
-            self.space = base_space
+        with called("ZeroCost"):
+            self.proxies = check_proxies(proxy, "proxy")
+            self.seed = v.non_negative_int(seed, "seed")
+            self.test_fraction = v.fraction(test_fraction, "test_fraction")
+            self.batch_size = v.integer(batch_size, "batch_size", low=2)
+            self.threads = v.positive_int(threads, "threads", none_ok=True)
+            self.device_name = check_device(device)
+            self.data_config: Any = data if isinstance(data, str | Mapping) else None
+            """The data set's config form (for :meth:`to_config`); ``None`` for data in memory or none."""
+            if data is None:
+                needy = [p for p in self.proxies if PROXIES[p].needs_data]
+                if needy:
+                    raise ConfigError("dataset", f"is required: proxy {needy[0]!r} scores the network on data")
+                if input_shape is None or num_classes is None:
+                    raise ConfigError("input_shape", "and num_classes are required when no data set is given")
+                self.input_shape: tuple[int, ...] = v.shape(input_shape, "input_shape")
+                self.num_classes = v.integer(num_classes, "classes", low=2)
+                self.data: Dataset | None = None
+            else:
+                self.data = load_dataset(data, test_fraction=self.test_fraction, seed=self.seed, field="dataset")
+                self.input_shape, self.num_classes = self.data.input_shape, self.data.num_classes
+            self.space_name = space if isinstance(space, str) else space.name if space is not None else None
+            """The name of the space given (which picks the model builder)."""
+            self.network = models.Network.of(space, model_fn, self.input_shape, self.num_classes, model_options)
+            given = resolve_space(space)
+            if given is not None:
+                self.network.constraints(given)  # a space of which nothing fits the input is refused now
         self._cache: dict[str, Any] = {}
+
+    # -- config ---------------------------------------------------------------------------
+
+    YAML_ONLY = ("dataset", "model", "classes")
+    """Keys of the YAML form that are not constructor options of the same name: ``dataset``
+    is ``data``, ``model`` is ``model_options``, ``classes`` is ``num_classes``."""
+
+    @classmethod
+    def options(cls) -> list[str]:
+        """The keys of ``evaluator: {dataset: ..., proxy: ...}`` (from the constructor's signature)."""
+        return sorted(
+            [*cls.YAML_ONLY, *signature_options(cls, exclude=("space", "model_fn", "model_options", "num_classes"))]
+        )
+
+    @classmethod
+    def _kwargs(cls, spec: Mapping[str, Any], base: Path) -> dict[str, Any]:
+        """Constructor arguments from a YAML form (the data set loaded, paths from ``base``)."""
+        kwargs = {k: val for k, val in spec.items() if k not in cls.YAML_ONLY}
+        kwargs["model_options"] = dict(v.mapping(spec.get("model", {}), "model", "{C: 16, N: 1}"))
+        if "classes" in spec:
+            kwargs["num_classes"] = spec["classes"]
+        seed = v.non_negative_int(kwargs.get("seed", 0), "seed")
+        test_fraction = v.fraction(kwargs.get("test_fraction", TEST_FRACTION), "test_fraction")
+        kwargs["data"] = (
+            load_dataset(spec["dataset"], base=base, test_fraction=test_fraction, seed=seed, field="dataset")
+            if spec.get("dataset") is not None
+            else None
+        )
+        return kwargs
+
+    @classmethod
+    def from_config(cls, spec: Mapping[str, Any], space: SearchSpace, base: Path) -> EvaluatorSetup:
+        """Build from ``{dataset: digits, proxy: synflow | [names], batch_size: 64, seed: 0,
+        model: {...}}``: every trial scores the untrained network instead of training it.
+        Default objective: the first proxy, maximized. Errors name relative fields."""
+        check_keys(spec, cls.options())
+        kwargs = cls._kwargs(spec, base)
+        try:
+            zc = cls(space=space, **kwargs)
+        except ConfigError as exc:
+            raise exc.within("") from None
+        zc.data_config = data_config(spec.get("dataset"), base)
+        return EvaluatorSetup(zc, {zc.proxies[0]: "maximize"}, space=space, base_dir=base)
+
+    WARM_KEYS = WARM_RANKER_KEYS
+    """The ranker options of a warm start (besides its ``samples`` and ``top``)."""
+
+    @classmethod
+    def ranker_for(cls, evaluator: Any, space: SearchSpace | None, base: Path, proxy: Any, **options: Any) -> ZeroCost:
+        """A one-proxy ranker for a warm start: on ``evaluator``'s data set and network when
+        it trains or is a proxy (unless ``dataset``, ``input_shape`` or ``classes`` are
+        given), else on ``dataset`` (or the input shape) with ``space``'s model builder.
+        Errors name fields relative to the warm-start config."""
+        check_keys({"proxy": proxy, **options}, cls.WARM_KEYS)
+        if not isinstance(proxy, str):
+            raise ConfigError("proxy", f"must be one proxy name, got {proxy!r}")
+        names = check_proxies(proxy, "proxy")
+        source = evaluator if isinstance(evaluator, ZeroCost | Trainer) else None
+        try:
+            if source is not None and not {"dataset", "input_shape", "classes"} & set(options):
+                extra = dict(v.mapping(options.get("model", {}), "model", "{C: 16, N: 1}"))
+                network = source.network
+                zc = cls(
+                    source.data, space=network.builder, proxy=names, model_fn=network.model_fn,
+                    model_options={**network.options, **extra}, seed=options.get("seed", source.seed),
+                    device=source.device_name, threads=source.threads,
+                    **({"batch_size": options["batch_size"]} if "batch_size" in options else {}),
+                )  # fmt: skip
+            else:
+                if "dataset" not in options and "input_shape" not in options and "classes" not in options:
+                    raise ConfigError(
+                        "dataset",
+                        "is required when the evaluator does not train: the data set the proxy scores networks on "
+                        "(or input_shape and classes for synflow, params and flops)",
+                    )
+                kwargs = cls._kwargs({"proxy": names, **options}, base)
+                if kwargs["data"] is None:
+                    kwargs.setdefault("input_shape", None)
+                    kwargs.setdefault("num_classes", None)
+                zc = cls(space=space, **kwargs)
+        except ConfigError as exc:
+            raise exc.within("") from None
+        return zc
+
+    def to_config(self) -> dict[str, Any]:
+        """The ``evaluator:`` config that rebuilds this proxy evaluator; :class:`NotStorable`
+        for data given in memory or a ``model_fn``."""
+        if self.network.model_fn is not None:
+            raise NotStorable("a ZeroCost evaluator with a model_fn cannot be stored as a config")
+        if self.data is not None and self.data_config is None:
+            raise NotStorable(
+                "a ZeroCost evaluator on a data set given in memory cannot be stored; give it by name or file"
+            )
+        out: dict[str, Any] = {"dataset": self.data_config, "proxy": list(self.proxies)}
+        if self.data is None:
+            out.update(input_shape=list(self.input_shape), classes=self.num_classes)
+        params = inspect.signature(type(self).__init__).parameters
+        for name in ("batch_size", "seed", "test_fraction", "device", "threads"):
+            value = getattr(self, "device_name" if name == "device" else name)
+            if value != params[name].default:
+                out[name] = value
+        if self.network.options:
+            out["model"] = dict(self.network.options)
+        return out
+
+    # -- capabilities ---------------------------------------------------------------------
+
+    @property
+    def metrics(self) -> list[str]:
+        """The metrics each evaluation produces: every proxy, and ``params``."""
+        return list(dict.fromkeys([*self.proxies, "params"]))
+
+    def constraints(self, space: SearchSpace) -> list[Constraint]:
+        """The study's hook: constraints that keep ``space`` to the architectures the model
+        builder can build for the input shape; refuses a decision the builder does not read."""
+        self.network.check_decisions(space, "the proxies read none of the space's decisions")
+        return self.network.constraints(space)
+
+    @property
+    def model_fn(self) -> ModelFn | None:
+        """The user's model function, if any."""
+        return self.network.model_fn
+
+    @property
+    def model_options(self) -> dict[str, Any]:
+        """The model builder's options."""
+        return self.network.options
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -322,15 +453,12 @@ class ZeroCost:
     def arch_seed(self, arch: Arch) -> int:
         """The seed of ``arch``'s network, from :attr:`seed` and the architecture's id (equal
         to :meth:`Trainer.trial_seed` for the same seed)."""
-        digest = hashlib.sha256(f"{self.seed}:{arch.id}".encode()).digest()
-        return int.from_bytes(digest[:4], "little")
+        return models.arch_seed(self.seed, arch)
 
     def batch(self) -> Batch:
         """The fixed mini-batch (made once): ``batch_size`` training inputs drawn without
         replacement with :attr:`seed`; all-ones placeholders without data."""
         if "batch" not in self._cache:
-            from ._trainer import resolve_device
-
             dev = resolve_device(self.device_name)
             if self.data is None:
                 x = torch.ones((self.batch_size, *self.input_shape))
@@ -346,14 +474,9 @@ class ZeroCost:
 
     def build(self, arch: Arch) -> nn.Module:
         """``arch``'s untrained network, initialised from torch's current global RNG."""
-        if self.model_fn is not None:
-            return self.model_fn(arch, self.input_shape, self.num_classes)
-        assert self.space is not None
-        return models.build_model(self.space, arch, self.input_shape, self.num_classes, **self.model_options)
+        return self.network.build(arch)
 
     def _context(self) -> contextlib.AbstractContextManager[None]:
-        from ._trainer import default_threads, resolve_device, torch_scope
-
         return torch_scope(self.threads or default_threads(), resolve_device(self.device_name))
 
     def score(self, arch: Arch) -> dict[str, float]:

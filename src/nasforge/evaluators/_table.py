@@ -11,9 +11,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._errors import ConfigError, TrialFailed
+from .._errors import ConfigError, NotStorable, TrialFailed
+from .._validate import called, check_keys, non_empty_str, resolve_path, str_list
 from ..space import Arch, SearchSpace
-from ._base import Result
+from ._base import EvaluatorSetup, Result
 
 _FIELD = re.compile(r"\{([^{}]+)\}")
 
@@ -47,7 +48,8 @@ class Table:
         path: The file the rows were read from, if any.
 
     Use :meth:`from_file` to read a CSV, a JSON list of records or a JSON object by key.
-    A key that is not in the table fails the trial with that reason.
+    A key that is not in the table fails the trial with that reason. :attr:`metrics` are the
+    metrics it produces (the ``metric`` columns).
     """
 
     def __init__(
@@ -60,23 +62,38 @@ class Table:
         cost: str | None = None,
         source: str = "table",
         path: str | os.PathLike[str] | None = None,
+        key_column: str | None = None,
     ) -> None:
+        with called("Table"):
+            self._check(rows, key, metric, report, cost, source)
         self.rows = rows
         self.path = path
         self.key = key
-        self.metrics = [metric] if isinstance(metric, str) else list(metric)
+        self.key_column = key_column
+        self.metrics: list[str] = str_list(metric, "metric", what="a column name or a list of them", empty_ok=False)
         self.report = list(report)
         self.cost = cost
         self.source = source
+
+    @staticmethod
+    def _check(
+        rows: Mapping[str, Mapping[str, Any]], key: Any, metric: Any, report: Any, cost: Any, source: str
+    ) -> None:
+        if not callable(key):
+            non_empty_str(key, "key", what="a format string over decision names such as '{kernel}-{units}'")
+        metrics = str_list(metric, "metric", what="a column name or a list of them", empty_ok=False)
+        reports = str_list(
+            list(report) if isinstance(report, tuple) else report, "report", what="a list of column names"
+        )
+        if cost is not None:
+            non_empty_str(cost, "cost", what="a column name")
         if not rows:
-            raise ConfigError("evaluator.table", f"{source} has no rows")
+            raise ConfigError("table", f"{source} has no rows")
         columns = set(next(iter(rows.values())))
-        for field, names in (("metric", self.metrics), ("report", self.report), ("cost", [cost] if cost else [])):
+        for field, names in (("metric", metrics), ("report", reports), ("cost", [cost] if cost else [])):
             for name in names:
                 if name not in columns:
-                    raise ConfigError(
-                        f"evaluator.{field}", f"column {name!r} is not in {source}; its columns are {sorted(columns)}"
-                    )
+                    raise ConfigError(field, f"column {name!r} is not in {source}; its columns are {sorted(columns)}")
 
     def key_of(self, arch: Arch) -> str:
         """The row key of ``arch``."""
@@ -85,7 +102,9 @@ class Table:
         try:
             return format_key(self.key, arch)
         except KeyError as exc:
-            raise TrialFailed(f"key template {self.key!r} names {exc.args[0]!r}, which this architecture lacks") from None
+            raise TrialFailed(
+                f"key template {self.key!r} names {exc.args[0]!r}, which this architecture lacks"
+            ) from None
 
     def evaluate(self, arch: Arch, budget: float | None = None) -> Result:
         k = self.key_of(arch)
@@ -112,13 +131,30 @@ class Table:
         metric: str | Sequence[str],
         report: Sequence[str] = (),
         cost: str | None = None,
-        field: str = "evaluator.table",
+        field: str = "table",
     ) -> Table:
         """Read a table from a CSV (one row per architecture, ``key_column`` holds the key), a
         JSON list of records (the same), or a JSON object mapping keys to records.
 
         ``key_column`` defaults to ``arch``, then ``key``, then the first column.
         """
+        with called("Table"):
+            return cls._from_file(
+                path, key=key, key_column=key_column, metric=metric, report=report, cost=cost, field=field
+            )
+
+    @classmethod
+    def _from_file(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        key: str | Callable[[Arch], str],
+        key_column: str | None,
+        metric: str | Sequence[str],
+        report: Sequence[str],
+        cost: str | None,
+        field: str,
+    ) -> Table:
         p = Path(path)
         if not p.is_file():
             raise ConfigError(field, f"file {str(p)!r} does not exist; give the path of a CSV or JSON table")
@@ -146,11 +182,59 @@ class Table:
             columns = list(records[0])
             column = key_column or next((c for c in ("arch", "key") if c in columns), columns[0])
             if column not in columns:
-                raise ConfigError(
-                    "evaluator.key_column", f"column {column!r} is not in {p.name}; its columns are {columns}"
-                )
+                raise ConfigError("key_column", f"column {column!r} is not in {p.name}; its columns are {columns}")
             rows = {str(r[column]): r for r in records}
-        return cls(rows, key=key, metric=metric, report=report, cost=cost, source=p.name, path=p)
+        try:
+            return cls(
+                rows, key=key, metric=metric, report=report, cost=cost, source=p.name, path=p, key_column=key_column
+            )
+        except ConfigError as exc:
+            raise exc.within("") from None
+
+    @classmethod
+    def from_config(cls, spec: Mapping[str, Any], space: SearchSpace, base: Path) -> EvaluatorSetup:
+        """``{table: FILE, metric: column | [columns], key: "{decision}-...", key_column,
+        report: [columns], cost: column}``; without ``key`` an architecture's key is the
+        space's string form. Default objective: the first metric, maximized. Errors name
+        fields relative to the evaluator's config."""
+        check_keys(spec, {"table", "key", "key_column", "metric", "report", "cost"})
+        if "metric" not in spec:
+            raise ConfigError("metric", "is required: the column the search maximizes or minimizes")
+        metric = str_list(spec["metric"], "metric", what="a column name or a list of them", empty_ok=False)
+        key = spec.get("key")
+        if key is not None:
+            non_empty_str(key, "key", what="a format string over decision names such as '{kernel}-{units}'")
+            for name in _FIELD.findall(key):
+                if name not in space.names:
+                    raise ConfigError("key", f"names {name!r}, which is not a decision of the space")
+        key_column = spec.get("key_column")
+        if key_column is not None:
+            non_empty_str(key_column, "key_column", what="a column name")
+        table = cls._from_file(
+            resolve_path(spec["table"], "table", base).resolve(), key=key if key is not None else space.to_string,
+            key_column=key_column, metric=metric, report=str_list(spec.get("report"), "report", what="a list of column names"),
+            cost=spec.get("cost"), field="table",
+        )  # fmt: skip
+        return EvaluatorSetup(table, {m: "maximize" for m in metric[:1]}, space=space, base_dir=base)
+
+    def to_config(self) -> dict[str, Any]:
+        """The ``evaluator:`` config that rebuilds this table (its file, by absolute path, and
+        options); :class:`NotStorable` for rows given in memory or a callable key other than
+        a space's string form."""
+        if self.path is None:
+            raise NotStorable("a Table built from rows in memory cannot be stored; read it with Table.from_file")
+        out: dict[str, Any] = {"table": str(Path(self.path).resolve()), "metric": list(self.metrics)}
+        if isinstance(self.key, str):
+            out["key"] = self.key
+        elif getattr(self.key, "__name__", None) != "to_string":
+            raise NotStorable("a Table with a key function cannot be stored; give the key as a format string")
+        if self.key_column is not None:
+            out["key_column"] = self.key_column
+        if self.report:
+            out["report"] = list(self.report)
+        if self.cost is not None:
+            out["cost"] = self.cost
+        return out
 
 
 def _number(value: Any) -> float | None:
@@ -172,25 +256,53 @@ def nasbench201(
     metric: str = "cifar10-val",
     report: Sequence[str] = ("cifar10-test",),
     space: SearchSpace | None = None,
-    field: str = "evaluator",
+    field: str = "",
 ) -> Table:
     """The NAS-Bench-201 table (in the format of ``nasbench201_12epoch.csv``) as an evaluator.
 
     ``path`` defaults to the environment variable ``NASFORGE_NB201``. Search on a ``*-val``
     column and report the matching ``*-test`` column.
     """
+    with called("nasbench201"):
+        return _nasbench201(path, metric=metric, report=report, space=space, field=field)
+
+
+def _nasbench201(
+    path: str | os.PathLike[str] | None, *, metric: str, report: Sequence[str], space: SearchSpace | None, field: str
+) -> Table:
     from ..space import builtin
 
+    pre = f"{field}." if field else ""
     if path is None:
         path = os.environ.get("NASFORGE_NB201")
         if not path:
             raise ConfigError(
-                f"{field}.path",
+                f"{pre}path",
                 "no NAS-Bench-201 table given: set `path:` in the evaluator config or the environment variable "
                 "NASFORGE_NB201 to the CSV (e.g. ../shared/benchmarks/nasbench201_12epoch.csv)",
             )
     for name in [metric, *report]:
         if name not in NB201_COLUMNS:
-            raise ConfigError(f"{field}.metric", f"{name!r} is not a NAS-Bench-201 column; choose from {list(NB201_COLUMNS)}")
+            raise ConfigError(
+                f"{pre}metric", f"{name!r} is not a NAS-Bench-201 column; choose from {list(NB201_COLUMNS)}"
+            )
     space = space or builtin("nasbench201")
-    return Table.from_file(path, key=space.to_string, key_column="arch", metric=metric, report=report, field=f"{field}.path")
+    return Table._from_file(path, key=space.to_string, key_column="arch", metric=metric, report=list(report),
+                            cost=None, field=f"{pre}path")  # fmt: skip
+
+
+def nasbench201_from_config(spec: Mapping[str, Any], space: SearchSpace, base: Path) -> EvaluatorSetup:
+    """``{benchmark: nasbench201, path: FILE, metric: cifar10-val, report: [columns]}``; the
+    path defaults to ``$NASFORGE_NB201`` and is stored resolved, so that resume and report
+    need no environment."""
+    check_keys(spec, {"benchmark", "path", "metric", "report"})
+    if spec["benchmark"] != "nasbench201":
+        raise ConfigError("benchmark", f"unknown benchmark {spec['benchmark']!r}; known: ['nasbench201']")
+    if space.name != "nasbench201" and not space.cells:
+        raise ConfigError("space", "the nasbench201 benchmark needs `space: nasbench201`")
+    metric = spec.get("metric", "cifar10-val")
+    non_empty_str(metric, "metric", what="a NAS-Bench-201 column name")
+    path = resolve_path(spec["path"], "path", base).resolve() if spec.get("path") else None
+    table = _nasbench201(path, metric=metric, report=str_list(spec.get("report", []), "report"), space=space, field="")
+    resolved = {"path": str(Path(str(table.path)).resolve())}
+    return EvaluatorSetup(table, {metric: "maximize"}, resolved, space=space, base_dir=base)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import inspect
 import math
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,16 +17,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import _validate as v
 from .. import models
-from .._errors import ConfigError, TrialFailed
-from ..data import Dataset, holdout_split, kfold_splits, load_dataset, stratified_split
-from ..space import Arch, SearchSpace, builtin
-from ._base import Result
+from .._errors import ConfigError, NotStorable, TrialFailed
+from .._validate import called, check_keys, resolve_path
+from ..data import TEST_FRACTION, Dataset, holdout_split, kfold_splits, load_dataset, stratified_split
+from ..models import ModelFn
+from ..models._network import resolve_space
+from ..space import Arch, Constraint, SearchSpace
+from ._base import EvaluatorSetup, FinalModel, Result
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 FIDELITIES = ("epochs", "data", "both")
-ModelFn = Callable[[Arch, tuple[int, ...], int], nn.Module]
-"""A user's model function: ``(arch, input_shape, num_classes) -> nn.Module``."""
 
 
 def default_threads() -> int:
@@ -59,9 +61,9 @@ def resolve_device(device: str) -> torch.device:
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as exc:
-        raise ConfigError("evaluator.device", f"unknown device {device!r}: {exc}") from None
+        raise ConfigError("device", f"unknown device {device!r}: {exc}") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("evaluator.device", "CUDA is not available on this machine; use device: auto or cpu")
+        raise ConfigError("device", "CUDA is not available on this machine; use device: auto or cpu")
     return dev
 
 
@@ -95,21 +97,32 @@ class FoldScore:
     seconds: float
 
 
-def _int_option(value: Any, field: str, *, low: int = 1, none_ok: bool = False) -> Any:
-    if value is None and none_ok:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ConfigError(field, f"must be an integer >= {low}{' or null' if none_ok else ''}, got {value!r}")
-    return int(value)
+def check_device(device: Any, field: str = "device") -> str:
+    """``device`` when torch can use it here (``auto``, ``cpu``, ``cuda``, ``cuda:1``, ...)."""
+    if not isinstance(device, str):
+        raise ConfigError(field, f"must be a device name such as auto, cpu or cuda, got {device!r}")
+    try:
+        resolve_device(device)
+    except ConfigError as exc:
+        raise ConfigError(field, exc.message) from None
+    return device
 
 
-def _float_option(value: Any, field: str, *, positive: bool = True, none_ok: bool = False) -> Any:
-    if value is None and none_ok:
-        return None
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or (value <= 0 if positive else value < 0):
-        raise ConfigError(field, f"must be a {'positive' if positive else 'non-negative'} number, got {value!r}")
-    return float(value)
+def signature_options(cls: type, exclude: Collection[str] = ()) -> list[str]:
+    """The keyword-only options of ``cls.__init__``: what its YAML form may set."""
+    params = inspect.signature(cls.__init__).parameters  # type: ignore[misc]
+    return [p for p, v in params.items() if v.kind is inspect.Parameter.KEYWORD_ONLY and p not in exclude]
+
+
+def data_config(spec: Any, base: Path) -> Any:
+    """A data set's config form with its file paths made absolute (to store with a run)."""
+    if isinstance(spec, Mapping):
+        out = dict(spec)
+        for key in ("npz", "csv", "images"):
+            if key in out and isinstance(out[key], str | os.PathLike):
+                out[key] = str(resolve_path(out[key], f"dataset.{key}", base).resolve())
+        return out
+    return spec
 
 
 class Trainer:
@@ -117,23 +130,31 @@ class Trainer:
     validation data: one stratified holdout split, or stratified K-fold cross-validation whose
     score is the mean over the folds.
 
-    Metrics (all visible to the search): ``accuracy`` (validation, mean over folds), ``loss``
-    (validation cross-entropy), ``params``, ``flops`` (one input), ``latency_ms`` (one input,
-    CPU) and ``train_seconds``. The report (hidden from the search) holds ``accuracy_std``,
-    ``fold_accuracy`` (each fold's score) and ``epochs`` (mean epochs trained).
+    Metrics (all visible to the search, listed in :attr:`metrics`): ``accuracy`` (validation,
+    mean over folds), ``loss`` (validation cross-entropy), ``params``, ``flops`` (one input),
+    ``latency_ms`` (one input, CPU; only with ``measure_latency``) and ``train_seconds``. The
+    report (hidden from the search) holds ``accuracy_std``, ``fold_accuracy`` (each fold's
+    score) and ``epochs`` (mean epochs trained).
 
     The candidate's ``budget`` (a fraction in (0, 1], ``None`` = 1) scales the epochs, the
     training data, or both (``fidelity``). Each trial seeds torch from ``seed`` and the
     architecture's id inside a forked RNG state, so the same seed gives the same scores and
     the caller's RNG is untouched. A NaN loss, running past ``time_limit`` or any exception
-    fails the trial; the search goes on. :meth:`finalize` retrains the best architecture on
-    all the search data and tests it once on the test split.
+    fails the trial; the search goes on.
+
+    The space is not narrowed here: the study asks :meth:`constraints` for the architectures
+    that can be built for the data's shape, so ``search(space, Trainer(...))`` is right with
+    the plain space. A decision that neither the model builder nor the trainer reads is
+    refused (``space.<name>: no part reads this decision``); with a ``model_fn`` nothing is
+    known about what it reads, so every decision is accepted. For the final model,
+    :meth:`retrain` trains the best architecture on all the search data and :meth:`test`
+    scores it once on the test split (the :class:`Finalizer` capability).
 
     Args:
-        data: A :class:`nasforge.data.Dataset` or a built-in data set name.
-        space: The search space (or a built-in name); it picks the model builder and is
-            narrowed to the architectures that fit the data (:attr:`space`).
-        model: Instead of a built-in builder: ``model(arch, input_shape, num_classes) -> nn.Module``.
+        data: A :class:`nasforge.data.Dataset`, a built-in data set name, or a data set's
+            config form (``{csv: FILE, target: COLUMN}``, ...).
+        space: The search space (or a built-in name); it picks the model builder.
+        model_fn: Instead of a built-in builder: ``model_fn(arch, input_shape, num_classes) -> nn.Module``.
         folds: ``None`` for one holdout split of ``validation``; an integer ``k >= 2`` for
             stratified K-fold cross-validation.
         validation: Share of the search data held out for validation (holdout only).
@@ -148,26 +169,31 @@ class Trainer:
             train all epochs and validate once at the end.
         fidelity: What ``budget`` scales: ``epochs``, ``data`` or ``both``.
         seed: Seed of the data splits and of every trial's initialisation and shuffling.
+        test_fraction: Share of the data set aside for the final test when ``data`` is loaded
+            here (a name or config form).
         device: ``auto`` (CUDA when available), ``cpu``, ``cuda``, ``cuda:1``, ...
         threads: torch CPU threads during a trial (default: :func:`default_threads`, half the CPUs).
         time_limit: Seconds one trial may train before it fails.
-        model_options: Options of the model builder (e.g. ``{"C": 16, "N": 1}`` for nasbench201).
+        model_options: Options of the model builder (e.g. ``{"C": 16, "N": 1}`` for
+            nasbench201); ``model:`` in YAML.
         measure_latency: Time one forward pass per trial (about 10-50 ms).
 
     Example:
         >>> from nasforge import search
+        >>> from nasforge.space import builtin
         >>> trainer = Trainer("digits", space="seed-cnn", folds=3, epochs=1, threads=1)
-        >>> study = search(trainer.space, trainer, strategy="random", objectives={"accuracy": "maximize"}, trials=2)
+        >>> study = search(builtin("seed-cnn"), trainer, strategy="random", objectives={"accuracy": "maximize"},
+        ...                trials=2, progress=False)
         >>> 0.0 < study.best.metrics["accuracy"] <= 1.0
         True
     """
 
     def __init__(
         self,
-        data: Dataset | str,
+        data: Dataset | str | Mapping[str, Any],
         *,
         space: SearchSpace | str | None = None,
-        model: ModelFn | None = None,
+        model_fn: ModelFn | None = None,
         folds: int | None = None,
         validation: float = 0.2,
         epochs: int = 10,
@@ -179,74 +205,132 @@ class Trainer:
         early_stopping: int | None = None,
         fidelity: str = "epochs",
         seed: int = 0,
+        test_fraction: float = TEST_FRACTION,
         device: str = "auto",
         threads: int | None = None,
         time_limit: float | None = None,
         model_options: Mapping[str, Any] | None = None,
         measure_latency: bool = True,
     ) -> None:
-        f = "evaluator"
-        self.seed = _int_option(seed, f"{f}.seed", low=0)
-        self.data = load_dataset(data, seed=self.seed) if not isinstance(data, Dataset) else data
-        self.folds = _int_option(folds, f"{f}.folds", low=2, none_ok=True)
-        if isinstance(validation, bool) or not isinstance(validation, int | float) or not 0 < validation < 1:
-            raise ConfigError(f"{f}.validation", f"must be a fraction between 0 and 1, got {validation!r}")
-        self.validation = float(validation)
-        self.epochs = _int_option(epochs, f"{f}.epochs")
-        self.batch_size = _int_option(batch_size, f"{f}.batch_size")
-        if optimizer not in OPTIMIZERS:
-            raise ConfigError(f"{f}.optimizer", f"unknown optimizer {optimizer!r}; choose one of {list(OPTIMIZERS)}")
-        self.optimizer = optimizer
-        self.lr = _float_option(lr, f"{f}.lr")
-        self.weight_decay = _float_option(weight_decay, f"{f}.weight_decay", positive=False)
-        self.momentum = _float_option(momentum, f"{f}.momentum", positive=False)
-        self.early_stopping = _int_option(early_stopping, f"{f}.early_stopping", none_ok=True)
-        if fidelity not in FIDELITIES:
-            raise ConfigError(f"{f}.fidelity", f"must be one of {list(FIDELITIES)}, got {fidelity!r}")
-        self.fidelity = fidelity
-        if not isinstance(device, str):
-            raise ConfigError(f"{f}.device", f"must be a device name such as auto, cpu or cuda, got {device!r}")
-        self.device_name = device
-        resolve_device(device)
-        self.threads = _int_option(threads, f"{f}.threads", none_ok=True)
-        self.time_limit = _float_option(time_limit, f"{f}.time_limit", none_ok=True)
-        self.model_options = dict(model_options or {})
-        self.measure_latency = bool(measure_latency)
-        self.model_fn = model
-        if model is None and space is None:
-            raise ConfigError("space", "the trainer needs a space with a model builder, or a model function")
-        base_space: SearchSpace | None = builtin(space) if isinstance(space, str) else space
-        if model is None:
-            assert base_space is not None
-            models.check_model_options(base_space, self.model_options)
-            self.space: SearchSpace | None = models.fit_space(base_space, self.data.input_shape)
-        else:
-            self.space = base_space
-        self.splits = self._make_splits()
-        self._check_builds()
+        with called("Trainer"):
+            self.seed = v.non_negative_int(seed, "seed")
+            self.test_fraction = v.fraction(test_fraction, "test_fraction")
+            self.data_config: Any = data if isinstance(data, str | Mapping) else None
+            """The data set's config form (for :meth:`to_config`); ``None`` for a data set given in memory."""
+            self.data = load_dataset(data, test_fraction=self.test_fraction, seed=self.seed, field="dataset")
+            self.folds = v.integer(folds, "folds", low=2, none_ok=True)
+            self.validation = v.fraction(validation, "validation")
+            self.epochs = v.positive_int(epochs, "epochs")
+            self.batch_size = v.positive_int(batch_size, "batch_size")
+            self.optimizer = v.one_of(optimizer, OPTIMIZERS, "optimizer", what="optimizer")
+            self.lr = v.positive_number(lr, "lr")
+            self.weight_decay = v.non_negative_number(weight_decay, "weight_decay")
+            self.momentum = v.non_negative_number(momentum, "momentum")
+            self.early_stopping = v.positive_int(early_stopping, "early_stopping", none_ok=True)
+            self.fidelity = v.one_of(fidelity, FIDELITIES, "fidelity")
+            self.device_name = check_device(device)
+            self.threads = v.positive_int(threads, "threads", none_ok=True)
+            self.time_limit = v.positive_number(time_limit, "time_limit", none_ok=True)
+            if model_options is not None:
+                v.mapping(model_options, "model_options", "{C: 16, N: 1}")
+            self.measure_latency = v.boolean(measure_latency, "measure_latency")
+            self.space_name = space if isinstance(space, str) else space.name if space is not None else None
+            """The name of the space given (which picks the model builder)."""
+            self.network = models.Network.of(
+                space, model_fn, self.data.input_shape, self.data.num_classes, model_options
+            )
+            self.splits = self._make_splits()
+            given = resolve_space(space)
+            if given is not None:
+                self.network.check_builds(given)
         self._cache: dict[str, Any] = {}
+
+    # -- config ---------------------------------------------------------------------------
+
+    YAML_ONLY = ("dataset", "model")
+    """Keys of the YAML form that are not constructor options of the same name: ``dataset``
+    is ``data``, ``model`` is ``model_options`` (``model_fn`` has no YAML form)."""
+
+    @classmethod
+    def options(cls) -> list[str]:
+        """The keys of ``evaluator: {dataset: ...}`` (read from the constructor's signature)."""
+        return sorted([*cls.YAML_ONLY, *signature_options(cls, exclude=("space", "model_fn", "model_options"))])
+
+    @classmethod
+    def from_config(cls, spec: Mapping[str, Any], space: SearchSpace, base: Path) -> EvaluatorSetup:
+        """Build a trainer from ``{dataset: digits, folds: 3, epochs: 5, model: {C: 16}}`` or
+        ``{dataset: {csv: data.csv, target: label}, ...}``; relative paths from ``base``.
+
+        ``seed`` (default 0) fixes the test split, the validation folds and the initialisation of
+        every trial, independently of the search seed, so that searches with different seeds or
+        strategies are compared on the same data. Default objective ``{accuracy: maximize}``.
+        Errors name fields relative to the evaluator's config.
+        """
+        check_keys(spec, cls.options())
+        options = {k: val for k, val in spec.items() if k not in cls.YAML_ONLY}
+        model_options = v.mapping(spec.get("model", {}), "model", "{C: 16, N: 1}")
+        seed = v.non_negative_int(options.get("seed", 0), "seed")
+        test_fraction = v.fraction(options.get("test_fraction", TEST_FRACTION), "test_fraction")
+        dataset = load_dataset(spec["dataset"], base=base, test_fraction=test_fraction, seed=seed, field="dataset")
+        try:
+            trainer = cls(dataset, space=space, model_options=dict(model_options), **options)
+        except ConfigError as exc:
+            raise exc.within("") from None
+        trainer.data_config = data_config(spec["dataset"], base)
+        return EvaluatorSetup(trainer, {"accuracy": "maximize"}, space=space, base_dir=base)
+
+    def to_config(self) -> dict[str, Any]:
+        """The ``evaluator:`` config that rebuilds this trainer (data set by name or absolute
+        path, and every option that differs from its default); :class:`NotStorable` for a
+        data set given in memory or a ``model_fn``."""
+        if self.data_config is None:
+            raise NotStorable(
+                "a Trainer on a data set given in memory cannot be stored; give the data set by name or file"
+            )
+        if self.network.model_fn is not None:
+            raise NotStorable("a Trainer with a model_fn cannot be stored as a config")
+        out: dict[str, Any] = {"dataset": self.data_config}
+        params = inspect.signature(type(self).__init__).parameters
+        for name in signature_options(type(self), exclude=("space", "model_fn", "model_options")):
+            value = getattr(self, "device_name" if name == "device" else name)
+            if value != params[name].default:
+                out[name] = value
+        if self.network.options:
+            out["model"] = dict(self.network.options)
+        return out
+
+    # -- capabilities ---------------------------------------------------------------------
+
+    @property
+    def metrics(self) -> list[str]:
+        """The metrics each trial produces (visible to the search)."""
+        names = ["accuracy", "loss", "params", "flops", "latency_ms", "train_seconds"]
+        return [n for n in names if n != "latency_ms" or self.measure_latency]
+
+    def constraints(self, space: SearchSpace) -> list[Constraint]:
+        """The study's hook: constraints that keep ``space`` to the architectures the model
+        builder can build for the data's shape. Refuses (``space.<name>``) a decision that
+        neither the builder nor the trainer reads, and a space of which nothing fits."""
+        self.network.check_decisions(space, "the trainer reads none of the space's decisions")
+        return self.network.constraints(space)
+
+    @property
+    def model_fn(self) -> ModelFn | None:
+        """The user's model function, if any."""
+        return self.network.model_fn
+
+    @property
+    def model_options(self) -> dict[str, Any]:
+        """The model builder's options."""
+        return self.network.options
 
     # -- setup ----------------------------------------------------------------------------
 
     def _make_splits(self) -> list[tuple[np.ndarray, np.ndarray]]:
         y = self.data.y_train
         if self.folds is not None:
-            return kfold_splits(y, self.folds, seed=self.seed)
-        return [holdout_split(y, self.validation, seed=self.seed)]
-
-    def _check_builds(self) -> None:
-        """Build one architecture of a built-in builder now, so that bad model options fail
-        before the search (a user's model function is trusted until its trials run)."""
-        if self.space is None or self.model_fn is not None:
-            return
-        arch = self.space.sample(np.random.default_rng(0))
-        try:
-            with torch.random.fork_rng(devices=[]):  # building draws weights; leave the caller's RNG alone
-                self._build(arch)
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(
-                "evaluator.model", f"cannot build a {self.space.name} network for this data: {exc}"
-            ) from None
+            return kfold_splits(y, self.folds, seed=self.seed, field="folds")
+        return [holdout_split(y, self.validation, seed=self.seed, field="validation")]
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -269,17 +353,12 @@ class Trainer:
         return self._cache["xy"]  # type: ignore[no-any-return]
 
     def _build(self, arch: Arch) -> nn.Module:
-        shape, n = self.data.input_shape, self.data.num_classes
-        if self.model_fn is not None:
-            return self.model_fn(arch, shape, n)
-        assert self.space is not None
-        return models.build_model(self.space, arch, shape, n, **self.model_options)
+        return self.network.build(arch)
 
     def trial_seed(self, arch: Arch) -> int:
         """The seed of ``arch``'s trials: from :attr:`seed` and the architecture's id, so it does
         not depend on the order in which a strategy asks."""
-        digest = hashlib.sha256(f"{self.seed}:{arch.id}".encode()).digest()
-        return int.from_bytes(digest[:4], "little")
+        return models.arch_seed(self.seed, arch)
 
     def epochs_for(self, budget: float | None) -> int:
         """Epochs at ``budget`` (at least one)."""
@@ -421,42 +500,55 @@ class Trainer:
             self.fit(model, x, y, epochs=self.epochs, generator=torch.Generator().manual_seed(seed))
         return model.eval()
 
-    def test(self, model: nn.Module) -> tuple[float, float]:
-        """Test loss and accuracy of ``model`` on the test split (use once, at the end)."""
+    def test(self, model: nn.Module) -> dict[str, float]:
+        """``{"test_accuracy", "test_loss"}`` of ``model`` on the test split (use once, at the end)."""
         dev = next(iter(model.parameters())).device
         xt = torch.from_numpy(self.data.x_test).to(dev)
         yt = torch.from_numpy(self.data.y_test).to(dev)
-        return self.score(model, xt, yt)
+        loss, accuracy = self.score(model, xt, yt)
+        return {"test_accuracy": accuracy, "test_loss": loss}
 
-    def finalize(self, arch: Arch, run_dir: str | os.PathLike[str]) -> list[str]:
-        """Retrain the best ``arch`` on train + validation, test it once, and write
-        ``run_dir/best/``: ``arch.json``, ``model.safetensors``, ``summary.txt`` and (when the
-        onnx package is installed) ``model.onnx``. Returns the lines the CLI prints."""
+    def final_info(self) -> FinalModel:
+        """What writing the final model needs (``models.save_model``'s arguments): builder
+        name, input shape, classes, builder options and the record fields (data set, classes,
+        epochs, sample counts, seed; add the numbers of :meth:`test`)."""
+        return FinalModel(
+            space=self.network.name,
+            input_shape=self.data.input_shape,
+            num_classes=self.data.num_classes,
+            model_options=dict(self.network.options),
+            info={
+                "dataset": self.data.name,
+                "classes": list(self.data.classes),
+                "epochs": self.epochs,
+                "train_samples": len(self.data.y_train),
+                "test_samples": len(self.data.y_test),
+                "seed": self.seed,
+            },
+        )
+
+    def finalize(self, arch: Arch, run_dir: str | os.PathLike[str], space: SearchSpace | None = None) -> list[str]:
+        """Deprecated (the run layer writes the final model): :meth:`retrain`, :meth:`test`,
+        then write ``run_dir/best/`` (``arch.json``, ``model.safetensors``, ``summary.txt``
+        and, with onnx installed, ``model.onnx``). Returns the lines the CLI prints."""
         t0 = time.perf_counter()
         model = self.retrain(arch)
-        test_loss, test_acc = self.test(model)
+        scores = self.test(model)
+        test_loss, test_acc = scores["test_loss"], scores["test_accuracy"]
         seconds = time.perf_counter() - t0
         out = Path(run_dir) / models.BEST_DIR
-        info = {
-            "dataset": self.data.name,
-            "classes": list(self.data.classes),
-            "epochs": self.epochs,
-            "train_samples": len(self.data.y_train),
-            "test_samples": len(self.data.y_test),
-            "test_accuracy": test_acc,
-            "test_loss": test_loss,
-            "seed": self.seed,
-        }
-        space_name = self.space.name if self.model_fn is None and self.space is not None else models.CUSTOM
-        arch_text = self.space.to_string(arch) if self.space is not None else arch.to_json()
+        final = self.final_info()
+        info = {**final.info, **scores}
+        given = space if space is not None else resolve_space(self.space_name)
+        arch_text = given.to_string(arch) if given is not None else arch.to_json()
         header = [
             f"Architecture: {arch_text}",
             f"Data: {self.data.name}, test accuracy {test_acc:.4f} on {len(self.data.y_test)} samples "
             + f"(retrained {self.epochs} epochs on {len(self.data.y_train)} samples)",
             "",
         ]
-        models.save_model(model, out, space=space_name, arch=arch, input_shape=self.data.input_shape,
-                          num_classes=self.data.num_classes, model_options=self.model_options, info=info,
+        models.save_model(model, out, space=final.space, arch=arch, input_shape=final.input_shape,
+                          num_classes=final.num_classes, model_options=final.model_options, info=info,
                           summary_header=header)  # fmt: skip
         written = [models.ARCH_FILE, models.WEIGHTS_FILE, models.SUMMARY_FILE]
         if models.onnx_available():

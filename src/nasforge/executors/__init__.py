@@ -7,7 +7,7 @@ Example:
 """
 
 from ._base import Executor, InlineExecutor, Outcome, run_trial
-from ._config import EXECUTORS, make_executor, register_executor
+from ._config import EXECUTORS, config_of, executor_options, make_executor, register_executor
 from ._local import LocalExecutor
 from ._ray import RayExecutor
 from ._worker import describe_exit
@@ -19,7 +19,9 @@ __all__ = [
     "LocalExecutor",
     "Outcome",
     "RayExecutor",
+    "config_of",
     "describe_exit",
+    "executor_options",
     "make_executor",
     "register_executor",
     "run_trial",

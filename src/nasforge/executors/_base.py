@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 import traceback
@@ -9,8 +10,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._errors import ConfigError, TrialFailed
+from .. import _validate as v
+from .._errors import FatalError, NotStorable, TrialFailed
 from .._trial import Candidate, TrialState
+from .._validate import called
 from ..evaluators import Evaluator, check_metrics
 
 
@@ -26,20 +29,26 @@ class Outcome:
     started: float = 0.0
     finished: float = 0.0
     cost_seconds: float = 0.0
+    fatal: bool = False
+    """The evaluator raised :class:`FatalError`: the executor stops the search with it."""
 
 
 def run_trial(evaluator: Evaluator, number: int, candidate: Candidate) -> Outcome:
     """Evaluate one candidate and turn every way it can end into an :class:`Outcome`.
 
     A :class:`TrialFailed` stores its reason; any other exception stores its type, message
-    and the last line of its traceback; NaN metrics fail the trial. ``KeyboardInterrupt`` and
-    ``SystemExit`` propagate.
+    and the last line of its traceback; NaN metrics fail the trial. A :class:`FatalError`
+    gives a ``fatal`` outcome, which the executor raises in the search process (so that it
+    crosses process boundaries). ``KeyboardInterrupt`` and ``SystemExit`` propagate.
     """
     started = time.time()
     t0 = time.perf_counter()
     try:
         result = evaluator.evaluate(candidate.arch, candidate.budget)
         metrics = check_metrics(result.metrics)
+    except FatalError as exc:
+        return Outcome(number, TrialState.FAILED, error=str(exc), started=started, finished=time.time(),
+                       cost_seconds=time.perf_counter() - t0, fatal=True)  # fmt: skip
     except TrialFailed as exc:
         return Outcome(number, TrialState.FAILED, error=exc.reason, started=started, finished=time.time(),
                        cost_seconds=time.perf_counter() - t0)  # fmt: skip
@@ -79,6 +88,39 @@ class Executor(ABC):
     def shutdown(self) -> None:
         """Stop workers and release resources."""
 
+    config_name: str | None = None
+    """The name that selects this class in ``executor: {name: ...}`` (set on registration)."""
+
+    def to_config(self) -> dict[str, Any]:
+        """The ``executor:`` config that rebuilds this executor: its registered name and each
+        constructor option whose value differs from the default (read back from the
+        attribute of the same name, or ``_name`` where the class keeps the given value apart
+        from a derived one). :class:`NotStorable` for an unregistered class.
+
+        Example:
+            >>> InlineExecutor(workers=2).to_config()
+            {'name': 'inline', 'workers': 2}
+        """
+        name = type(self).config_name
+        if name is None:
+            raise NotStorable(
+                f"executor {type(self).__name__} is not registered (register_executor) and cannot be stored"
+            )
+        out: dict[str, Any] = {"name": name}
+        state = vars(self)
+        for option, param in constructor_options(type(self)).items():
+            value = state[f"_{option}"] if f"_{option}" in state else getattr(self, option)
+            if value != param.default:
+                out[option] = value
+        return out
+
+
+def constructor_options(cls: type) -> dict[str, inspect.Parameter]:
+    """The options of ``cls.__init__`` that a config may set, by name."""
+    params = inspect.signature(cls.__init__).parameters  # type: ignore[misc]
+    kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return {p: v for p, v in sorted(params.items()) if p != "self" and v.kind in kinds}
+
 
 class InlineExecutor(Executor):
     """Runs each evaluation in the calling process (tests, debugging).
@@ -102,9 +144,8 @@ class InlineExecutor(Executor):
     """
 
     def __init__(self, *, workers: int = 1) -> None:
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ConfigError("executor.workers", f"must be a positive integer, got {workers!r}")
-        self.workers = workers
+        with called("InlineExecutor"):
+            self.workers = v.positive_int(workers, "workers")
         self._queue: list[tuple[int, Candidate]] = []
         self._evaluator: Evaluator | None = None
 
@@ -124,7 +165,10 @@ class InlineExecutor(Executor):
         if not self._queue:
             raise RuntimeError("InlineExecutor.wait() with nothing submitted")
         number, candidate = self._queue.pop(0)
-        return [run_trial(self._evaluator, number, candidate)]
+        outcome = run_trial(self._evaluator, number, candidate)
+        if outcome.fatal:
+            raise FatalError(outcome.error or "a trial stopped the search")
+        return [outcome]
 
     def shutdown(self) -> None:
         self._queue.clear()

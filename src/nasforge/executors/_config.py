@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from .._errors import ConfigError
-from ._base import Executor, InlineExecutor
+from ._base import Executor, InlineExecutor, constructor_options
 from ._local import LocalExecutor
 from ._ray import RayExecutor, ray_available
 
 EXECUTORS: dict[str, type[Executor]] = {"inline": InlineExecutor, "local": LocalExecutor, "ray": RayExecutor}
 """Executor classes by config name; :func:`register_executor` adds to it."""
+for _name, _cls in EXECUTORS.items():
+    _cls.config_name = _name
 
 E = TypeVar("E", bound=type[Executor])
 
@@ -22,6 +23,7 @@ def register_executor(name: str) -> Callable[[E], E]:
 
     def wrap(cls: E) -> E:
         EXECUTORS[name] = cls
+        cls.config_name = name
         return cls
 
     return wrap
@@ -29,9 +31,7 @@ def register_executor(name: str) -> Callable[[E], E]:
 
 def executor_options(name: str) -> list[str]:
     """The option names the executor called ``name`` accepts in a config."""
-    params = inspect.signature(EXECUTORS[name].__init__).parameters
-    kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return sorted(p for p, v in params.items() if p != "self" and v.kind in kinds)
+    return sorted(constructor_options(EXECUTORS[name]))
 
 
 def make_executor(config: Mapping[str, Any] | str | None) -> Executor:
@@ -64,7 +64,18 @@ def make_executor(config: Mapping[str, Any] | str | None) -> Executor:
         raise ConfigError("executor.name", "ray is not installed; pip install 'nasforge[ray]', or use executor local")
     try:
         return EXECUTORS[name](**options)
-    except ConfigError:
-        raise
+    except ConfigError as exc:
+        raise exc.within("executor") from None
     except (TypeError, ValueError) as exc:
         raise ConfigError("executor", f"bad options for executor {name!r}: {exc}") from None
+
+
+def config_of(executor: Executor) -> dict[str, Any]:
+    """``executor.to_config()``: its registered name and the options that differ from their
+    defaults.
+
+    Example:
+        >>> config_of(LocalExecutor(3, trial_timeout=60))
+        {'name': 'local', 'trial_timeout': 60.0, 'workers': 3}
+    """
+    return executor.to_config()

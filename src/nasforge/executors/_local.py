@@ -14,11 +14,15 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
+from .. import _validate as v
 from .._errors import ConfigError, FatalError
 from .._trial import Candidate, TrialState
+from .._validate import called
 from ..evaluators import Evaluator
 from ._base import Executor, Outcome
 from ._worker import describe_exit, worker_main
+
+SECONDS = "a positive number of seconds"
 
 STOP_GRACE_SECONDS = 2.0
 """How long :meth:`LocalExecutor.shutdown` lets idle workers exit before killing them."""
@@ -34,16 +38,6 @@ class _Worker:
     started_wall: float = 0.0
     deadline: float | None = None
     runs: int = 0
-
-
-def check_positive(value: Any, field: str, *, integer: bool, allow_none: bool = True) -> None:
-    """Refuse a value that is not a positive number (or integer); ``None`` when allowed."""
-    if value is None and allow_none:
-        return
-    ok = not isinstance(value, bool) and isinstance(value, int if integer else int | float)
-    if not ok or not value > 0:
-        what = "a positive integer" if integer else "a positive number of seconds"
-        raise ConfigError(field, f"must be {what}" + (" or null" if allow_none else "") + f", got {value!r}")
 
 
 def pickle_evaluator(evaluator: Evaluator) -> bytes:
@@ -97,14 +91,11 @@ class LocalExecutor(Executor):
         threads: int | None = 1,
         max_trials_per_worker: int | None = None,
     ) -> None:
-        check_positive(workers, "executor.workers", integer=True, allow_none=False)
-        check_positive(trial_timeout, "executor.trial_timeout", integer=False)
-        check_positive(threads, "executor.threads", integer=True)
-        check_positive(max_trials_per_worker, "executor.max_trials_per_worker", integer=True)
-        self.workers = workers
-        self.trial_timeout = float(trial_timeout) if trial_timeout is not None else None
-        self.threads = threads
-        self.max_trials_per_worker = max_trials_per_worker
+        with called("LocalExecutor"):
+            self.workers = v.positive_int(workers, "workers")
+            self.trial_timeout = v.positive_number(trial_timeout, "trial_timeout", none_ok=True, what=SECONDS)
+            self.threads = v.positive_int(threads, "threads", none_ok=True)
+            self.max_trials_per_worker = v.positive_int(max_trials_per_worker, "max_trials_per_worker", none_ok=True)
         self._ctx = multiprocessing.get_context("spawn")
         self._pool: list[_Worker] = []
         self._retiring: list[_Worker] = []
@@ -213,6 +204,8 @@ class LocalExecutor(Executor):
                     if worker.task is not None:
                         worker.started, worker.deadline = time.monotonic(), self._deadline()
                 elif kind == "done":
+                    if value.fatal:
+                        raise FatalError(value.error or "a trial stopped the search")
                     outcomes.append(value)
                     worker.task, worker.deadline = None, None
                     worker.runs += 1

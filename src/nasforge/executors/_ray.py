@@ -10,11 +10,13 @@ import time
 import uuid
 from typing import Any
 
+from .. import _validate as v
 from .._errors import ConfigError, FatalError
 from .._trial import Candidate, TrialState
+from .._validate import called
 from ..evaluators import Evaluator
 from ._base import Executor, Outcome, run_trial
-from ._local import check_positive
+from ._local import SECONDS
 from ._worker import prepare_process, set_torch_threads
 
 _EVALUATORS: dict[str, Any] = {}
@@ -90,33 +92,25 @@ class RayExecutor(Executor):
         max_trials_per_worker: int | None = None,
         runtime_env: dict[str, Any] | None = None,
     ) -> None:
-        if address is not None and not isinstance(address, str):
-            raise ConfigError(
-                "executor.address", f"must be a Ray address such as 'auto' or 'ray://host:10001', got {address!r}"
-            )
-        check_positive(workers, "executor.workers", integer=True)
-        check_positive(num_cpus, "executor.num_cpus", integer=True)
-        if num_gpus is not None and (isinstance(num_gpus, bool) or not isinstance(num_gpus, int) or num_gpus < 0):
-            raise ConfigError("executor.num_gpus", f"must be a non-negative integer or null, got {num_gpus!r}")
-        check_positive(cpus_per_trial, "executor.cpus_per_trial", integer=False, allow_none=False)
-        if isinstance(gpus_per_trial, bool) or not isinstance(gpus_per_trial, int | float) or gpus_per_trial < 0:
-            raise ConfigError("executor.gpus_per_trial", f"must be a non-negative number, got {gpus_per_trial!r}")
-        check_positive(trial_timeout, "executor.trial_timeout", integer=False)
-        check_positive(threads, "executor.threads", integer=True)
-        check_positive(max_trials_per_worker, "executor.max_trials_per_worker", integer=True)
-        if runtime_env is not None and not isinstance(runtime_env, dict):
-            raise ConfigError("executor.runtime_env", f"must be a mapping, got {runtime_env!r}")
-        if address is not None and (num_cpus is not None or num_gpus is not None):
-            raise ConfigError("executor.num_cpus", "sets the size of a local Ray; a joined cluster has its own")
-        self.address = address
-        self.workers = workers
-        self.num_cpus = num_cpus
-        self.num_gpus = num_gpus
-        self.cpus_per_trial = float(cpus_per_trial)
-        self.gpus_per_trial = float(gpus_per_trial)
-        self.trial_timeout = float(trial_timeout) if trial_timeout is not None else None
-        self.threads = threads if threads is not None else max(1, math.ceil(self.cpus_per_trial))
-        self.max_trials_per_worker = max_trials_per_worker
+        with called("RayExecutor"):
+            if address is not None and not isinstance(address, str):
+                raise ConfigError(
+                    "address", f"must be a Ray address such as 'auto' or 'ray://host:10001', got {address!r}"
+                )
+            self.address = address
+            self.workers = v.positive_int(workers, "workers", none_ok=True)
+            self.num_cpus = v.positive_int(num_cpus, "num_cpus", none_ok=True)
+            self.num_gpus = v.non_negative_int(num_gpus, "num_gpus", none_ok=True)
+            self.cpus_per_trial = v.positive_number(cpus_per_trial, "cpus_per_trial")
+            self.gpus_per_trial = v.non_negative_number(gpus_per_trial, "gpus_per_trial")
+            self.trial_timeout = v.positive_number(trial_timeout, "trial_timeout", none_ok=True, what=SECONDS)
+            self._threads = v.positive_int(threads, "threads", none_ok=True)
+            self.max_trials_per_worker = v.positive_int(max_trials_per_worker, "max_trials_per_worker", none_ok=True)
+            if runtime_env is not None and not isinstance(runtime_env, dict):
+                raise ConfigError("runtime_env", f"must be a mapping, got {runtime_env!r}")
+            if address is not None and (num_cpus is not None or num_gpus is not None):
+                raise ConfigError("num_cpus", "sets the size of a local Ray; a joined cluster has its own")
+        self.threads = self._threads if self._threads is not None else max(1, math.ceil(self.cpus_per_trial))
         self.runtime_env = runtime_env
         self._ray: Any = None
         self._owns_ray = False
@@ -215,6 +209,8 @@ class RayExecutor(Executor):
         else:
             if isinstance(value, tuple) and value and value[0] == "init-error":
                 raise FatalError(f"a Ray worker could not load the evaluator: {value[1]}")
+            if value.fatal:
+                raise FatalError(value.error or "a trial stopped the search")
             return value  # type: ignore[no-any-return]
         return Outcome(number, TrialState.FAILED, error=reason, started=wall, finished=time.time(),
                        cost_seconds=time.monotonic() - start)  # fmt: skip

@@ -31,6 +31,7 @@ from ._io import (
     save_model,
 )
 from ._nb201 import CellBlock, CellNetwork, ReLUConvBN, ResidualReduction, cell_op
+from ._network import ModelFn, Network, arch_seed
 from ._profile import Profile, count_flops, count_params, measure_latency, profile, summary
 from ._registry import (
     MODEL_BUILDERS,
@@ -57,11 +58,14 @@ __all__ = [
     "ChainFits",
     "KernelFits",
     "ModelBuilder",
+    "ModelFn",
+    "Network",
     "NeverFits",
     "Profile",
     "ReLUConvBN",
     "ResidualReduction",
     "activation",
+    "arch_seed",
     "best_dir",
     "build_model",
     "cell_op",

@@ -99,7 +99,9 @@ def _conv_constraints(dims: int, space: str, fits: type[KernelFits | ChainFits])
     return constraints
 
 
-@register_model("seed-cnn", constraints=_conv_constraints(2, "seed-cnn", KernelFits))
+@register_model(
+    "seed-cnn", constraints=_conv_constraints(2, "seed-cnn", KernelFits), reads=("kernel", "channels", "units")
+)
 def seed_cnn(arch: Mapping[str, Any], input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
     """The tutorial's network: Conv2d(kernel, channels) → ReLU → Flatten → Linear(units) →
     ReLU → Linear(classes); the convolution is unpadded ("valid")."""
@@ -118,6 +120,10 @@ def seed_cnn(arch: Mapping[str, Any], input_shape: tuple[int, ...], num_classes:
         ("out", nn.Linear(units, num_classes)),
     ]
     return nn.Sequential(OrderedDict(layers))
+
+
+CHAIN_READS = (r"layers", r"layers\.\d+\.(kernel|channels|pool|batchnorm|activation)", "units", "dropout")
+"""The decisions :func:`conv_chain` reads (regular expressions over decision names)."""
 
 
 def conv_chain(arch: Mapping[str, Any], input_shape: tuple[int, ...], num_classes: int, dims: int) -> nn.Module:
@@ -161,19 +167,19 @@ def conv_chain(arch: Mapping[str, Any], input_shape: tuple[int, ...], num_classe
     return nn.Sequential(OrderedDict(layers))
 
 
-@register_model("cnn", constraints=_conv_constraints(2, "cnn", ChainFits))
+@register_model("cnn", constraints=_conv_constraints(2, "cnn", ChainFits), reads=CHAIN_READS)
 def cnn(arch: Mapping[str, Any], input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
     """The variable-depth 2-D CNN of the ``cnn`` space (see :func:`conv_chain`)."""
     return conv_chain(arch, input_shape, num_classes, 2)
 
 
-@register_model("cnn1d", constraints=_conv_constraints(1, "cnn1d", ChainFits))
+@register_model("cnn1d", constraints=_conv_constraints(1, "cnn1d", ChainFits), reads=CHAIN_READS)
 def cnn1d(arch: Mapping[str, Any], input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
     """The variable-depth 1-D CNN of the ``cnn1d`` space, for sequences (see :func:`conv_chain`)."""
     return conv_chain(arch, input_shape, num_classes, 1)
 
 
-@register_model("mlp")
+@register_model("mlp", reads=(r"layers", r"layers\.\d+\.(units|activation)", "dropout"))
 def mlp(arch: Mapping[str, Any], input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
     """Flatten → ``layers`` × [Linear(units) → activation → Dropout] → Linear(classes)."""
     layers: list[tuple[str, nn.Module]] = [("flatten", nn.Flatten())]

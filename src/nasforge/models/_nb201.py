@@ -130,7 +130,7 @@ def _constraints(input_shape: tuple[int, ...]) -> list[Constraint]:
     return []
 
 
-@register_model("nasbench201", constraints=_constraints, options=("C", "N"))
+@register_model("nasbench201", constraints=_constraints, options=("C", "N"), reads=(r".+\.\d+-\d+",))
 def nasbench201(
     arch: Mapping[str, Any], input_shape: tuple[int, ...], num_classes: int, *, C: int = 16, N: int = 1
 ) -> nn.Module:

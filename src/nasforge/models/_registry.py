@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,12 +25,23 @@ class ModelBuilder:
 
     ``build(arch, input_shape, num_classes, **options)`` returns the module; ``constraints``
     (optional) gives, for an input shape, the constraints that refuse architectures that
-    cannot be built for it; ``options`` lists the keyword options ``build`` accepts.
+    cannot be built for it; ``options`` lists the keyword options ``build`` accepts;
+    ``reads`` lists the decisions ``build`` reads, as regular expressions over decision names
+    (``layers\\.\\d+\\.kernel``), or is ``None`` when the builder does not say (then
+    every decision is assumed read).
     """
 
     build: BuildFn
     constraints: ConstraintFn | None = None
     options: tuple[str, ...] = ()
+    reads: tuple[str, ...] | None = None
+
+    def unread(self, names: Sequence[str]) -> list[str]:
+        """The decision ``names`` this builder does not read (none when it does not say)."""
+        if self.reads is None:
+            return []
+        patterns = [re.compile(p) for p in self.reads]
+        return [n for n in names if not any(p.fullmatch(n) for p in patterns)]
 
 
 MODEL_BUILDERS: dict[str, ModelBuilder] = {}
@@ -37,10 +49,16 @@ MODEL_BUILDERS: dict[str, ModelBuilder] = {}
 
 
 def register_model(
-    space_name: str, *, constraints: ConstraintFn | None = None, options: Sequence[str] = ()
+    space_name: str,
+    *,
+    constraints: ConstraintFn | None = None,
+    options: Sequence[str] = (),
+    reads: Sequence[str] | None = None,
 ) -> Callable[[BuildFn], BuildFn]:
     """Decorator: networks of the space called ``space_name`` are built by the decorated
-    ``build(arch, input_shape, num_classes, **options)``.
+    ``build(arch, input_shape, num_classes, **options)``. ``reads`` (regular expressions over
+    decision names) declares which decisions it reads, so that a decision nothing reads is
+    refused before a search; without it every decision is assumed read.
 
     Example:
         >>> import torch
@@ -52,7 +70,9 @@ def register_model(
     """
 
     def wrap(fn: BuildFn) -> BuildFn:
-        MODEL_BUILDERS[space_name] = ModelBuilder(fn, constraints, tuple(options))
+        MODEL_BUILDERS[space_name] = ModelBuilder(
+            fn, constraints, tuple(options), None if reads is None else tuple(reads)
+        )
         return fn
 
     return wrap
@@ -64,8 +84,6 @@ def _space_name(space: SearchSpace | str) -> str:
 
 def get_builder(space: SearchSpace | str, *, field: str = "space") -> ModelBuilder:
     """The builder of ``space`` (by its name), or a :class:`ConfigError` listing the known ones."""
-    from . import _chain, _nb201  # noqa: F401  (register the built-in builders)
-
     name = _space_name(space)
     if name not in MODEL_BUILDERS:
         raise ConfigError(
@@ -127,8 +145,6 @@ def input_constraints(space: SearchSpace | str, input_shape: Sequence[int]) -> l
         >>> sorted({a["kernel"] for a in space.enumerate()})
         [1, 3]
     """
-    from . import _chain, _nb201  # noqa: F401
-
     builder = MODEL_BUILDERS.get(_space_name(space))
     if builder is None or builder.constraints is None:
         return []
