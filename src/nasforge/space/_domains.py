@@ -16,10 +16,11 @@ INT_LIMIT = 2**63 - 1
 """Largest magnitude of an integer value or bound: samplers draw int64 numbers."""
 
 
-def _check_flag(value: Any, name: str) -> None:
-    """Refuse a flag that is not a real boolean (``'no'`` would read as true)."""
-    if not isinstance(value, bool):
+def _check_flag(value: Any, name: str) -> bool:
+    """The flag as a ``bool``; refuse one that is not a real boolean (``'no'`` would read as true)."""
+    if not isinstance(value, bool | np.bool_):
         raise SpaceError(name, f"must be true or false, got {value!r}")
+    return bool(value)
 
 
 class Domain(ABC):
@@ -154,7 +155,7 @@ class IntRange(Domain):
                 raise SpaceError("int", f"{name} must be an integer, got {v!r}")
             if abs(v) > INT_LIMIT:
                 raise SpaceError("int", f"{name} must lie within +-2**63 (int64), got {v}")
-        _check_flag(log, "log")
+        log = _check_flag(log, "log")
         if low > high:
             raise SpaceError("int", f"low <= high must hold, got low={low}, high={high}")
         if step < 1:
@@ -229,7 +230,7 @@ class FloatRange(Domain):
         for name, v in (("low", low), ("high", high)):
             if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
                 raise SpaceError("float", f"{name} must be a finite number, got {v!r}")
-        _check_flag(log, "log")
+        log = _check_flag(log, "log")
         if low >= high:
             raise SpaceError("float", f"low < high must hold, got low={low}, high={high}")
         if log and low <= 0:
