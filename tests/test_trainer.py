@@ -230,3 +230,43 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(
     assert code == 2
     assert len(err.splitlines()) == 1 and message in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no run directory, nothing else
+
+
+# -- the config round trip and the final model ------------------------------------------------
+
+
+def test_a_trainer_gives_back_the_config_that_rebuilds_it(tmp_path: Path) -> None:
+    from nasforge.evaluators import make_evaluator
+
+    np.savez(tmp_path / "d.npz", x=np.random.default_rng(0).random((60, 1, 8, 8)), y=np.arange(60) % 3)
+    spec = {"dataset": {"npz": "d.npz"}, "folds": 2, "epochs": 2, "lr": 0.01, "threads": 1, "seed": 3}
+    setup = make_evaluator(spec, builtin("seed-cnn"), tmp_path)
+    config = setup.evaluator.to_config()  # type: ignore[attr-defined]
+    assert config == {**spec, "dataset": {"npz": str((tmp_path / "d.npz").resolve())}}
+    again = make_evaluator(config, builtin("seed-cnn"), "/").evaluator
+    assert again.to_config() == config  # type: ignore[attr-defined]
+    assert np.array_equal(again.data.x_test, setup.evaluator.data.x_test)  # type: ignore[attr-defined]
+    from nasforge._errors import NotStorable
+
+    with pytest.raises(NotStorable, match="model_fn"):
+        Trainer("digits", space="seed-cnn", model_fn=lambda a, s, n: nn.Flatten(), threads=1).to_config()
+
+
+def test_the_python_keyword_is_model_fn_and_yaml_model_stays_the_builder_options() -> None:
+    with pytest.raises(TypeError, match="model"):
+        Trainer("digits", space="seed-cnn", model=lambda a, s, n: nn.Flatten())  # type: ignore[call-arg]
+    assert "model" in Trainer.options() and "model_fn" not in Trainer.options() and "space" not in Trainer.options()
+
+
+def test_a_trainer_is_a_finalizer_retrain_test_and_what_the_writer_needs() -> None:
+    from nasforge.evaluators import Finalizer
+
+    t = trainer(epochs=1)
+    assert isinstance(t, Finalizer)
+    model = t.retrain(SMALL)
+    scores = t.test(model)
+    assert set(scores) == {"test_accuracy", "test_loss"} and 0.0 <= scores["test_accuracy"] <= 1.0
+    info = t.final_info()
+    assert (info.space, info.input_shape, info.num_classes) == ("seed-cnn", (1, 8, 8), 10)
+    assert info.info["dataset"] == "digits" and info.info["test_samples"] == len(t.data.y_test)
+    assert t.metrics == ["accuracy", "loss", "params", "flops", "train_seconds"]  # no latency_ms without measuring it

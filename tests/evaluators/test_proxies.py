@@ -218,3 +218,18 @@ def test_bad_proxy_config_is_one_line_and_exit_2(
     assert main(["search", str(write(tmp_path, evaluator)), "--run-dir", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert err.startswith(message) and err.count("\n") == 1
+
+
+def test_a_proxy_evaluator_declares_its_metrics_and_round_trips_its_config() -> None:
+    from nasforge.evaluators import make_evaluator
+
+    setup = make_evaluator({"dataset": "digits", "proxy": ["synflow", "naswot"], "batch_size": 16, "threads": 1},
+                           builtin("seed-cnn"))  # fmt: skip
+    zc = setup.evaluator
+    assert zc.metrics == ["synflow", "naswot", "params"] and setup.objectives == {"synflow": "maximize"}  # type: ignore[attr-defined]
+    config = zc.to_config()  # type: ignore[attr-defined]
+    assert config == {"dataset": "digits", "proxy": ["synflow", "naswot"], "batch_size": 16, "threads": 1}
+    again = make_evaluator(config, builtin("seed-cnn")).evaluator
+    assert again.evaluate(SMALL).metrics == zc.evaluate(SMALL).metrics
+    free = ZeroCost(None, space="seed-cnn", proxy="synflow", input_shape=[1, 8, 8], num_classes=10, threads=1)
+    assert make_evaluator(free.to_config(), builtin("seed-cnn")).evaluator.to_config() == free.to_config()

@@ -49,6 +49,9 @@ def flaky(arch):
 
 def always_fails(arch):
     raise ValueError(f"bad arch {arch['x']}")
+
+def wrong_metric(arch):
+    return {"accuracy": 0.5}
 """
 
 

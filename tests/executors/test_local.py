@@ -100,6 +100,16 @@ def test_failures_in_a_row_stop_the_search_with_the_last_error(tmp_path: Path) -
     assert 4 <= len(study.trials) <= 5  # the second worker's trial may finish too
 
 
+def test_a_function_lacking_an_objective_metric_stops_the_search_from_a_worker(tmp_path: Path) -> None:
+    """A fatal error raised in a worker process (a function without declared metrics whose
+    first result lacks the objective) stops the search in the search process, naming what
+    the function returned."""
+    trial_module = write_trial_module(tmp_path)
+    study = build(tmp_path, config(trial_module, "wrong_metric", budget={"trials": 6}))
+    with pytest.raises(FatalError, match=r"objectives.score: .*wrong_metric returned the metrics \['accuracy'\], without 'score'"):
+        study.run(trials=6)
+
+
 def test_an_evaluator_that_cannot_be_pickled_is_refused_before_any_work() -> None:
     study = Study(
         SearchSpace({"x": IntRange(0, 3)}), Function(lambda a: {"s": 1}), "grid", "s", executor=LocalExecutor(2)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import ConfigError
+from .._validate import fraction as _fraction
 
 TEST_FRACTION = 0.2
 """Default share of the data held out as the test split the search never sees."""
@@ -66,7 +67,7 @@ class Dataset:
         names the labels ``0..K-1`` when ``y`` already holds such indices (image folders).
         Bad input raises :class:`nasforge.ConfigError` naming ``field``.
         """
-        check_fraction(test_fraction, f"{field}.test_fraction", allow_zero=x_test is not None)
+        _fraction(test_fraction, f"{field}.test_fraction", allow_zero=x_test is not None)
         xa, ya = check_arrays(x, y, field)
         if (x_test is None) != (y_test is None):
             raise ConfigError(field, "give both x_test and y_test, or neither")
@@ -109,18 +110,6 @@ class Dataset:
     def class_counts(self) -> np.ndarray:
         """Samples per class in the training part."""
         return np.bincount(self.y_train, minlength=self.num_classes)
-
-
-def check_fraction(value: Any, field: str, *, allow_zero: bool = False) -> float:
-    """``value`` as a fraction in (0, 1) (or [0, 1) with ``allow_zero``)."""
-    ok = (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and (0 <= value < 1 if allow_zero else 0 < value < 1)
-    )
-    if not ok:
-        raise ConfigError(field, f"must be a fraction between 0 and 1, got {value!r}")
-    return float(value)
 
 
 def check_arrays(x: Any, y: Any, field: str) -> tuple[np.ndarray, np.ndarray]:
@@ -208,7 +197,7 @@ def holdout_split(
         >>> len(tr), len(va)
         (8, 2)
     """
-    check_fraction(fraction, field)
+    _fraction(fraction, field)
     train, val = stratified_split(np.asarray(y), fraction, np.random.default_rng(seed))
     if len(val) == 0 or len(train) == 0:
         raise ConfigError(field, f"{len(y)} samples are too few for a validation part of {fraction:g}")
