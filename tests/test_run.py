@@ -102,6 +102,7 @@ def test_a_python_run_dir_is_resumed_reported_and_explained_by_the_cli(
     assert len(RunDir(run_dir).results().trials) == 3
 
     assert main(["resume", str(run_dir)]) == 0
+    capsys.readouterr()
     data = RunDir(run_dir).results()
     assert sum(t.counts_toward_budget for t in data.trials) == 6
     # The resumed run equals an uninterrupted one with the same seed.

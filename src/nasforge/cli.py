@@ -9,13 +9,13 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from ._errors import ConfigError, FatalError, NasforgeError
-from ._trial import Trial, TrialState
-from .config import RunConfig, read_config_file
 from ._progress import Progress
 from ._results import RunData, open_storage
+from ._trial import Trial
+from .config import RunConfig, read_config_file
 from .run import RunDir
 from .study import Study
 

@@ -357,14 +357,7 @@ class RunDir:
 
 
 def _with_workers(cfg: RunConfig, workers: int) -> RunConfig:
-    with_overrides = getattr(cfg, "with_overrides", None)
-    if callable(with_overrides):
-        out: RunConfig = with_overrides(workers=workers)
-        return out
-    from .cli import override_executor
-
-    cfg.executor = override_executor(cfg.executor, None, workers)
-    return cfg
+    return cfg.with_overrides(workers=workers)
 
 
 def _remove_db(path: Path) -> None:
@@ -432,10 +425,10 @@ def search(
     if trials is None and seconds is None and math.isinf(space.cardinality):
         raise ConfigError("budget", "a space with continuous decisions needs `trials` or `seconds`")
     goals = Objectives.parse(objectives, constraints=list(constraints))
-    options: dict[str, Any] = dict(
-        executor=executor, seed=seed, name=name, callbacks=callbacks,
-        max_failures_in_a_row=max_failures_in_a_row, progress=progress,
-    )  # fmt: skip
+    options: dict[str, Any] = {
+        "executor": executor, "seed": seed, "name": name, "callbacks": callbacks,
+        "max_failures_in_a_row": max_failures_in_a_row, "progress": progress,
+    }  # fmt: skip
     if run_dir is None:
         study = Study(space, evaluator, strategy, goals, storage=storage, **options)
         return study.run(trials=trials, seconds=seconds)

@@ -15,7 +15,7 @@ from ._errors import ConfigError, FatalError, NasforgeError
 from ._progress import Progress
 from ._results import RunData
 from ._trial import Candidate, Objectives, Trial, TrialState
-from .evaluators import Evaluator
+from .evaluators import Evaluator, check_decisions, check_objectives
 from .executors import Executor, InlineExecutor, Outcome
 from .space import SearchSpace
 from .storage import InMemoryStorage, Storage
@@ -103,14 +103,16 @@ class Study:
     ) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
             raise ConfigError("seed", f"must be a non-negative integer, got {seed!r}")
-        self.space = space
+        narrowing = check_decisions(evaluator, space)  # the evaluator's hook (e.g. what fits the data's shape)
+        self.space = space.with_constraints(narrowing) if narrowing else space
         self.evaluator = evaluator
         self.strategy = make_strategy(strategy) if isinstance(strategy, str) else strategy
         self.objectives = Objectives.parse(objectives)
         alias = [c for c in self.strategy.constraints if c not in self.objectives.constraints]
         if alias:  # a strategy's `constraints` option (NSGA-II) is an alias of the study's
             self.objectives = Objectives.parse(self.objectives, constraints=alias)
-        self.strategy.validate(space, self.objectives)
+        check_objectives(evaluator, self.objectives)  # before any work: metrics the evaluator produces
+        self.strategy.validate(self.space, self.objectives)
         self.storage = storage if storage is not None else InMemoryStorage()
         self.executor = executor if executor is not None else InlineExecutor()
         self.seed = int(seed)
@@ -294,7 +296,7 @@ class Study:
             return seconds is not None and elapsed_before + time.monotonic() - t0 >= seconds
 
         bar = Progress(self, trials) if self.progress else None
-        callbacks = [*self.callbacks, *([bar] if bar is not None else [])]
+        callbacks: list[Callback] = [*self.callbacks, *([bar] if bar is not None else [])]
         self.executor.start(self.evaluator)
         try:
             while True:

@@ -50,7 +50,7 @@ def test_neighbours_along_a_depth_or_a_parent_may_differ_in_what_it_adds() -> No
     anc = {d.name: set() for d in space.decisions}
     anc.update({"mom": {"opt"}, "layers.0.k": {"layers"}, "layers.1.k": {"layers"}, "layers.2.k": {"layers"}})
     best = Arch({"opt": "adam", "layers": 1, "layers.0.k": 3})
-    from nasforge.report._explain import _ancestors
+    from nasforge.space._neighbours import ancestors as _ancestors
 
     assert _ancestors(space) == anc
     assert neighbour_decision(best, Arch({"opt": "sgd", "mom": 0.9, "layers": 1, "layers.0.k": 3}), anc) == "opt"

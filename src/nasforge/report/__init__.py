@@ -6,15 +6,16 @@ Example:
     >>> from nasforge.space import SearchSpace, Choice
     >>> space = SearchSpace({"a": Choice([0, 1, 2]), "b": Choice([0, 1])})
     >>> study = nasforge.search(space, nasforge.Function(lambda x: {"y": x["a"]}),
-    ...                         strategy="grid", objectives={"y": "maximize"})
+    ...                         strategy="grid", objectives={"y": "maximize"}, progress=False)
     >>> nasforge.explain(study).effects[0].decision
     'a'
 """
 
 from .._trial import pareto_mask
+from ..space._neighbours import neighbour_decision, one_change_neighbours
 from ._data import RunData
 from ._draw import architecture_svgs, cell_svg, chain_svg
-from ._explain import Alternative, DecisionEffect, Explanation, explain, neighbour_decision, one_change_neighbours
+from ._explain import Alternative, DecisionEffect, Explanation, explain
 from ._html import write_report
 from ._importance import Importance, compute_importance, importance
 

@@ -10,16 +10,15 @@ neighbours that no trial has measured, as new trials of the study; this module o
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .._errors import ConfigError
 from .._results import RunData, budget_key
 from .._trial import Trial
-from ..space import Value
+from ..space import SearchSpace, Value
 from ..space._neighbours import ancestors as space_ancestors
-from ..space._neighbours import neighbour_decision, one_change_neighbours
+from ..space._neighbours import neighbour_decision
 from ._data import fmt
 
 _ABSENT = object()
@@ -89,10 +88,6 @@ class Explanation:
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON-serialisable)."""
         return asdict(self)
-
-
-
-
 
 
 def _alternative_values(space: SearchSpace, name: str, value: Value) -> list[Value] | None:
@@ -229,10 +224,6 @@ def _text(exp: Explanation, data: RunData) -> str:
         lines.append("")
         lines.append(f"Unmeasured neighbours can be evaluated with `{where}`.")
     return "\n".join(lines)
-
-
-
-
 
 
 def explain(

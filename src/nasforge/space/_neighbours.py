@@ -10,7 +10,9 @@ from ._space import SearchSpace
 
 _ABSENT = object()
 
+
 def ancestors(space: SearchSpace) -> dict[str, set[str]]:
+    """Each decision's chain of parents (the decisions it depends on through conditions or depth)."""
     out: dict[str, set[str]] = {}
     for d in space.decisions:
         chain: set[str] = set()
@@ -20,6 +22,7 @@ def ancestors(space: SearchSpace) -> dict[str, set[str]]:
             parent = space.decision(parent).parent
         out[d.name] = chain
     return out
+
 
 def neighbour_decision(best: Arch, other: Arch, ancestors: dict[str, set[str]]) -> str | None:
     """The one decision along which ``other`` is a neighbour of ``best``, or ``None``.

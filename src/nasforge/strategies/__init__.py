@@ -18,7 +18,7 @@ Example:
 """
 
 from .._trial import MetricConstraint
-from ._base import STRATEGIES, WAIT, Ask, Strategy, make_strategy, register_strategy, registered_name, strategy_label
+from ._base import STRATEGIES, WAIT, Ask, Strategy, register_strategy, registered_name, strategy_label
 from ._basic import GridSearch, HillClimbing, RandomSearch
 from ._bayesian import BayesianOptimization
 from ._evolution import RegularizedEvolution
@@ -26,6 +26,7 @@ from ._fidelity import Hyperband, SuccessiveHalving
 from ._gp import GaussianProcess
 from ._history import History
 from ._local import LocalSearch
+from ._make import make_strategy
 from ._nsga2 import NSGA2, crowding_distance, non_dominated_sort
 from ._warm import WarmStart
 

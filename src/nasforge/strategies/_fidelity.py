@@ -12,8 +12,9 @@ import numpy as np
 from .._errors import ConfigError
 from .._trial import Candidate, Objectives, Trial
 from ..space import Arch, SearchSpace
-from ._base import WAIT, Ask, Strategy, make_strategy, plain, register_strategy
+from ._base import WAIT, Ask, Strategy, plain, register_strategy
 from ._history import History
+from ._make import make_strategy
 
 
 def fidelity_budgets(budgets: Sequence[float] | None, min_budget: float | None, eta: float) -> list[float]:

@@ -1,0 +1,57 @@
+"""Building a strategy by its registered name and options (the ``strategy:`` section of a config)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .._errors import ConfigError
+from ..space import Arch
+from ._base import STRATEGIES, Strategy, _options
+from ._warm import WarmStart, check_warm_counts
+
+
+def make_strategy(
+    name: str,
+    options: Mapping[str, Any] | None = None,
+    *,
+    field: str = "strategy",
+    rank: Callable[[Sequence[Arch]], Sequence[float]] | None = None,
+) -> Strategy:
+    """Build the strategy called ``name`` with ``options``; unknown names or options are a
+    :class:`ConfigError` that lists what is accepted.
+
+    A ``warm_start: {samples: N, top: K}`` option puts the strategy behind a
+    :class:`~nasforge.strategies.WarmStart` ranking with ``rank`` (which must then be given;
+    other keys of ``warm_start`` describe the ranking and are read by whoever built ``rank``,
+    e.g. the config layer from ``proxy:``). This is how :meth:`WarmStart.to_config`
+    round-trips.
+    """
+    if name not in STRATEGIES:
+        raise ConfigError(f"{field}.name", f"unknown strategy {name!r}; choose one of {sorted(STRATEGIES)}")
+    cls = STRATEGIES[name]
+    accepted = sorted(_options(cls))
+    options = dict(options or {})
+    warm = options.pop("warm_start", None)
+    for key in options:
+        if key not in accepted:
+            raise ConfigError(f"{field}.{key}", f"unknown option of strategy {name!r}; accepted: {accepted or 'none'}")
+    try:
+        strategy = cls(**options)
+    except ConfigError as exc:
+        if exc.field.startswith(field):
+            raise
+        raise ConfigError(f"{field}.{exc.field}", exc.message) from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(field, f"bad options for strategy {name!r}: {exc}") from None
+    if warm is None:
+        return strategy
+    if not isinstance(warm, Mapping):
+        raise ConfigError(f"{field}.warm_start", f"must be a mapping such as {{samples: 1000, top: 10}}, got {warm!r}")
+    if rank is None:
+        raise ConfigError(
+            f"{field}.warm_start",
+            "needs a ranking of architectures: pass `rank=` (in a config file, `proxy:` builds one from the evaluator)",
+        )
+    samples, top = check_warm_counts(warm.get("samples", 1000), warm.get("top", 10), f"{field}.warm_start")
+    return WarmStart(strategy, rank, samples=samples, top=top)
