@@ -27,9 +27,7 @@ def build(tmp_path: Path, data: dict) -> Study:  # type: ignore[type-arg]
 def test_two_local_workers_finish_the_budget_in_parallel(tmp_path: Path) -> None:
     trial_module = write_trial_module(tmp_path)
     study = build(tmp_path, config(trial_module, "slow", budget={"trials": 8}))
-    t0 = time.monotonic()
     study.run(trials=8)
-    wall = time.monotonic() - t0
     trials = study.trials
     assert len(trials) == 8 and all(t.state is TrialState.COMPLETE for t in trials)
     pids = {t.metrics["pid"] for t in trials}
@@ -37,8 +35,7 @@ def test_two_local_workers_finish_the_budget_in_parallel(tmp_path: Path) -> None
     overlaps = sum(
         1 for a in trials for b in trials if a.number < b.number and a.started < b.finished and b.started < a.finished
     )
-    assert overlaps >= 3  # trials really ran at the same time
-    assert wall < 8 * 0.4  # faster than one after the other, worker start-up included
+    assert overlaps >= 3  # trials really ran at the same time (the speed-up itself: benchmarks/parallel.py)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
