@@ -288,3 +288,18 @@ def test_a_count_beyond_float_range_is_infinite() -> None:
     space = SearchSpace({"l": Repeat({f"d{i}": Choice(list(range(10))) for i in range(5)}, 1, 1000)})
     assert space.cardinality == math.inf
     assert len(space.sample(np.random.default_rng(0))) > 1
+
+
+def test_huge_ranges_are_neither_listed_nor_walked() -> None:
+    # a parent with 2**40 values: counted from the values its children name, never listed
+    space = from_config({"decisions": {"n": {"int": [1, 2**40]}, "c": {"choice": [1, 2], "when": {"n": [1, 2]}}}})
+    assert space.cardinality == 2**40 - 2 + 2 * 2
+    rng = np.random.default_rng(0)
+    a = space.sample(rng)
+    assert space.neighbors(a) and space.mutate(a, rng) != a
+    fine = FloatRange(0.0, 1.0, grid=1_000_000)
+    point = fine.sample(rng)
+    below, above = fine.neighbors(point)
+    assert below < point < above and above - below < 3e-6
+    with pytest.raises(SpaceError, match="grid must be an integer from 2 to 1,000,000"):
+        FloatRange(0.0, 1.0, grid=10**30)

@@ -15,6 +15,9 @@ from ._arch import Value
 INT_LIMIT = 2**63 - 1
 """Largest magnitude of an integer value or bound: samplers draw int64 numbers."""
 
+MAX_GRID = 1_000_000
+"""Most points of a float range's grid."""
+
 
 def _check_flag(value: Any, name: str) -> bool:
     """The flag as a ``bool``; refuse one that is not a real boolean (``'no'`` would read as true)."""
@@ -177,6 +180,10 @@ class IntRange(Domain):
     def values(self) -> list[Value]:
         return list(range(self.low, self.high + 1, self.step))
 
+    @property
+    def default(self) -> Value:
+        return self.low
+
     def sample(self, rng: np.random.Generator) -> Value:
         if self.log:
             x = math.exp(rng.uniform(math.log(self.low), math.log(self.high + 1)))
@@ -235,8 +242,8 @@ class FloatRange(Domain):
             raise SpaceError("float", f"low < high must hold, got low={low}, high={high}")
         if log and low <= 0:
             raise SpaceError("float", f"log: true needs low > 0, got low={low}")
-        if grid is not None and (isinstance(grid, bool) or not isinstance(grid, int) or grid < 2):
-            raise SpaceError("float", f"grid must be an integer >= 2, got {grid!r}")
+        if grid is not None and (isinstance(grid, bool) or not isinstance(grid, int) or not 2 <= grid <= MAX_GRID):
+            raise SpaceError("float", f"grid must be an integer from 2 to {MAX_GRID:,}, got {grid!r}")
         self.low, self.high, self.log, self.grid = float(low), float(high), log, grid
 
     def __repr__(self) -> str:
@@ -261,7 +268,12 @@ class FloatRange(Domain):
     def values(self) -> list[Value]:
         if self.grid is None:
             raise SpaceError("float", "a continuous range cannot be enumerated; give it `grid: N` points")
-        return [float(f"{self._from_unit(i / (self.grid - 1)):.12g}") for i in range(self.grid)]
+        return [self._point(i) for i in range(self.grid)]
+
+    def _point(self, i: int) -> float:
+        """Grid point ``i`` of ``grid`` (rounded to 12 significant digits, so it prints cleanly)."""
+        assert self.grid is not None
+        return float(f"{self._from_unit(i / (self.grid - 1)):.12g}")
 
     @property
     def default(self) -> Value:
@@ -269,14 +281,15 @@ class FloatRange(Domain):
 
     def sample(self, rng: np.random.Generator) -> Value:
         if self.grid is not None:
-            return self.values()[int(rng.integers(self.grid))]
+            return self._point(int(rng.integers(self.grid)))
         return self._from_unit(float(rng.uniform()))
 
     def neighbors(self, value: Value) -> list[Value]:
         if self.grid is not None:
-            vals = self.values()
-            i = min(range(len(vals)), key=lambda j: abs(float(vals[j]) - float(value)))
-            return [vals[j] for j in (i - 1, i + 1) if 0 <= j < len(vals)]
+            guess = round(min(max(self._to_unit(float(value)), 0.0), 1.0) * (self.grid - 1))
+            near = [j for j in (guess - 1, guess, guess + 1) if 0 <= j < self.grid]
+            i = min(near, key=lambda j: abs(self._point(j) - float(value)))
+            return [self._point(j) for j in (i - 1, i + 1) if 0 <= j < self.grid]
         u = self._to_unit(float(value))
         step = 1.0 / 9.0
         return [self._from_unit(x) for x in (u - step, u + step) if -1e-12 <= x <= 1 + 1e-12]

@@ -337,12 +337,22 @@ class SearchSpace:
                     product = _times(product, count[c.name])
                 parts.append((frozenset(when), product))
             total: float = 0
-            for v in d.domain.values():
-                product = 1
-                for when_set, part in parts:
-                    if v in when_set:
-                        product = _times(product, part)
-                total = _plus(total, product)
+            if d.domain.size <= _WALK_VALUES:
+                for v in d.domain.values():
+                    product = 1
+                    for when_set, part in parts:
+                        if v in when_set:
+                            product = _times(product, part)
+                    total = _plus(total, product)
+            else:  # a large parent: only the values named by some condition differ from 1
+                named = frozenset().union(*(w for w, _ in parts))
+                total = d.domain.size - len(named)
+                for v in named:
+                    product = 1
+                    for when_set, part in parts:
+                        if v in when_set:
+                            product = _times(product, part)
+                    total = _plus(total, product)
             count[d.name] = total
         result: float = 1
         for d in self.decisions:
@@ -585,6 +595,9 @@ class SearchSpace:
 
 
 _DONE = object()
+
+_WALK_VALUES = 10_000
+"""A parent decision with more values is counted from the values its children name."""
 
 
 def _as_constraint(c: Constraint | Callable[[Arch], bool]) -> Constraint:
