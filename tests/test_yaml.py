@@ -92,3 +92,29 @@ flags: [yes, no, .nan, .inf, ~]
     assert len(load_yaml(shared)) == 51
     (tmp_path / "run.json").write_text(json.dumps({"a": [1, {"b": None}]}))
     assert load_config_file(tmp_path / "run.json") == {"a": [1, {"b": None}]}
+
+
+def test_mutated_yaml_is_read_or_refused_in_one_line() -> None:
+    """400 random edits (a character dropped, doubled or replaced by YAML punctuation) of a
+    real config: each is read, or refused as one ConfigError line; nothing else escapes."""
+    import random
+
+    text = (Path(__file__).resolve().parents[1] / "examples" / "toy.yaml").read_text()
+    text += "defaults: &d {a: [1, 2, {b: c}]}\nuse: {<<: *d, a: 3}\nlist: [*d, *d]\n"
+    rng = random.Random(0)
+    punctuation = list(":-[]{}&*!|>'\"%@`#,?\t\n ") + ["\x00", "\u2028", "---", "<<"]
+    for _ in range(400):
+        chars = list(text)
+        for _ in range(rng.randint(1, 4)):
+            i = rng.randrange(len(chars))
+            op = rng.random()
+            if op < 0.3:
+                del chars[i]
+            elif op < 0.5:
+                chars.insert(i, chars[i])
+            else:
+                chars[i] = rng.choice(punctuation)
+        try:
+            load_yaml("".join(chars), "run.yaml")
+        except ConfigError as exc:
+            assert "\n" not in str(exc) and str(exc).startswith("config: run.yaml")

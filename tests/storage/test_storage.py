@@ -10,6 +10,7 @@ import pytest
 
 from nasforge import Arch, ConfigError, InMemoryStorage, SQLiteStorage, Trial, TrialState
 from nasforge.storage import StorageError, StorageWarning
+from nasforge.storage._sqlite import _COLUMNS as SQLITE_COLUMNS
 from nasforge.testing.storages import StorageConformance
 
 
@@ -200,3 +201,42 @@ def test_an_old_file_without_the_violation_column_opens(tmp_path: Path) -> None:
     assert t.violation == 0.0 and t.metrics == {"acc": 1}
     s.put_trial(Trial(1, Arch({"k": 2}), state=TrialState.COMPLETE, violation=0.25))
     assert SQLiteStorage(path).trials()[1].violation == 0.25
+
+
+JUNK: list[object] = [None, "", "{bad", "[1]", '"text"', "null", "NaN", 1.5, -3, 2**62, b"\x00\xff", "exploded", '{"k": [1]}']
+
+
+def test_any_junk_in_any_column_is_read_or_reported_never_raised(tmp_path: Path) -> None:
+    """Each column of a stored trial set to each junk value: the row is either read (the value
+    was acceptable) or reported as a problem naming trial 2; the other trials always read."""
+    path = stored(tmp_path)
+    columns = [c for c in SQLITE_COLUMNS if c != "number"]
+    for column in columns:
+        for value in JUNK:
+            db = sqlite3.connect(path)
+            db.execute("SAVEPOINT junk")
+            try:
+                db.execute(f"UPDATE trials SET {column} = ? WHERE number = 2", (value,))
+            except sqlite3.IntegrityError:  # NOT NULL: SQLite itself refuses this junk
+                db.close()
+                continue
+            db.commit()
+            db.close()
+            read = SQLiteStorage(path).read_trials()
+            numbers = [t.number for t in read.trials]
+            assert [0, 1, 3, 4] == [n for n in numbers if n != 2], (column, value)
+            assert (2 in numbers) != any(p.number == 2 for p in read.problems), (column, value)
+            assert all("\n" not in str(p) for p in read.problems)
+            path.unlink()
+            stored(tmp_path)
+
+
+def test_a_metric_that_is_not_a_number_is_not_written(tmp_path: Path) -> None:
+    s = SQLiteStorage(tmp_path / "s.db")
+    with pytest.raises(StorageError, match="trial 0: metric 'acc' must be a number, got str 'high'"):
+        s.put_trial(Trial(0, Arch({"k": 1}), state=TrialState.COMPLETE, metrics={"acc": "high"}))  # type: ignore[dict-item]
+    np = pytest.importorskip("numpy")
+    s.put_trial(Trial(1, Arch({"k": 1}), state=TrialState.COMPLETE, metrics={"acc": np.float32(0.5)},
+                      report={"curve": np.arange(3)}))  # fmt: skip
+    (t,) = s.trials()
+    assert t.metrics == {"acc": 0.5} and t.report == {"curve": [0, 1, 2]}

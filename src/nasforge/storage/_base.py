@@ -156,15 +156,45 @@ class Storage(ABC):
         """Release files or connections."""
 
 
+def _plain(value: Any, number: int) -> Any:
+    """A metric as a JSON number: NumPy scalars become Python numbers; anything else is refused."""
+    item = getattr(value, "item", None)
+    if callable(item):
+        plain = item()
+        if isinstance(plain, int | float):
+            return plain
+    raise StorageError(f"trial {number}: a metric must be a number, got {type(value).__name__} {value!r}", number=number)
+
+
+def _report_value(value: Any) -> Any:
+    """A report value as JSON: NumPy scalars and arrays as numbers and lists, anything else as text."""
+    for attr in ("tolist", "item"):
+        fn = getattr(value, attr, None)
+        if callable(fn):
+            try:
+                return fn()
+            except (TypeError, ValueError):
+                break
+    return str(value)
+
+
 def trial_to_row(t: Trial) -> dict[str, Any]:
-    """A trial as a flat record of JSON-friendly values."""
+    """A trial as a flat record of JSON-friendly values (NumPy numbers as Python numbers).
+    A metric that is not a number raises :class:`StorageError`: it could not be read back."""
+    for name, value in t.metrics.items():
+        if isinstance(value, str | bytes) or (value is not None and not isinstance(value, int | float)
+                                              and not callable(getattr(value, "item", None))):
+            raise StorageError(
+                f"trial {t.number}: metric {name!r} must be a number, got {type(value).__name__} {value!r}",
+                number=t.number,
+            )
     return {
         "number": t.number,
         "arch": t.arch.to_json(),
         "budget": t.budget,
         "state": t.state.value,
-        "metrics": json.dumps(dict(t.metrics)),
-        "report": json.dumps(dict(t.report), default=str),
+        "metrics": json.dumps(dict(t.metrics), default=lambda v: _plain(v, t.number)),
+        "report": json.dumps(dict(t.report), default=lambda v: _report_value(v)),
         "error": t.error,
         "started": t.started,
         "finished": t.finished,
