@@ -255,6 +255,13 @@ class SQLiteStorage(Storage):
         problems.sort(key=lambda p: -1 if p.number is None else p.number)
         return TrialsRead(trials, problems, top_number + 1)
 
+    def next_number(self) -> int:
+        try:
+            top = self._db.execute("SELECT max(number) FROM trials").fetchone()[0]
+        except sqlite3.Error:
+            return super().next_number()  # read around the damage
+        return top + 1 if isinstance(top, int) else 0
+
     def _integrity(self) -> list[str]:
         try:
             lines = [str(r[0]) for r in self._db.execute("PRAGMA quick_check").fetchall()]
