@@ -303,3 +303,10 @@ def test_huge_ranges_are_neither_listed_nor_walked() -> None:
     assert below < point < above and above - below < 3e-6
     with pytest.raises(SpaceError, match="grid must be an integer from 2 to 1,000,000"):
         FloatRange(0.0, 1.0, grid=10**30)
+
+
+def test_a_constraint_guarded_by_an_earlier_one_is_accepted() -> None:
+    space = from_config({"decisions": {"k": {"choice": [3, 5, 7]}}, "constraints": ["k != 3", "10 // (k - 3) >= 3"]})
+    assert [a["k"] for a in space.enumerate()] == [5]
+    with pytest.raises(SpaceError, match=r"space.constraints\[0\]: .* cannot be evaluated for Arch\(k=3\)"):
+        from_config({"decisions": {"k": {"choice": [3, 5, 7]}}, "constraints": ["10 // (k - 3) >= 2", "k != 3"]})

@@ -138,7 +138,7 @@ def from_config(data: Any, *, field: str = "space") -> SearchSpace:
     if not isinstance(raw, list):
         raise SpaceError(f"{field}.constraints", f"must be a list of expressions, got {raw!r}")
     constraints = []
-    archs: list[Arch] = []
+    expressions: list[Expression] = []
     for k, item in enumerate(raw):
         if isinstance(item, Mapping):
             _keys(item, {"expr"}, f"{field}.constraints[{k}]")
@@ -146,9 +146,15 @@ def from_config(data: Any, *, field: str = "space") -> SearchSpace:
         if not isinstance(text, str):
             raise SpaceError(f"{field}.constraints[{k}]", f"must be an expression string, got {item!r}")
         expr = Expression(text, names=space.names, field=f"{field}.constraints[{k}]")
-        archs = archs or _probe_archs(space)
-        expr.check(archs)
+        expressions.append(expr)
         constraints.append(Constraint(expr.holds, text, expression=text))
+    if expressions:
+        # As the space will: in order, each only while the ones before it hold (a constraint
+        # may guard the next, e.g. "k != 3" before "1 / (k - 3) > 0").
+        for arch in _probe_archs(space):
+            for expr in expressions:
+                if not expr.holds(arch):
+                    break
     if constraints:
         space = space.with_constraints(constraints)
         space.check_possible()
