@@ -328,6 +328,7 @@ class InMemoryStorage(Storage):
         self._meta.update(json.loads(json.dumps(values)))
 
     def put_trial(self, trial: Trial) -> None:
+        trial_to_row(trial)  # refuses what a persistent storage could not read back, as they do
         self._trials[trial.number] = trial
 
     def read_trials(self, *, space: SearchSpace | None = None) -> TrialsRead:

@@ -14,7 +14,7 @@ storages::
 the checks then also read everything back through a second instance.
 
 The checks: trials round-trip exactly (every field, updates replace, order by number),
-settings merge and round-trip as JSON, a read checked against a space reports (never drops)
+settings merge and round-trip as JSON, a metric that is not a number is refused, a read checked against a space reports (never drops)
 architectures that do not fit it, ``skip_bad`` warns naming what it left out,
 ``next_number`` is past every row, and :meth:`Storage.check` is empty for a healthy storage.
 
@@ -139,3 +139,14 @@ class StorageConformance:
         storage.set_meta({"name": "x"})
         assert storage.check() == []
         storage.close()
+
+    def test_a_metric_that_is_not_a_number_is_refused(self, tmp_path: Path) -> None:
+        storage = type(self).make(tmp_path)
+        bad = Trial(0, Arch({"k": 1}), state=TrialState.COMPLETE, metrics={"acc": "high"})  # type: ignore[dict-item]
+        try:
+            storage.put_trial(bad)
+        except StorageError as exc:
+            assert "trial 0: metric 'acc' must be a number" in str(exc)
+        else:
+            raise AssertionError("a metric that is not a number was stored")
+        assert storage.trials() == [] and storage.next_number() == 0
