@@ -150,21 +150,36 @@ def test_a_refused_study_leaves_no_run_directory_behind(tmp_path: Path) -> None:
     assert not (run_dir / "study.db").exists() and not list(run_dir.glob("study.db*"))
 
 
-def test_resume_of_a_finished_run_does_not_finalize_twice(scorer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    calls: list[int] = []
+def test_finish_writes_best_once_and_resume_of_a_finished_run_does_not_retrain(scorer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import torch
+    from torch import nn
+
+    from nasforge.evaluators import FinalModel
+
+    retrained: list[int] = []
 
     class Finalizing(Function):
-        def finalize(self, arch, run_dir):  # type: ignore[no-untyped-def]
-            calls.append(arch["w"])
-            (Path(run_dir) / "best").mkdir(exist_ok=True)
-            return ["finalized"]
+        def retrain(self, arch):  # type: ignore[no-untyped-def]
+            retrained.append(arch["w"])
+            torch.manual_seed(0)
+            return nn.Linear(2, 3)
+
+        def test(self, model):  # type: ignore[no-untyped-def]
+            return {"test_accuracy": 0.5}
+
+        def final_info(self) -> FinalModel:
+            return FinalModel("custom", (2,), 3, {}, {"dataset": "toy", "test_samples": 10})
 
     run = RunDir(tmp_path / "fin")
     study = run.create(SearchSpace({"w": Choice([1, 2])}), Finalizing(scorer), "grid", "acc", progress=False)
     study.run()
-    assert run.finish(study)[1] == "finalized"
     lines = run.finish(study)
-    assert calls == [2] and "not retrained" in lines[0]
+    assert "test accuracy 0.5000 on 10 held-out samples" in lines[1]
+    assert sorted(p.name for p in (run.path / "best").iterdir())[:3] == ["arch.json", "model.onnx", "model.safetensors"]
+    assert not (run.path / "best.tmp").exists()
+    assert json.loads((run.path / "best" / "arch.json").read_text())["test_accuracy"] == 0.5
+    lines = run.finish(study)
+    assert retrained == [2] and "not retrained" in lines[0]
 
 
 def test_a_study_stored_before_trials_had_a_violation_opens_and_is_judged(tmp_path: Path) -> None:

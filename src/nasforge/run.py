@@ -22,10 +22,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import sys
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, Self
 
 from ._errors import ConfigError, NasforgeError
 from ._results import DB_NAME, RunData, db_path, open_storage
@@ -36,13 +38,12 @@ from .study import DEFAULT_MAX_FAILURES_IN_A_ROW, Callback, Study, check_budget
 
 if TYPE_CHECKING:
     from .config import RunConfig
-    from .evaluators import Evaluator
+    from .evaluators import Evaluator, Finalizer
     from .executors import Executor
     from .strategies import Strategy
 
 __all__ = [
     "DB_NAME",
-    "Finalizer",
     "RunDir",
     "RunDirLock",
     "create_study",
@@ -56,18 +57,8 @@ __all__ = [
 ]
 
 BEST_JSON = "best.json"
+BEST_DIR = "best"
 LOCK_NAME = ".lock"
-
-
-@runtime_checkable
-class Finalizer(Protocol):
-    """An evaluator that can hand back the best architecture as a trained, tested model.
-
-    ``finalize(arch, run_dir)`` retrains ``arch`` on all the search data, tests it once on data
-    the search never saw, writes ``run_dir/best/`` and returns the lines to show.
-    """
-
-    def finalize(self, arch: Arch, run_dir: str | os.PathLike[str]) -> list[str]: ...
 
 
 class RunDirLock:
@@ -315,18 +306,60 @@ class RunDir:
         best = data.best
         if best_path is None or best is None:
             return [f"Results: {self.db} (no complete trial)"]
+        from .evaluators import Finalizer
+
         lines: list[str] = []
         if retrain and isinstance(study.evaluator, Finalizer):
             record = _read_json(best_path)
-            if record.get("finalized") == best.number and (self.path / "best").is_dir():
-                lines.append(f"best model of trial {best.number} already in {self.path / 'best'}/ (not retrained)")
+            if record.get("finalized") == best.number and (self.path / BEST_DIR).is_dir():
+                lines.append(f"best model of trial {best.number} already in {self.path / BEST_DIR}/ (not retrained)")
             else:
                 lines.append("Retraining the best architecture on train+validation and testing it once ...")
-                lines.extend(study.evaluator.finalize(best.arch, self.path))
+                lines.extend(self.write_final_model(study.evaluator, best.arch, data.space))
                 record["finalized"] = best.number
                 _write_json(best_path, record)
         lines.append(f"Results: {self.db}, {best_path}")
         return lines
+
+    def write_final_model(self, finalizer: Finalizer, arch: Arch, space: SearchSpace) -> list[str]:
+        """Retrain ``arch``, test it once and write ``best/`` (``arch.json``,
+        ``model.safetensors``, ``summary.txt``, and ``model.onnx`` when onnx is installed),
+        all into a temporary folder renamed into place, so a failure never leaves a partial
+        ``best/``. Returns the lines to show."""
+        from . import models
+
+        t0 = time.perf_counter()
+        model = finalizer.retrain(arch)
+        scores = finalizer.test(model)
+        seconds = time.perf_counter() - t0
+        final = finalizer.final_info()
+        info = {**final.info, **scores}
+        shown = ", ".join(f"{k.removeprefix('test_')} {v:.4f}" for k, v in scores.items())
+        where = f" on {info['test_samples']} held-out samples" if "test_samples" in info else ""
+        trained = f"retrained {info['epochs']} epochs" if "epochs" in info else "retrained"
+        if "train_samples" in info:
+            trained += f" on {info['train_samples']} samples"
+        header = [f"Architecture: {space.to_string(arch)}", f"Data: {info.get('dataset', '?')}, test {shown}{where} ({trained})", ""]
+        tmp = self.path / (BEST_DIR + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        models.save_model(model, tmp, space=final.space, arch=arch, input_shape=final.input_shape,
+                          num_classes=final.num_classes, model_options=final.model_options, info=info,
+                          summary_header=header)  # fmt: skip
+        written = [models.ARCH_FILE, models.WEIGHTS_FILE, models.SUMMARY_FILE]
+        if models.onnx_available():
+            models.export_onnx(model, final.input_shape, tmp / models.ONNX_FILE)
+            written.append(models.ONNX_FILE)
+        out = self.path / BEST_DIR
+        old = self.path / (BEST_DIR + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if out.exists():
+            out.rename(old)
+        tmp.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+        return [
+            f"test {shown}{where} never seen by the search; {trained} in {seconds:.1f} s",
+            f"best model: {out}/ ({', '.join(written)})",
+        ]
 
     def evaluate_neighbours(self, *, progress: bool = False) -> tuple[int, int | None]:
         """Run the neighbours of the best architecture (one decision changed, every value) that
