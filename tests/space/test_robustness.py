@@ -310,3 +310,21 @@ def test_a_constraint_guarded_by_an_earlier_one_is_accepted() -> None:
     assert [a["k"] for a in space.enumerate()] == [5]
     with pytest.raises(SpaceError, match=r"space.constraints\[0\]: .* cannot be evaluated for Arch\(k=3\)"):
         from_config({"decisions": {"k": {"choice": [3, 5, 7]}}, "constraints": ["10 // (k - 3) >= 2", "k != 3"]})
+
+
+def test_compiled_expressions_keep_the_language_and_pickle() -> None:
+    import pickle
+
+    e = Expression(
+        "(k and 5) + 1 == 2 and (1, 2) == [1, 2] and not has(max) and get(q.x, 4) == 4 and has(k)"
+        " and 2 ** 10 == 1024 and 'ab' * 2 == 'abab' and max(k, 2) == 3 and -k < 0 < k <= 3",
+        names=["k", "q.x"],
+    )
+    assert e(Arch({"k": 3})) is True
+    assert e.holds(Arch({"q.x": 1})) is True  # a decision that does not exist: the rule does not apply
+    again = pickle.loads(pickle.dumps(e))  # spaces travel to worker processes
+    assert again(Arch({"k": 3})) is True and again.text == e.text
+    space = pickle.loads(pickle.dumps(from_config({"decisions": ONE, "constraints": ["k > 1"]})))
+    assert space.cardinality == 2
+    with pytest.raises(SpaceError, match="cannot be evaluated .*TypeError"):
+        Expression("max > 1", names=["k"]).holds(Arch({"k": 1}))

@@ -41,6 +41,15 @@ class Arch(Mapping[str, Value]):
         self._values: dict[str, Value] = {str(k): _check_value(str(k), v) for k, v in items.items()}
         self._id: str | None = None
 
+    @classmethod
+    def _trusted(cls, values: dict[str, Value]) -> Arch:
+        """An arch of values that a space's domains produced (already plain, checked values):
+        no per-value check, for enumeration and sampling."""
+        arch = cls.__new__(cls)
+        arch._values = dict(values)
+        arch._id = None
+        return arch
+
     def __getitem__(self, name: str) -> Value:
         return self._values[name]
 

@@ -102,6 +102,11 @@ class Expression:
         except (ValueError, RecursionError, MemoryError) as exc:
             raise SpaceError(field, f"cannot parse expression {text!r}: {exc}") from None
         self._check(self._tree.body)
+        tree = ast.fix_missing_locations(_Compile(self._names).visit(self._tree))
+        try:
+            self._code = compile(tree, "<constraint>", "eval")
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            raise SpaceError(field, f"cannot compile expression {text!r}: {exc}") from None
 
     def _check(self, node: ast.AST) -> None:
         allowed = (
@@ -128,50 +133,14 @@ class Expression:
                     )
 
     def __call__(self, arch: Mapping[str, Any]) -> Any:
-        return self._eval(self._tree.body, arch)
+        return eval(self._code, _GLOBALS, {"_a": arch})  # a checked, whitelisted, rewritten tree
 
-    def _eval(self, node: ast.AST, arch: Mapping[str, Any]) -> Any:
-        if isinstance(node, ast.Constant):
-            return node.value
-        if isinstance(node, ast.Name):
-            name = self._names[node.id]
-            if name not in arch:
-                raise KeyError(name)
-            return arch[name]
-        if isinstance(node, ast.BoolOp):
-            vals = (self._eval(v, arch) for v in node.values)
-            return all(vals) if isinstance(node.op, ast.And) else any(vals)
-        if isinstance(node, ast.UnaryOp):
-            v = self._eval(node.operand, arch)
-            return (not v) if isinstance(node.op, ast.Not) else (-v if isinstance(node.op, ast.USub) else +v)
-        if isinstance(node, ast.BinOp):
-            return _BINOPS[type(node.op)](self._eval(node.left, arch), self._eval(node.right, arch))
-        if isinstance(node, ast.Compare):
-            left = self._eval(node.left, arch)
-            for op, right_node in zip(node.ops, node.comparators):
-                right = self._eval(right_node, arch)
-                if not _CMPOPS[type(op)](left, right):
-                    return False
-                left = right
-            return True
-        if isinstance(node, ast.List | ast.Tuple):
-            return [self._eval(e, arch) for e in node.elts]
-        if isinstance(node, ast.IfExp):
-            return self._eval(node.body if self._eval(node.test, arch) else node.orelse, arch)
-        if isinstance(node, ast.Call):
-            assert isinstance(node.func, ast.Name)
-            fname = node.func.id
-            if fname in ("has", "get"):
-                target = node.args[0]
-                ref: str | None = self._names.get(target.id) if isinstance(target, ast.Name) else None
-                if ref is None and isinstance(target, ast.Constant):
-                    ref = str(target.value)
-                if fname == "has":
-                    return ref in arch
-                default = self._eval(node.args[1], arch) if len(node.args) > 1 else None
-                return arch.get(ref, default) if ref is not None else default
-            return _FUNCS[fname](*(self._eval(a, arch) for a in node.args))
-        raise SpaceError(self._field, f"cannot evaluate {type(node).__name__}")
+    def __getstate__(self) -> dict[str, Any]:
+        # code objects do not pickle: send the text and the names it uses, compile again
+        return {"text": self.text, "names": list(self._names.values()), "field": self._field}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["text"], names=state["names"], field=state["field"])  # type: ignore[misc]
 
     def holds(self, arch: Arch) -> bool:
         """The expression's truth for ``arch``; a decision that does not exist makes it true
@@ -193,3 +162,68 @@ class Expression:
         expression that cannot be evaluated is refused when the space is built, not mid-search."""
         for arch in archs:
             self.holds(arch)
+
+
+def _has(arch: Mapping[str, Any], ref: str | None) -> bool:
+    return ref is not None and ref in arch
+
+
+def _get(arch: Mapping[str, Any], ref: str | None, default: Any) -> Any:
+    return arch.get(ref, default) if ref is not None else default
+
+
+_GLOBALS: dict[str, Any] = {
+    "__builtins__": {}, "bool": bool, "_has": _has, "_get": _get, "_pow": _pow, "_mul": _mul, **_FUNCS,
+}  # fmt: skip
+"""All a compiled expression can reach besides the architecture (``_a``)."""
+
+
+def _call(name: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
+    return ast.copy_location(ast.Call(func=ast.Name(name, ast.Load()), args=args, keywords=[]), like)
+
+
+class _Compile(ast.NodeTransformer):
+    """Rewrite a checked expression tree into plain Python over ``_a`` (the architecture):
+    decisions become ``_a[name]`` (a missing one raises ``KeyError``), ``has``/``get`` take the
+    name as text, ``**`` and ``*`` go through their bounded versions, ``and``/``or`` give a
+    bool and tuples are lists, as the expression language defines them."""
+
+    def __init__(self, names: Mapping[str, str]) -> None:
+        self.names = names
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id in self.names:
+            sub = ast.Subscript(value=ast.Name("_a", ast.Load()), slice=ast.Constant(self.names[node.id]), ctx=ast.Load())
+            return ast.copy_location(sub, node)
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        assert isinstance(node.func, ast.Name)
+        if node.func.id in ("has", "get"):
+            target = node.args[0]
+            ref = self.names.get(target.id) if isinstance(target, ast.Name) else None
+            if ref is None and isinstance(target, ast.Constant):
+                ref = str(target.value)
+            arch, key = ast.Name("_a", ast.Load()), ast.Constant(ref)
+            if node.func.id == "has":
+                return _call("_has", [arch, key], node)
+            default = self.visit(node.args[1]) if len(node.args) > 1 else ast.Constant(None)
+            return _call("_get", [arch, key, default], node)
+        node.args = [self.visit(a) for a in node.args]
+        return node
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Pow):
+            return _call("_pow", [node.left, node.right], node)
+        if isinstance(node.op, ast.Mult):
+            return _call("_mul", [node.left, node.right], node)
+        return node
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> ast.AST:
+        self.generic_visit(node)
+        return _call("bool", [node], node)
+
+    def visit_Tuple(self, node: ast.Tuple) -> ast.AST:
+        self.generic_visit(node)
+        return ast.copy_location(ast.List(elts=node.elts, ctx=ast.Load()), node)
