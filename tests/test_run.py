@@ -200,3 +200,19 @@ def test_a_study_stored_before_trials_had_a_violation_opens_and_is_judged(tmp_pa
     assert "objectives" in meta
     data = RunDir(run_dir).results()
     assert data.best is not None and data.best.arch["w"] == 8  # 16 breaks the constraint kept as the old alias
+
+
+def test_status_check_lists_each_damaged_row(scorer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    run_dir = tmp_path / "checked"
+    nasforge.search(SearchSpace({"w": Choice([1, 2, 4])}), Function(scorer), strategy="grid", objectives="acc",
+                    run_dir=run_dir, progress=False)  # fmt: skip
+    assert main(["status", str(run_dir), "--check"]) == 0
+    assert "no damage found" in capsys.readouterr().out
+    db = sqlite3.connect(run_dir / "study.db")
+    db.execute("UPDATE trials SET metrics = '{not json' WHERE number = 1")
+    db.execute("""UPDATE trials SET arch = '{"v": 3}' WHERE number = 2""")
+    db.commit()
+    db.close()
+    assert main(["status", str(run_dir), "--check"]) == 1
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 2 and "trial 1" in out[0] and "trial 2" in out[1]

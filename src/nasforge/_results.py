@@ -106,11 +106,12 @@ class RunData:
         run_dir: str | os.PathLike[str] | None = None,
     ) -> RunData:
         """From a storage; ``space`` and ``objectives`` default to the stored ones."""
-        meta, trials = storage.get_meta(), storage.trials()
+        meta = storage.get_meta()
         if run_dir is None and isinstance(storage, SQLiteStorage):
             run_dir = storage.path.parent
         where = repr(str(run_dir)) if run_dir is not None else "the study"
         space = space if space is not None else stored_space(meta, where)
+        trials = storage.trials(space=space)  # an unreadable row or a stored arch the space lacks: one line
         objectives = objectives if objectives is not None else stored_objectives(meta)
         if objectives.constraints and "constraints" not in meta:
             # Stored before trials carried their violation: judge them now, the same way.

@@ -201,11 +201,17 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def _status_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", help="a run directory")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--check", action="store_true", help="check study.db for damage: every unreadable row, one line each")
 
 
 @command("status", "show trial counts by state and the best trial of RUN_DIR", _status_args)
 def cmd_status(args: argparse.Namespace) -> int:
     run = RunDir(args.run_dir)
+    if args.check:
+        problems = run.check()
+        for line in problems or [f"{run.db}: no damage found"]:
+            print(line)
+        return 1 if problems else 0
     info = run.results().summary()
     info["searching"] = run.is_searching()
     if args.json:

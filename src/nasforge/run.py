@@ -276,6 +276,21 @@ class RunDir:
 
     # -- reading -------------------------------------------------------------------------------
 
+    def check(self) -> list[str]:
+        """Every problem of the stored study, one line each (empty when healthy): the file's
+        integrity, unreadable settings or rows, stored architectures the space lacks."""
+        from ._results import stored_space
+
+        storage = open_storage(self.path)
+        try:
+            try:
+                space: SearchSpace | None = stored_space(storage.get_meta(), repr(str(self.path)))
+            except NasforgeError:
+                space = None
+            return storage.check(space=space)
+        finally:
+            storage.close()
+
     def results(self) -> RunData:
         """The stored study as the shared read model (no evaluator is built)."""
         return RunData.load(self.path)

@@ -154,7 +154,7 @@ class Study:
     @property
     def trials(self) -> list[Trial]:
         """All stored trials, by number."""
-        return self.storage.trials()
+        return self.storage.trials(space=self.space)
 
     @property
     def best(self) -> Trial | None:
@@ -197,7 +197,7 @@ class Study:
         count toward the trial budget."""
         self.history = History(self.space, self.objectives)
         self.strategy.start(self.space, self.objectives, np.random.default_rng(self.seed), self.history)
-        trials = self.storage.trials()
+        trials = self.storage.trials(space=self.space)
         told = sorted((t for t in trials if t.tell_seq is not None), key=lambda t: t.tell_seq or 0)
         i = 0
         for t in trials:
@@ -214,7 +214,7 @@ class Study:
         for t in told[i:]:
             self._tell(t)
         self._tells = len(told)
-        self._next = trials[-1].number + 1 if trials else 0
+        self._next = self.storage.next_number()  # past every stored row, readable or not
         self._queue: list[tuple[Candidate, int | None, bool]] = []
         requeued = {t.requeued_from for t in trials if t.requeued_from is not None}
         for t in trials:

@@ -48,7 +48,6 @@ def test_a_bad_row_is_one_line_in_every_command(
     assert str(damaged / "study.db") in err and expected in err and "--check" in err
 
 
-@pytest.mark.xfail(reason="the readers (_results.RunData.from_storage, Study._rebuild) must read with storage.trials(space=...)")
 @pytest.mark.parametrize("command", ["report", "resume"])
 def test_a_stored_arch_missing_a_decision_is_one_line(
     run_dir: Path, tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str]
