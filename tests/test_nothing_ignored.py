@@ -30,7 +30,7 @@ def _run(tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str]) -> tuple
 def test_an_objective_the_evaluator_does_not_produce(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, err, run_dir = _run(tmp_path, DIGITS + "objectives: {acc: maximize}\n", capsys)
     assert code == 2 and len(err) == 1 and "objectives.acc" in err[0] and "accuracy" in err[0]
-    assert not (run_dir / "study.db").exists()
+    assert not run_dir.exists()  # nothing written, not even the directory
 
 
 def test_a_constraint_on_a_metric_the_evaluator_does_not_produce(
@@ -39,7 +39,7 @@ def test_a_constraint_on_a_metric_the_evaluator_does_not_produce(
     text = DIGITS + "objectives: {accuracy: maximize}\nconstraints: ['parameters <= 1e6']\n"
     code, err, run_dir = _run(tmp_path, text, capsys)
     assert code == 2 and len(err) == 1 and "constraints" in err[0] and "parameters" in err[0]
-    assert not (run_dir / "study.db").exists()
+    assert not run_dir.exists()  # nothing written, not even the directory
 
 
 def test_a_decision_nothing_reads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -58,11 +58,11 @@ def test_a_decision_nothing_reads(tmp_path: Path, capsys: pytest.CaptureFixture[
     """
     code, err, run_dir = _run(tmp_path, text, capsys)
     assert code == 2 and len(err) == 1 and "colour" in err[0]
-    assert not (run_dir / "study.db").exists()
+    assert not run_dir.exists()  # nothing written, not even the directory
 
 
 def test_a_single_objective_strategy_given_two_objectives(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = DIGITS.replace("strategy: random", "strategy: bayesian") + "objectives: {accuracy: maximize, params: minimize}\n"
     code, err, run_dir = _run(tmp_path, text, capsys)
     assert code == 2 and len(err) == 1 and "objectives" in err[0] and "nsga2" in err[0]
-    assert not (run_dir / "study.db").exists()
+    assert not run_dir.exists()  # nothing written, not even the directory

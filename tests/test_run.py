@@ -216,3 +216,40 @@ def test_status_check_lists_each_damaged_row(scorer, tmp_path: Path, capsys: pyt
     assert main(["status", str(run_dir), "--check"]) == 1
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 2 and "trial 1" in out[0] and "trial 2" in out[1]
+
+
+def test_resume_starts_a_directory_that_holds_only_the_pending_config(tmp_path: Path) -> None:
+    cfg = _constrained_config(tmp_path)
+    from nasforge.config import read_config_file
+
+    run = RunDir(tmp_path / "early")
+    run.begin(read_config_file(cfg), tmp_path)
+    assert main(["resume", str(run.path)]) == 0
+    assert run.exists() and run.pending() is None
+    assert len(run.results().trials) == 6
+
+
+def test_a_refused_config_leaves_no_directory_and_a_bad_name_is_not_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = _constrained_config(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(cfg.read_text().replace("nsga2", "no-such-strategy"))
+    assert main(["search", str(bad)]) == 2
+    assert not (tmp_path / "runs" / "constrained").exists()
+    escape = tmp_path / "escape.yaml"
+    escape.write_text(cfg.read_text().replace("name: constrained", "name: ../../escape"))
+    assert main(["search", str(escape)]) == 2
+    assert "plain name" in capsys.readouterr().err and not (tmp_path.parent / "escape").exists()
+
+
+def test_the_lock_never_follows_a_symbolic_link(tmp_path: Path) -> None:
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me")
+    run_dir = tmp_path / "linked"
+    run_dir.mkdir()
+    (run_dir / ".lock").symlink_to(target)
+    with pytest.raises(nasforge.ConfigError, match="link"):
+        RunDir(run_dir).lock().acquire()
+    assert target.read_text() == "keep me"

@@ -15,7 +15,7 @@ from ._errors import ConfigError, FatalError, NasforgeError
 from ._progress import Progress
 from ._results import RunData, open_storage
 from ._trial import Trial
-from .config import RunConfig, read_config_file
+from .config import RunConfig, override_executor, read_config_file
 from .run import RunDir
 from .study import Study
 
@@ -129,32 +129,6 @@ def _executor_args(p: argparse.ArgumentParser, *, choose: bool = True) -> None:
     p.add_argument("--workers", type=int, help="trials at once (overrides executor.workers; implies local if inline)")
 
 
-def override_executor(current: Any, name: str | None, workers: int | None) -> Any:
-    """The ``executor:`` config with ``--executor`` / ``--workers`` applied; options the new
-    executor does not take are dropped (``--workers`` alone turns inline into local)."""
-    from .executors import EXECUTORS
-    from .executors._config import executor_options
-
-    if name is None and workers is None:
-        return current
-    if current is None:
-        current = {"name": "inline"}
-    if isinstance(current, str):
-        current = {"name": current}
-    if not isinstance(current, dict):
-        return current  # RunConfig.parse refuses it with the field named
-    old = current.get("name", "inline")
-    new = name or ("local" if old == "inline" else old)
-    out = dict(current)
-    if new != old and new in EXECUTORS:
-        accepted = executor_options(new)
-        out = {k: v for k, v in current.items() if k in accepted}
-    out["name"] = new
-    if workers is not None:
-        out["workers"] = workers
-    return out
-
-
 @command("search", "run a search from a config file and show the leaderboard", _search_args)
 def cmd_search(args: argparse.Namespace) -> int:
     path = Path(args.config)
@@ -170,17 +144,43 @@ def cmd_search(args: argparse.Namespace) -> int:
         data["budget"] = budget
     if args.executor is not None or args.workers is not None:
         data["executor"] = override_executor(data.get("executor"), args.executor, args.workers)
-    cfg = RunConfig.parse(data, path.parent)
-    run = RunDir(args.run_dir if args.run_dir else Path("runs") / cfg.name)
-    run_dir = run.path
+    run = RunDir(args.run_dir) if args.run_dir else RunDir(Path("runs") / _run_name(data))
+    return _start(run, data, path.parent)
+
+
+def _run_name(data: dict[str, Any]) -> str:
+    """The config's ``name`` as the folder under ``runs/``: a plain name, never a path."""
+    name = data.get("name", "study")
+    if not isinstance(name, str) or not name.strip() or name in (".", "..") or any(c in name for c in "/\\\0"):
+        raise ConfigError("name", f"must be a plain name (it names the folder runs/<name>), got {name!r}; "
+                          "use --run-dir to choose a path")  # fmt: skip
+    return name
+
+
+def _start(run: RunDir, data: dict[str, Any], base: Path) -> int:
+    """Create the study of ``data`` in ``run`` and search. The config is written first (so a
+    kill at any moment leaves a directory that `resume` starts); if it is refused, nothing of
+    it is left."""
+    if run.exists():
+        raise ConfigError(
+            "run_dir",
+            f"{str(run.path)!r} already holds a study; resume it with `nasforge resume {run.path}` "
+            "or choose another --run-dir",
+        )
     with run.lock():
-        study = run.create(
-            cfg.space, cfg.evaluator, cfg.make_strategy(), cfg.objectives,
-            config=cfg.raw, config_dir=cfg.base_dir, executor=cfg.make_executor(), seed=cfg.seed, name=cfg.name,
-            max_failures_in_a_row=cfg.max_failures_in_a_row, progress=False,
-        )  # fmt: skip
+        run.begin(data, base)
+        try:
+            cfg = RunConfig.parse(data, base)
+            study = run.create(
+                cfg.space, cfg.evaluator, cfg.make_strategy(), cfg.objectives,
+                config=cfg.raw, config_dir=cfg.base_dir, executor=cfg.make_executor(), seed=cfg.seed, name=cfg.name,
+                max_failures_in_a_row=cfg.max_failures_in_a_row, progress=False,
+            )  # fmt: skip
+        except Exception:
+            run.abandon()
+            raise
         print(f"nasforge: searching {cfg.space.name} ({_fmt(cfg.space.cardinality)} architectures) with "
-              f"{cfg.strategy_name}, objectives {cfg.objectives.to_config()}, into {run_dir}", file=sys.stderr)  # fmt: skip
+              f"{cfg.strategy_name}, objectives {cfg.objectives.to_config()}, into {run.path}", file=sys.stderr)  # fmt: skip
         return _run(study, cfg, run, cfg.trials, cfg.seconds)
 
 
@@ -192,6 +192,12 @@ def _resume_args(p: argparse.ArgumentParser) -> None:
 @command("resume", "continue a stopped search in RUN_DIR to its budget", _resume_args)
 def cmd_resume(args: argparse.Namespace) -> int:
     run = RunDir(args.run_dir)
+    pending = run.pending()
+    if not run.exists() and pending is not None:  # stopped before its study existed: start it now
+        data, base = pending
+        if args.workers is not None:
+            data["executor"] = override_executor(data.get("executor"), None, args.workers)
+        return _start(run, data, base)
     open_storage(run.path).close()  # a clear error, before the lock, when there is no study
     with run.lock():
         cfg, study = run.open(workers=args.workers)  # --workers: this run only; the stored config keeps its own

@@ -57,6 +57,8 @@ __all__ = [
 ]
 
 BEST_JSON = "best.json"
+PENDING = "config.pending.json"
+"""The config of a search that is starting, written before anything else (see :meth:`RunDir.begin`)."""
 BEST_DIR = "best"
 LOCK_NAME = ".lock"
 
@@ -90,7 +92,10 @@ class RunDirLock:
         except ImportError:  # not POSIX: no lock, as before
             return self
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:  # never through a symbolic link: truncating it would damage the file it points at
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        except OSError as exc:
+            raise ConfigError("run_dir", f"cannot lock {str(self.path)!r} ({exc.strerror}); remove it if it is a link") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -192,6 +197,31 @@ class RunDir:
 
     # -- creating and opening ------------------------------------------------------------------
 
+    def begin(self, config: Mapping[str, Any], config_dir: str | os.PathLike[str]) -> None:
+        """Record the config of a search about to start, atomically, before anything is built:
+        a search killed while it loads data or builds its parts leaves a directory that
+        ``nasforge resume`` starts. :meth:`create` removes it; :meth:`abandon` too, when the
+        config is refused, so a refused config leaves nothing."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        _write_json(self.path / PENDING, {"config": dict(config), "config_dir": str(Path(config_dir).resolve())})
+
+    def pending(self) -> tuple[dict[str, Any], Path] | None:
+        """The config and folder of a search that began here but has no study yet."""
+        data = _read_json(self.path / PENDING)
+        if not isinstance(data.get("config"), dict):
+            return None
+        return data["config"], Path(data.get("config_dir", "."))
+
+    def abandon(self) -> None:
+        """Forget a search that began here and was refused: remove its config, its lock and
+        the directory itself when nothing else is in it."""
+        (self.path / PENDING).unlink(missing_ok=True)
+        (self.path / (PENDING + ".tmp")).unlink(missing_ok=True)
+        _remove_db(self.db.with_name(DB_NAME + ".new"))
+        if self.path.is_dir() and {p.name for p in self.path.iterdir()} <= {LOCK_NAME}:
+            (self.path / LOCK_NAME).unlink(missing_ok=True)
+            self.path.rmdir()
+
     def create(
         self,
         space: SearchSpace,
@@ -239,6 +269,7 @@ class RunDir:
             raise
         storage.close()
         os.replace(fresh, self.db)
+        (self.path / PENDING).unlink(missing_ok=True)
         study.storage = SQLiteStorage(self.db)
         return study
 
