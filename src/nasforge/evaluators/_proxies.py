@@ -239,27 +239,30 @@ class ZeroCost:
     training it: milliseconds per architecture, for ranking many architectures quickly (on its
     own, or as a strategy's warm start: ``strategy: {warm_start: {proxy: synflow}}``).
 
-    Metrics: one per proxy (larger is better) and ``params``. The network of each architecture
-    is initialised from :meth:`arch_seed` (the same seed as the :class:`Trainer`'s trials with
-    the same ``seed``, so the proxy scores the very initialisation that training would start
-    from) and scored on one fixed mini-batch of ``batch_size`` training inputs drawn with
-    ``seed``. torch's global RNG is forked, seeded and restored inside each evaluation.
+    Metrics (:attr:`metrics`): one per proxy (larger is better) and ``params``. The network of
+    each architecture is initialised from :meth:`arch_seed` (the same seed as the
+    :class:`Trainer`'s trials with the same ``seed``, so the proxy scores the very
+    initialisation that training would start from) and scored on one fixed mini-batch of
+    ``batch_size`` training inputs drawn with ``seed``. torch's global RNG is forked, seeded
+    and restored inside each evaluation. Like the trainer it does not narrow the space: the
+    study applies :meth:`constraints`.
 
     Args:
-        data: A :class:`nasforge.data.Dataset` or a built-in data set name; ``None`` for the
-            data-free proxies (``synflow``, ``params``, ``flops``) with ``input_shape`` and
-            ``num_classes`` given.
-        space: The search space (or a built-in name); it picks the model builder and is
-            narrowed to the architectures that fit the data (:attr:`space`).
+        data: A :class:`nasforge.data.Dataset`, a built-in data set name or a data set's
+            config form; ``None`` for the data-free proxies (``synflow``, ``params``,
+            ``flops``) with ``input_shape`` and ``num_classes`` given.
+        space: The search space (or a built-in name); it picks the model builder.
         proxy: A proxy name or a list of them (:data:`PROXIES`).
-        model: Instead of a built-in builder: ``model(arch, input_shape, num_classes) -> nn.Module``.
-        model_options: Options of the model builder (e.g. ``{"C": 16, "N": 1}`` for nasbench201).
+        model_fn: Instead of a built-in builder: ``model_fn(arch, input_shape, num_classes) -> nn.Module``.
+        model_options: Options of the model builder (e.g. ``{"C": 16, "N": 1}`` for
+            nasbench201); ``model:`` in YAML.
         batch_size: Inputs in the mini-batch.
         seed: Seed of the mini-batch and of every network's initialisation.
+        test_fraction: Share of the data set aside for the final test when ``data`` is loaded here.
         device: ``cpu`` (default), ``cuda``, ``auto``, ...
         threads: torch CPU threads during an evaluation (default: half the CPUs).
         input_shape: One input's shape, when ``data`` is ``None``.
-        num_classes: Number of outputs, when ``data`` is ``None``.
+        num_classes: Number of outputs, when ``data`` is ``None`` (``classes:`` in YAML).
 
     Example:
         >>> zc = ZeroCost("digits", space="seed-cnn", proxy=["synflow", "naswot"], threads=1)

@@ -1,8 +1,12 @@
 """Model builders: turn an architecture of a built-in space into a ``torch.nn.Module``, and
 measure what it costs.
 
-The data-shape rules of each space are constraints (:func:`input_constraints`,
-:func:`fit_space`), so a search never samples an architecture that cannot be built.
+The data-shape rules of each space are constraints (:func:`input_constraints`), so a search
+never samples an architecture that cannot be built; each builder declares which decisions it
+reads (``register_model(..., reads=...)``), so that a decision nothing reads is refused.
+:class:`Network` (a builder with its options, or a user's ``model_fn``, for one input shape)
+is what the trainer and the proxy evaluator share: its ``constraints(space)`` is the hook by
+which the study narrows the space.
 
 Example:
     >>> import torch
