@@ -90,7 +90,9 @@ def evaluator() -> tuple[Any, Any]:
         from nasforge.evaluators import Trainer
 
         trainer = Trainer("digits", space="mlp", epochs=int(SETTINGS["epochs"]), threads=1, measure_latency=False)
-        return trainer, trainer.space
+        from nasforge.space import builtin
+
+        return trainer, builtin("mlp")  # the study narrows it with trainer.constraints
     if SETTINGS["evaluator"] == "idle":
         fn = functools.partial(digits_trial.idle, seconds=0.25)
         return Function(fn, name="digits_trial:idle"), from_config({"decisions": digits_trial.SPACE})

@@ -37,7 +37,7 @@ from scipy.stats import kendalltau
 
 from nasforge import Study
 from nasforge.evaluators import PROXIES, Result, Trainer, ZeroCost
-from nasforge.space import Arch
+from nasforge.space import Arch, builtin
 from nasforge.strategies import STRATEGIES, WarmStart, make_strategy
 
 BUILTIN = ["synflow", "snip", "grad_norm", "jacob_cov", "naswot", "params", "flops"]
@@ -116,8 +116,8 @@ def nb201(args: argparse.Namespace) -> None:
     proxies = ["synflow", "params", "flops"]
     zc = ZeroCost(None, space="nasbench201", proxy=proxies, input_shape=[3, 32, 32], num_classes=10, threads=1,
                   seed=args.seed)  # fmt: skip
-    space = zc.space
-    assert space is not None
+    space = builtin("nasbench201")
+    space = space.with_constraints(zc.constraints(space))
     archs = pick(space, args.archs, args.seed)
     acc = [table.evaluate(a).metrics["cifar10-val"] for a in archs]
     zc.score(archs[0])
@@ -187,8 +187,8 @@ def main() -> None:
 
     trainer = Trainer(args.dataset, space=args.space, epochs=args.epochs, threads=1, measure_latency=False,
                       seed=args.seed)  # fmt: skip
-    space = trainer.space
-    assert space is not None
+    space = builtin(args.space)
+    space = space.with_constraints(trainer.constraints(space))
     cached = Cached(trainer)
     archs = pick(space, args.archs, args.seed)
     acc = [cached.evaluate(a).metrics["accuracy"] for a in archs]
