@@ -378,7 +378,7 @@ class ZeroCost:
                 extra = dict(v.mapping(options.get("model", {}), "model", "{C: 16, N: 1}"))
                 network = source.network
                 zc = cls(
-                    source.data, space=network.builder, proxy=names, model_fn=network.model_fn,
+                    source.data, space=space if space is not None else network.builder, proxy=names, model_fn=network.model_fn,
                     model_options={**network.options, **extra}, seed=options.get("seed", source.seed),
                     device=source.device_name, threads=source.threads,
                     **({"batch_size": options["batch_size"]} if "batch_size" in options else {}),
