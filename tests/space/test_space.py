@@ -145,13 +145,14 @@ def test_depth_neighbors_copy_or_drop_the_last_layer() -> None:
     assert shallower == [Arch({"layers": 1, "layers.0.w": 8})]
 
 
-def test_crossover_takes_each_decision_from_a_parent() -> None:
-    space = builtin("seed-cnn")
-    a = Arch({"kernel": 1, "channels": 16, "units": 64})
-    b = Arch({"kernel": 5, "channels": 64, "units": 256})
-    for seed in range(20):
-        c = space.crossover(a, b, rng(seed))
-        assert all(c[k] in (a[k], b[k]) for k in a)
+def test_crossover_takes_labels_from_a_parent_and_ordered_values_between_them() -> None:
+    space = SearchSpace({"act": Choice(["relu", "gelu", "tanh"]), "units": Choice([16, 32, 64, 128])})
+    a, b = Arch({"act": "relu", "units": 16}), Arch({"act": "tanh", "units": 128})
+    children = [space.crossover(a, b, rng(seed)) for seed in range(40)]
+    assert {c["act"] for c in children} == {"relu", "tanh"}  # never gelu: labels come from a parent
+    assert {c["units"] for c in children} == {16, 32, 64, 128}  # an ordered value between the parents'
+    near = Arch({"act": "relu", "units": 32})
+    assert {space.crossover(near, Arch({"act": "relu", "units": 64}), rng(s))["units"] for s in range(20)} == {32, 64}
 
 
 def test_encode_is_fixed_length_and_distinguishes_archs() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,6 +37,23 @@ def _reraise(exc: SpaceError, field: str) -> SpaceError:
     return SpaceError(field, exc.message)
 
 
+_EXPONENT = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+")
+"""A number in exponent notation, which YAML 1.1 (PyYAML) reads as a string without a dot
+(``5e-4``) or an exponent sign (``1.0e3``)."""
+
+
+def _numbers(values: list[Any]) -> list[Any]:
+    """``values`` with exponent-notation strings read as floats, when every other value is a
+    number: ``choice: [5e-4, 1e-3, 5e-3]`` is a list of numbers (ordered, log scale), though
+    PyYAML reads each item as a string."""
+    if any(isinstance(v, str) and _EXPONENT.fullmatch(v) for v in values) and all(
+        (isinstance(v, int | float) and not isinstance(v, bool)) or (isinstance(v, str) and _EXPONENT.fullmatch(v))
+        for v in values
+    ):
+        return [float(v) if isinstance(v, str) else v for v in values]
+    return values
+
+
 def _domain(data: Any, field: str) -> Domain | Conditional:
     if not isinstance(data, Mapping):
         raise SpaceError(field, f"must be a mapping such as {{choice: [1, 3, 5]}}, got {data!r}")
@@ -46,10 +64,15 @@ def _domain(data: Any, field: str) -> Domain | Conditional:
     domain: Domain
     try:
         if kind == "choice":
-            _keys(data, {"choice", "when"}, field)
+            _keys(data, {"choice", "ordered", "when"}, field)
             if not isinstance(data["choice"], list) or not data["choice"]:
                 raise SpaceError(f"{field}.choice", f"must be a non-empty list, got {data['choice']!r}")
-            domain = Choice(data["choice"])
+            try:
+                domain = Choice(_numbers(data["choice"]), ordered=data.get("ordered"))
+            except SpaceError as exc:
+                if exc.field == "ordered":
+                    raise _reraise(exc, f"{field}.ordered") from None
+                raise
         elif kind == "int":
             _keys(data, {"int", "step", "log", "when"}, field)
             low, high = _pair(data["int"], f"{field}.int")

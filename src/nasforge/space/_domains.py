@@ -80,16 +80,49 @@ class Domain(ABC):
     def to_config(self) -> dict[str, Any]:
         """The YAML/JSON form that :func:`nasforge.space.from_config` reads back."""
 
+    def describe(self) -> str:
+        """One line for summaries (the config form, plus what it implies, e.g. ``(ordered)``)."""
+        return str(self.to_config())
+
+    def between(self, a: Value, b: Value, rng: np.random.Generator) -> Value:
+        """A crossover of two parents' values: ``a`` or ``b`` at random (ordered domains may
+        pick a value between them)."""
+        return (a, b)[int(rng.integers(2))]
+
+
+LOG_SPAN = 10.0
+"""An ordered choice of positive numbers whose largest value is more than this many times its
+smallest is encoded on a log scale (``[16, 32, ..., 512]``, ``[5e-4, 1e-3, 5e-3, 1e-2]``)."""
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
 
 class Choice(Domain):
-    """A categorical choice among a fixed list of values.
+    """A choice among a fixed list of values: ordered or categorical.
+
+    A choice of numbers is **ordered** by value unless ``ordered=False``: its neighbours are
+    the adjacent values (no jumps: ``Choice([16, 32, 64]).neighbors(16) == [32]``), it is
+    encoded in one column (the value's rank scaled to [0, 1], or its log value scaled to
+    [0, 1] when the values are positive and span more than :data:`LOG_SPAN` times), a
+    mutation moves to an adjacent value half of the time and to any other value otherwise,
+    and a crossover picks a value between its parents' (inclusive). Labels are categorical
+    (every other value is a neighbour, one-hot encoding) unless ``ordered=True``, which orders
+    them as listed and encodes them by rank.
 
     Example:
         >>> Choice([1, 3, 5]).neighbors(3)
         [1, 5]
+        >>> Choice([16, 32, 64]).neighbors(16)
+        [32]
+        >>> Choice(["a", "b", "c"]).neighbors("a")
+        ['b', 'c']
+        >>> Choice(["small", "medium", "large"], ordered=True).encode("medium")
+        [0.5]
     """
 
-    def __init__(self, values: Sequence[Value]) -> None:
+    def __init__(self, values: Sequence[Value], *, ordered: bool | None = None) -> None:
         if isinstance(values, str | bytes | Mapping):
             raise SpaceError("choice", f"must be a list of values, got {values!r}")
         try:
@@ -106,10 +139,31 @@ class Choice(Domain):
                 raise SpaceError("choice", f"values must be finite numbers, got {v!r}")
         if len({(type(v).__name__, v) for v in vals}) != len(vals):
             raise SpaceError("choice", f"values must be distinct, got {vals}")
+        numeric = all(_is_number(v) for v in vals)
+        if ordered is not None:
+            ordered = _check_flag(ordered, "ordered")
+        self.ordered_given = ordered
+        """``ordered`` as given (``None``: decided by the values), for :meth:`to_config`."""
         self.choices: tuple[Value, ...] = tuple(vals)
+        self.ordered: bool = numeric if ordered is None else ordered
+        """Whether the values are ordered (numbers by value, labels as listed)."""
+        # Positions in the order: numbers by value, anything else as listed.
+        self._order: tuple[Value, ...] = (
+            tuple(sorted(vals, key=float)) if self.ordered and numeric else tuple(vals)  # type: ignore[arg-type]
+        )
+        self._rank = {(type(v).__name__, v): k for k, v in enumerate(self._order)}
+        self.log: bool = (
+            self.ordered
+            and numeric
+            and len(vals) > 1
+            and min(float(v) for v in vals) > 0
+            and max(float(v) for v in vals) > LOG_SPAN * min(float(v) for v in vals)
+        )
+        """Whether the encoding is on a log scale (ordered positive numbers spanning > 10x)."""
 
     def __repr__(self) -> str:
-        return f"Choice({list(self.choices)!r})"
+        extra = f", ordered={self.ordered_given}" if self.ordered_given is not None else ""
+        return f"Choice({list(self.choices)!r}{extra})"
 
     @property
     def size(self) -> float:
@@ -118,30 +172,79 @@ class Choice(Domain):
     def values(self) -> list[Value]:
         return list(self.choices)
 
+    @property
+    def order(self) -> list[Value]:
+        """The values in their order (numbers by value, labels as listed)."""
+        return list(self._order)
+
+    def rank(self, value: Value) -> int:
+        """Position of ``value`` in :attr:`order`."""
+        k = self._rank.get((type(value).__name__, value))
+        if k is None:
+            for v in self._order:  # 3 for 3.0 and back
+                if v == value and not isinstance(v, bool) and not isinstance(value, bool):
+                    return self._rank[(type(v).__name__, v)]
+            raise ValueError(f"{value!r} is not a value of {self!r}")
+        return k
+
     def sample(self, rng: np.random.Generator) -> Value:
         return self.choices[int(rng.integers(len(self.choices)))]
 
     def neighbors(self, value: Value) -> list[Value]:
-        return [v for v in self.choices if v != value]
+        if not self.ordered:
+            return [v for v in self.choices if v != value]
+        k = self.rank(value)
+        return [self._order[j] for j in (k - 1, k + 1) if 0 <= j < len(self._order)]
+
+    def mutate(self, value: Value, rng: np.random.Generator) -> Value:
+        """Unordered: any other value. Ordered: an adjacent value with probability 1/2, else any
+        other value (so one mutation can still cross the whole range)."""
+        if self.ordered and len(self._order) > 2 and rng.uniform() < 0.5:
+            near = self.neighbors(value)
+            return near[int(rng.integers(len(near)))]
+        return super().mutate(value, rng)
+
+    def between(self, a: Value, b: Value, rng: np.random.Generator) -> Value:
+        """A crossover of ``a`` and ``b``: ordered, a uniform value from ``a`` to ``b`` in the
+        order (both included); unordered, ``a`` or ``b``."""
+        if not self.ordered:
+            return (a, b)[int(rng.integers(2))]
+        i, j = sorted((self.rank(a), self.rank(b)))
+        return self._order[int(rng.integers(i, j + 1))]
 
     def contains(self, value: Any) -> bool:
         return any(type(v) is type(value) and v == value for v in self.choices) or (
-            isinstance(value, int | float) and not isinstance(value, bool) and value in self.choices
+            _is_number(value) and any(_is_number(v) and v == value for v in self.choices)
         )
 
     @property
     def width(self) -> int:
-        return len(self.choices)
+        return 1 if self.ordered else len(self.choices)
 
     def encode(self, value: Value) -> list[float]:
-        return [1.0 if v == value else 0.0 for v in self.choices]
+        if not self.ordered:
+            return [1.0 if v == value else 0.0 for v in self.choices]
+        if len(self._order) == 1:
+            return [0.0]
+        if self.log:
+            low, high = math.log(float(self._order[0])), math.log(float(self._order[-1]))
+            return [(math.log(float(value)) - low) / (high - low)]
+        return [self.rank(value) / (len(self._order) - 1)]
 
     def index(self, value: Value) -> int:
         """Position of ``value`` in the list."""
         return self.choices.index(value)
 
+    def describe(self) -> str:
+        """The config form, with ``(ordered)`` or ``(ordered, log scale)`` when ordered."""
+        kind = " (ordered, log scale)" if self.log else " (ordered)" if self.ordered else ""
+        return f"{self.to_config()}{kind}"
+
     def to_config(self) -> dict[str, Any]:
-        return {"choice": list(self.choices)}
+        out: dict[str, Any] = {"choice": list(self.choices)}
+        if self.ordered_given is not None and self.ordered_given != all(_is_number(v) for v in self.choices):
+            out["ordered"] = self.ordered_given
+        return out
 
 
 class IntRange(Domain):

@@ -493,14 +493,18 @@ class SearchSpace:
         return arch
 
     def crossover(self, a: Arch, b: Arch, rng: np.random.Generator) -> Arch:
-        """A child taking each decision from ``a`` or ``b`` at random (uniform crossover)."""
+        """A child taking each decision from ``a`` or ``b`` at random (uniform crossover); an
+        ordered choice takes a value between its parents' (see :meth:`Choice.between`)."""
         for _ in range(100):
             values: dict[str, Value] = {}
             for d in self.decisions:
                 if not self._active(d, values):
                     continue
                 options = [p[d.name] for p in (a, b) if d.name in p]
-                values[d.name] = options[int(rng.integers(len(options)))] if options else d.domain.sample(rng)
+                if len(options) == 2:
+                    values[d.name] = d.domain.between(options[0], options[1], rng)
+                else:
+                    values[d.name] = options[0] if options else d.domain.sample(rng)
             child = Arch(values)
             if self.satisfies(child):
                 return child
@@ -564,7 +568,8 @@ class SearchSpace:
         return sum(d.domain.width + (1 if d.parent is not None and d.domain.width == 1 else 0) for d in self.decisions)
 
     def encode(self, arch: Mapping[str, Value]) -> np.ndarray:
-        """A fixed-length vector for surrogate models: one-hot choices, ranges scaled to [0, 1],
+        """A fixed-length vector for surrogate models: one-hot categorical choices, ordered
+        choices by (log) rank in one column and ranges scaled to [0, 1],
         zeros for decisions that do not exist (plus an exists-flag for conditional ranges).
         Cells are encoded in canonical form, so equivalent cells encode alike."""
         values = self._canonical_values(arch) if self.cells else arch
@@ -583,12 +588,12 @@ class SearchSpace:
             if isinstance(item, Cell):
                 lines.append(f"{key}: cell, {item.nodes} nodes, {len(item.edges)} edges, ops {list(item.ops)}")
             elif isinstance(item, Repeat):
-                block = ", ".join(f"{k} {v.to_config() if isinstance(v, Domain) else v.domain.to_config()}" for k, v in item.block.items())
+                block = ", ".join(f"{k} {v.describe() if isinstance(v, Domain) else v.domain.describe()}" for k, v in item.block.items())
                 lines.append(f"{key}: repeat {item.min}..{item.max} of [{block}]")
             elif isinstance(item, Conditional):
-                lines.append(f"{key}: {item.domain.to_config()} when {item.parent} in {list(item.values)}")
+                lines.append(f"{key}: {item.domain.describe()} when {item.parent} in {list(item.values)}")
             else:
-                lines.append(f"{key}: {item.to_config()}")
+                lines.append(f"{key}: {item.describe()}")
         lines.extend(f"constraint: {c.name}" for c in self.constraints)
         return lines
 

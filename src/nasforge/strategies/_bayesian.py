@@ -11,6 +11,7 @@ from .._errors import ConfigError
 from .._trial import Candidate, Objectives, Trial, TrialState
 from .._validate import boolean, integer
 from ..space import Arch, SearchSpace
+from ..space._neighbours import one_change_neighbours
 from ._base import Ask, Strategy, register_strategy
 from ._gp import GaussianProcess, expected_improvement
 from ._history import History
@@ -25,8 +26,9 @@ class BayesianOptimization(Strategy):
     over the space's ``encode`` vectors, in which equivalent cells encode alike. Once
     ``initial`` results have been told (random architectures, or a warm start's), the best
     one becomes the incumbent of a local run.
-    Each ask proposes the untried neighbour of the incumbent (one decision changed) with the
-    largest expected improvement over it; a result that beats the incumbent becomes the new
+    Each ask proposes the untried one-decision change of the incumbent (any other value of
+    one decision: for an ordered choice or a range the model, which knows the order, decides
+    how far to move) with the largest expected improvement over it; a result that beats the incumbent becomes the new
     incumbent. After ``patience`` proposals in a row that did not beat it, the run restarts
     from a new architecture: a random one (``restart: random``), or the one with the largest
     expected improvement over the best so far among ``candidates`` random ones
@@ -122,7 +124,7 @@ class BayesianOptimization(Strategy):
     def _move(self, key: str, arch: Arch, score: float) -> None:
         """Make ``arch`` the incumbent of the local run."""
         self._centre, self._centre_score, self._failures = (key, arch), score, 0
-        self._neighbours = [(self.history.key(n), n) for n in self.space.neighbors(arch)]
+        self._neighbours = [(self.history.key(n), n) for n in one_change_neighbours(self.space, arch)]
         self._neighbour_keys = {k for k, _ in self._neighbours}
 
     def _code(self, key: str, arch: Arch) -> np.ndarray:
