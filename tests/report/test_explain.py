@@ -26,7 +26,7 @@ def test_explain_ranks_what_mattered_and_names_the_indifferent() -> None:
     assert [(a.value, a.change, a.trials) for a in big.alternatives] == [(1, -10.0, 1), (0, -20.0, 1)]
     assert big.untried == [] and big.trials == 2
     assert "Mattered most" in exp.text and "Indifferent" in exp.text
-    assert "big = 2: the closest alternative, big = 1 gives acc 11 (-10; trial" in exp.text
+    assert "big = 2: the closest alternative, big = 1 gives acc 11 (-10 [-10.2, -9.79]; trial" in exp.text
     assert "Evidence: 2 of 2 alternative values measured, 2 trials." in exp.text
 
 
@@ -114,3 +114,76 @@ def test_evidence_of_a_continuous_range_has_no_total() -> None:
     e = DecisionEffect("lr", 0.0123456, "mattered", [Alternative(0.1, 1.0, -1.0, 2, 5)], [], 2, None)
     assert evidence(e) == "1 alternative value measured, 2 trials"
     assert show(0.0123456) == "0.01235" and show("relu") == "'relu'"
+
+
+def _write_cv_module(tmp_path: Path) -> str:
+    """A function evaluator that reports like a 3-fold Trainer: the mean of three fold scores
+    (the fold noise seeded by the architecture, std 0.004), ``accuracy_std`` and ``fold_accuracy``."""
+    module = f"cv_score_{abs(hash(str(tmp_path))) % 10**8}"
+    (tmp_path / f"{module}.py").write_text(
+        "import numpy as np\n"
+        "from nasforge.evaluators import Result\n"
+        "def score(arch):\n"
+        "    rng = np.random.default_rng([arch['kernel'], arch['width'], arch['tiny']])\n"
+        "    true = 0.9 - 0.05 * (arch['kernel'] != 3) - 0.02 * (arch['width'] != 32) + 0.0005 * arch['tiny']\n"
+        "    folds = true + rng.normal(0.0, 0.004, size=3)\n"
+        "    return Result({'accuracy': float(folds.mean())},\n"
+        "                  report={'accuracy_std': float(folds.std()), 'fold_accuracy': [float(f) for f in folds]})\n"
+    )
+    return module
+
+
+def test_explain_of_a_3_fold_run_takes_the_noise_from_the_folds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from .conftest import search
+
+    module = _write_cv_module(tmp_path)
+    space = {"decisions": {"kernel": {"choice": [1, 3, 5]}, "width": {"choice": [16, 32, 64]}, "tiny": {"choice": [0, 1]}}}
+    run = search(tmp_path, {
+        "name": "cv3", "seed": 0, "space": space, "evaluator": {"function": f"{module}:score"},
+        "strategy": "grid", "objectives": {"accuracy": "maximize"},
+    }, "cv3")  # fmt: skip
+    exp = nasforge.explain(run)
+    assert "3-fold cross-validation (18 trials)" in exp.noise_source
+    assert exp.sigma is not None and 0.0005 < exp.sigma < 0.006  # the standard error of a 3-fold mean
+    assert exp.tolerance == pytest.approx(1.96 * 2**0.5 * exp.sigma)
+    verdicts = {e.decision: e for e in exp.effects}
+    assert verdicts["kernel"].verdict == "mattered" and verdicts["width"].verdict == "mattered"
+    assert verdicts["tiny"].verdict == "indifferent"  # 0.0005 is far inside the fold noise
+    for e in exp.effects:  # every measured change carries a paired interval around it
+        for a in e.alternatives:
+            assert a.low < a.change < a.high
+    assert main(["explain", str(run)]) == 0
+    text = capsys.readouterr().out
+    assert "Intervals are 95%" in text and "per trial from the median standard error over the folds" in text
+    assert "kernel = 3: the closest alternative, kernel = " in text and "trials measured" not in text
+    assert "which agrees" in text  # a one-trial verdict corroborated by the model of every trial
+
+
+def test_a_verdict_on_one_trial_says_so() -> None:
+    space = SearchSpace({"a": Choice([0, 1]), "b": Choice([0, 1])})
+    study = nasforge.search(space, nasforge.Function(lambda x: {"y": x["a"] + x["b"]}), strategy="grid",
+                            objectives={"y": "maximize"}, progress=False)  # fmt: skip
+    exp = nasforge.explain(study)
+    assert exp.arch == {"a": 1, "b": 1} and exp.model_trials == 0  # 4 trials: too few for a model
+    assert [(e.verdict, e.rests_on_one) for e in exp.effects] == [("mattered", True), ("mattered", True)]
+    assert exp.text.count("Rests on one trial (trial") == 2 and "no model (too few trials)" in exp.text
+
+
+def test_a_two_objective_run_is_explained_for_each_objective(
+    multi_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exp = nasforge.explain(multi_run)
+    assert exp.metric == "acc" and [o.metric for o in exp.others] == ["params"]
+    params = exp.for_metric("params")
+    assert params.trial == exp.trial and params.direction == "minimize"
+    assert {e.decision for e in params.effects} == {e.decision for e in exp.effects}
+    units = next(e for e in params.effects if e.decision == "units")
+    for a in units.alternatives:  # params = width * 100 + units: fewer units save exactly that many
+        assert a.change == pytest.approx(exp.arch["units"] - a.value)
+    assert main(["explain", str(multi_run)]) == 0
+    text = capsys.readouterr().out
+    assert "on the Pareto front of" in text and "The same architecture for params (minimize)" in text
+    with pytest.raises(nasforge.ConfigError, match="not an objective"):
+        exp.for_metric("loss")

@@ -15,22 +15,31 @@ from .._trial import pareto_mask
 from ..space._neighbours import neighbour_decision, one_change_neighbours
 from ._data import RunData
 from ._draw import architecture_svgs, cell_svg, chain_svg
-from ._explain import Alternative, DecisionEffect, Explanation, explain
+from ._effects import Estimate, Surrogate, ValueEffect
+from ._explain import Alternative, DecisionEffect, Explanation, Predicted, Shared, explain
 from ._html import write_report
 from ._importance import Importance, compute_importance, importance
+from ._noise import Noise, measure_noise
 
 __all__ = [
     "Alternative",
     "DecisionEffect",
+    "Estimate",
     "Explanation",
     "Importance",
+    "Noise",
+    "Predicted",
     "RunData",
+    "Shared",
+    "Surrogate",
+    "ValueEffect",
     "architecture_svgs",
     "cell_svg",
     "chain_svg",
     "compute_importance",
     "explain",
     "importance",
+    "measure_noise",
     "neighbour_decision",
     "one_change_neighbours",
     "pareto_mask",

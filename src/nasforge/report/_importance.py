@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -45,6 +45,10 @@ class Importance:
     trials: int
     trees: int
     method: str
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Each share's spread: the middle 95% of the trees' shares (each tree is fitted to a
+    bootstrap sample of the trials, so this is a bootstrap interval of one tree's answer,
+    wider than the forest's)."""
 
 
 def _points(d: Decision) -> np.ndarray:
@@ -88,7 +92,15 @@ def _training_set(
 
 def _tree_shares(tree: Any, owner_col: np.ndarray, local_val: list[np.ndarray], owner: np.ndarray,
                  weights: np.ndarray, n_dec: int) -> np.ndarray | None:  # fmt: skip
-    """Main-effect variance fractions of one fitted tree, or ``None`` for a constant tree.
+    """Main-effect variance fractions of one fitted tree, or ``None`` for a constant tree."""
+    return tree_main_effects(tree, owner_col, local_val, owner, weights, n_dec)[0]
+
+
+def tree_main_effects(tree: Any, owner_col: np.ndarray, local_val: list[np.ndarray], owner: np.ndarray,
+                      weights: np.ndarray, n_dec: int) -> tuple[np.ndarray | None, np.ndarray, float]:  # fmt: skip
+    """``(shares, marginal, mean)`` of one fitted tree: main-effect variance fractions per
+    decision (``None`` for a constant tree), ``E[f | decision = point]`` at every flattened
+    point, and the mean of ``f`` over the space.
 
     ``owner_col[c]``: decision of encoding column ``c``; ``local_val[c]``: column ``c``'s value at
     every flattened point (all decisions' points concatenated); ``owner``: decision of each point.
@@ -121,12 +133,12 @@ def _tree_shares(tree: Any, owner_col: np.ndarray, local_val: list[np.ndarray], 
     mean = float(vals @ prob)
     total = float((vals - mean) ** 2 @ prob)
     if total <= 1e-12 * max(1.0, mean * mean):
-        return None
+        return None, np.full(len(owner), mean), mean
     # E[f | decision i = point v] = sum over leaves of val * 1[v in leaf] * prod_{j != i} frac_j
     coef = (vals * prob)[:, None] / frac[:, owner]
     cond = (coef * masks).sum(axis=0)
     shares = np.bincount(owner, weights=weights * (cond - mean) ** 2, minlength=n_dec) / total
-    return np.asarray(shares, dtype=np.float64)
+    return np.asarray(shares, dtype=np.float64), np.asarray(cond, dtype=np.float64), mean
 
 
 def compute_importance(source: Any, *, metric: str | None = None, trees: int = 32, seed: int = 0,
@@ -169,12 +181,15 @@ def compute_importance(source: Any, *, metric: str | None = None, trees: int = 3
     ]  # fmt: skip
     mean_shares = np.mean(per_tree, axis=0) if per_tree else np.zeros(len(decisions))
     shares = {d.name: float(s) for d, s in zip(decisions, mean_shares)}
+    spread = np.percentile(per_tree, [2.5, 97.5], axis=0) if per_tree else np.zeros((2, len(decisions)))
+    intervals = {d.name: (float(spread[0, i]), float(spread[1, i])) for i, d in enumerate(decisions)}
     ordered = dict(sorted(shares.items(), key=lambda kv: -kv[1]))
     rest = max(0.0, 1.0 - sum(ordered.values()))
     budgets = {budget_key(t) for t in data.complete}
     fidelity = " at the highest fidelity" if len(budgets) > 1 else ""
     return Importance(
-        metric, ordered, rest, len(y), trees, METHOD.format(trees=trees, n=len(y), fidelity=fidelity, rest=rest)
+        metric, ordered, rest, len(y), trees, METHOD.format(trees=trees, n=len(y), fidelity=fidelity, rest=rest),
+        {k: intervals[k] for k in ordered},
     )
 
 

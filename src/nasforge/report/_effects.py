@@ -1,0 +1,168 @@
+"""A bootstrapped surrogate of a metric over the space: what each value of each decision does on
+average, and what an unmeasured architecture (a one-change neighbour of the best) would score.
+
+``forests`` random forests (scikit-learn) are fitted, each to a bootstrap resample of the trials
+drawn with a seeded generator; every estimate is the mean over the forests and its 95% interval
+the middle 95% of their answers. A value's *effect* is the forest's marginal mean of the metric
+with the decision at that value (every other decision's values weighted equally and
+independently, as in fANOVA) minus the marginal mean at the decision's best value, signed so
+that positive is better: 0 for the best value, negative for worse ones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._results import RunData
+from .._trial import Trial
+from ..space import Arch, Choice, FloatRange, IntRange, Value
+from ._importance import RANGE_POINTS, _points, tree_main_effects
+
+MIN_TRIALS = 8
+"""Fewest trials a surrogate is fitted to; with fewer, nothing is predicted."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A model estimate of a change (positive is better) and its 95% bootstrap interval."""
+
+    change: float
+    low: float
+    high: float
+
+    @property
+    def sure(self) -> int:
+        """+1 when the whole interval is above 0, -1 when below, 0 when it holds 0."""
+        return 1 if self.low > 0 else -1 if self.high < 0 else 0
+
+
+@dataclass(frozen=True)
+class ValueEffect:
+    """What one value of a decision does on average: ``effect`` against the decision's best
+    value (0 for it), its 95% interval, and ``trials`` that took the value."""
+
+    value: Value
+    effect: float
+    low: float
+    high: float
+    trials: int
+
+
+def _values(d: object) -> list[Value] | None:
+    dom = d.domain  # type: ignore[attr-defined]
+    if isinstance(dom, Choice) or (isinstance(dom, IntRange | FloatRange) and dom.size <= RANGE_POINTS):
+        return list(dom.values())
+    return None
+
+
+class Surrogate:
+    """Random forests over the trials of one metric (see the module's text).
+
+    Args:
+        data: The run.
+        metric: The metric to model.
+        trials: The trials to fit (complete, at one fidelity).
+        forests: Bootstrap resamples (one forest each).
+        trees: Trees per forest.
+        seed: Seed of the resamples and the forests.
+    """
+
+    def __init__(
+        self, data: RunData, metric: str, trials: Sequence[Trial], *, forests: int = 16, trees: int = 16, seed: int = 0
+    ) -> None:
+        from sklearn.ensemble import RandomForestRegressor
+
+        self.space = data.space
+        self.metric = metric
+        self.sign = data.sign(metric)
+        done = [t for t in trials if math.isfinite(float(t.metrics.get(metric, math.nan)))]
+        self.trials = done
+        x = np.array([self.space.encode(t.arch) for t in done], dtype=np.float64).reshape(len(done), -1)
+        y = np.array([float(t.metrics[metric]) for t in done], dtype=np.float64)
+        rng = np.random.default_rng(seed)
+        self.forests = []
+        for _ in range(forests if len(done) >= MIN_TRIALS else 0):
+            idx = rng.integers(len(done), size=len(done))
+            forest = RandomForestRegressor(
+                n_estimators=trees, min_samples_leaf=1, random_state=int(rng.integers(2**31)), n_jobs=1
+            )
+            forest.fit(x[idx], y[idx])
+            self.forests.append(forest)
+        self._marginals: np.ndarray | None = None
+
+    @property
+    def fitted(self) -> bool:
+        """Whether there were enough trials (:data:`MIN_TRIALS`) to fit."""
+        return bool(self.forests)
+
+    def predict(self, archs: Sequence[Arch]) -> np.ndarray:
+        """The metric of ``archs`` by each forest: shape ``(forests, len(archs))``."""
+        x = np.array([self.space.encode(a) for a in archs], dtype=np.float64).reshape(len(archs), -1)
+        return np.array([f.predict(x) for f in self.forests])
+
+    def change(self, base: Arch, others: Sequence[Arch]) -> list[Estimate]:
+        """The predicted change (positive is better) from ``base`` to each of ``others``."""
+        if not self.forests or not others:
+            return []
+        pred = self.predict([base, *others])
+        diff = self.sign * (pred[:, 1:] - pred[:, :1])
+        lo, hi = np.percentile(diff, [2.5, 97.5], axis=0)
+        return [Estimate(float(m), float(a), float(b)) for m, a, b in zip(diff.mean(axis=0), lo, hi)]
+
+    def marginals(self) -> np.ndarray:
+        """Each forest's marginal mean of the metric at every point of every decision (the
+        points of :func:`nasforge.report._importance._points`, concatenated)."""
+        if self._marginals is None:
+            decisions = self.space.decisions
+            points = [_points(d) for d in decisions]
+            owner = np.concatenate([np.full(len(p), i) for i, p in enumerate(points)])
+            weights = np.concatenate([np.full(len(p), 1.0 / len(p)) for p in points])
+            owner_col: list[int] = []
+            local_val: list[np.ndarray] = []
+            for i, p in enumerate(points):
+                for k in range(p.shape[1]):
+                    owner_col.append(i)
+                    col = np.zeros(len(owner))
+                    col[owner == i] = p[:, k]
+                    local_val.append(col)
+            cols = np.array(owner_col)
+            rows = []
+            for forest in self.forests:
+                conds = [tree_main_effects(e, cols, local_val, owner, weights, len(decisions))[1] for e in forest.estimators_]
+                rows.append(np.mean(conds, axis=0))
+            self._marginals = np.array(rows).reshape(len(self.forests), len(owner))
+        return self._marginals
+
+    def value_effects(self) -> dict[str, list[ValueEffect]]:
+        """For each decision with listed values, every value's :class:`ValueEffect`, best first."""
+        if not self.forests:
+            return {}
+        marg = self.marginals()
+        out: dict[str, list[ValueEffect]] = {}
+        start = 0
+        for d in self.space.decisions:
+            n = len(_points(d))
+            values = _values(d)
+            block = marg[:, start : start + n]
+            start += n
+            if values is None:
+                continue
+            block = self.sign * block[:, : len(values)]  # the absent point of a conditional is not a value
+            top = int(np.argmax(block.mean(axis=0)))
+            diff = block - block[:, top : top + 1]
+            lo, hi = np.percentile(diff, [2.5, 97.5], axis=0)
+            counts = {v: 0 for v in values}
+            for t in self.trials:
+                v = t.arch.get(d.name)
+                if v in counts:
+                    counts[v] += 1
+            effects = [
+                ValueEffect(v, float(diff[:, k].mean()), float(lo[k]), float(hi[k]), counts[v])
+                for k, v in enumerate(values)
+            ]
+            out[d.name] = sorted(effects, key=lambda e: -e.effect)
+        return out
