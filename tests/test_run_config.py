@@ -188,3 +188,12 @@ def test_space_of_a_builtin_is_not_narrowed_by_the_config() -> None:
     data = {"space": "seed-cnn", "evaluator": {"dataset": "digits", "epochs": 1, "threads": 1}}
     cfg = RunConfig.parse(data, ".")
     assert cfg.space.cardinality == builtin("seed-cnn").cardinality and not cfg.space.constraints
+
+
+def test_a_decision_the_table_key_does_not_name_is_refused(table_csv: Path) -> None:
+    data = table_config(table_csv)
+    data["space"]["decisions"]["lr"] = {"choice": [0.1, 0.01]}
+    with pytest.raises(ConfigError, match=r"^space.lr: no part reads this decision: the table's key '\{kernel\}-\{width\}-\{depth\}'"):
+        RunConfig.parse(data, table_csv.parent)
+    by_string = Table({"a": {"acc": 1.0}}, key=str, metric="acc")
+    assert by_string.constraints(toy_space()) == []  # a key function is trusted to read every decision

@@ -13,7 +13,7 @@ from typing import Any
 
 from .._errors import ConfigError, NotStorable, TrialFailed
 from .._validate import called, check_keys, non_empty_str, resolve_path, str_list
-from ..space import Arch, SearchSpace
+from ..space import Arch, Constraint, SearchSpace
 from ._base import EvaluatorSetup, Result
 
 _FIELD = re.compile(r"\{([^{}]+)\}")
@@ -94,6 +94,22 @@ class Table:
             for name in names:
                 if name not in columns:
                     raise ConfigError(field, f"column {name!r} is not in {source}; its columns are {sorted(columns)}")
+
+    def constraints(self, space: SearchSpace) -> list[Constraint]:
+        """The study's hook: no narrowing, but a decision of ``space`` that the key template
+        does not name is refused (``space.<name>``): every value of it would look up the same
+        row. A key function (e.g. the space's string form) is trusted to read them all."""
+        if callable(self.key):
+            return []
+        named = set(_FIELD.findall(self.key))
+        unread = [n for n in space.names if n not in named]
+        if unread:
+            raise ConfigError(
+                f"space.{unread[0]}",
+                f"no part reads this decision: the table's key {self.key!r} does not name it, so every value of it "
+                "looks up the same row; name it in the key, or remove it from the space",
+            )
+        return []
 
     def key_of(self, arch: Arch) -> str:
         """The row key of ``arch``."""
