@@ -12,10 +12,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._errors import ConfigError, SpaceError
+from .._errors import ConfigError
 from ..space import Arch, Constraint, SearchSpace, builtin
 from ._io import CUSTOM
-from ._registry import build_model, check_model_options, get_builder, input_constraints
+from ._registry import build_model, check_model_options, fitting_constraints, get_builder
 
 ModelFn = Callable[[Arch, tuple[int, ...], int], nn.Module]
 """A user's model function: ``(arch, input_shape, num_classes) -> nn.Module``."""
@@ -102,9 +102,10 @@ class Network:
         unread = self.unread(space)
         if unread:
             read = [n for n in space.names if n not in unread]
+            shown = str(read[:6])[:-1] + (", ...]" if len(read) > 6 else "]") if read else "none of them"
             raise ConfigError(
                 f"space.{unread[0]}",
-                f"no part reads this decision: the {self.builder} model builder reads {read or 'none of them'} "
+                f"no part reads this decision: the {self.builder} model builder reads {shown} "
                 f"and {reader}; remove it from the space, or train your own network (model_fn) that reads it",
             )
 
@@ -113,21 +114,7 @@ class Network:
         the input shape; a :class:`ConfigError` (``space``) when none can be built."""
         if self.builder is None:
             return []
-        extra = input_constraints(self.builder, self.input_shape)
-        if not extra:
-            return []
-        narrowed = space.with_constraints(extra)
-        try:
-            narrowed.check_possible()
-        except SpaceError:
-            probe = next(iter(space.enumerate()), None) if space.cardinality <= 100_000 else None
-            failed = [c.name for c in extra if probe is not None and not c(probe)] or [c.name for c in extra]
-            raise ConfigError(
-                "space",
-                f"no architecture of {space.name!r} can be built for inputs of shape {self.input_shape}: "
-                f"{failed[0]}; use a space that fits this data",
-            ) from None
-        return extra
+        return fitting_constraints(space, self.input_shape, builder=self.builder)
 
     def check_builds(self, space: SearchSpace) -> None:
         """Build one architecture of ``space`` (narrowed) now, so that bad model options fail

@@ -151,17 +151,17 @@ def input_constraints(space: SearchSpace | str, input_shape: Sequence[int]) -> l
     return builder.constraints(tuple(int(s) for s in input_shape))
 
 
-def fit_space(space: SearchSpace | str, input_shape: Sequence[int], *, field: str = "space") -> SearchSpace:
-    """``space`` narrowed with :func:`input_constraints` for ``input_shape``; a space of which no
-    architecture fits is a one-line :class:`ConfigError` naming the first failed rule."""
-    if isinstance(space, str):
-        space = builtin(space, field=field)
-    extra = input_constraints(space, input_shape)
+def fitting_constraints(
+    space: SearchSpace, input_shape: Sequence[int], *, builder: str | None = None, field: str = "space"
+) -> list[Constraint]:
+    """:func:`input_constraints` of ``builder`` (default: the space's name) for ``input_shape``,
+    checked: a space of which no architecture fits is a one-line :class:`ConfigError` naming
+    the first failed rule."""
+    extra = input_constraints(builder if builder is not None else space, input_shape)
     if not extra:
-        return space
-    narrowed = space.with_constraints(extra)
+        return []
     try:
-        narrowed.check_possible()
+        space.with_constraints(extra).check_possible()
     except SpaceError:
         probe = next(iter(space.enumerate()), None) if space.cardinality <= 100_000 else None
         failed = [c.name for c in extra if probe is not None and not c(probe)] or [c.name for c in extra]
@@ -170,4 +170,13 @@ def fit_space(space: SearchSpace | str, input_shape: Sequence[int], *, field: st
             f"no architecture of {space.name!r} can be built for inputs of shape {tuple(input_shape)}: "
             f"{failed[0]}; use a space that fits this data",
         ) from None
-    return narrowed
+    return extra
+
+
+def fit_space(space: SearchSpace | str, input_shape: Sequence[int], *, field: str = "space") -> SearchSpace:
+    """``space`` narrowed with :func:`input_constraints` for ``input_shape``; a space of which no
+    architecture fits is a one-line :class:`ConfigError` naming the first failed rule."""
+    if isinstance(space, str):
+        space = builtin(space, field=field)
+    extra = fitting_constraints(space, input_shape, field=field)
+    return space.with_constraints(extra) if extra else space
