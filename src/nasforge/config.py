@@ -203,12 +203,12 @@ def _warm_start(spec: Any, setup: EvaluatorSetup) -> WarmStartSpec | None:
     field = "strategy.warm_start"
     v.mapping(spec, field, "{proxy: synflow, samples: 1000, top: 10}")
     from .evaluators import WARM_RANKER_KEYS
-    from .strategies._warm import check_warm_counts
 
     v.check_keys(spec, {*WARM_COUNTS, *WARM_RANKER_KEYS}, field)
     if "proxy" not in spec:
         raise ConfigError(f"{field}.proxy", "is required: the zero-cost proxy that ranks, e.g. synflow")
-    samples, top = check_warm_counts(spec.get("samples", 1000), spec.get("top", 10), field)
+    samples = v.positive_int(spec.get("samples", 1000), f"{field}.samples")
+    top = v.positive_int(spec.get("top", 10), f"{field}.top")  # top <= samples: make_strategy checks it
     options = {k: val for k, val in spec.items() if k not in WARM_COUNTS and k != "proxy"}
     try:
         ranker = setup.ranker(spec["proxy"], **options)
