@@ -161,13 +161,13 @@ def _start(run: RunDir, data: dict[str, Any], base: Path) -> int:
     """Create the study of ``data`` in ``run`` and search. The config is written first (so a
     kill at any moment leaves a directory that `resume` starts); if it is refused, nothing of
     it is left."""
-    if run.exists():
-        raise ConfigError(
-            "run_dir",
-            f"{str(run.path)!r} already holds a study; resume it with `nasforge resume {run.path}` "
-            "or choose another --run-dir",
-        )
-    with run.lock():
+    with run.lock():  # first: a directory another process is searching is refused as such
+        if run.exists():
+            raise ConfigError(
+                "run_dir",
+                f"{str(run.path)!r} already holds a study; resume it with `nasforge resume {run.path}` "
+                "or choose another --run-dir",
+            )
         run.begin(data, base)
         try:
             cfg = RunConfig.parse(data, base)
