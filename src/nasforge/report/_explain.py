@@ -62,6 +62,8 @@ class Alternative:
     low: float = math.nan
     high: float = math.nan
     model: Estimate | None = None
+    equivalent: bool = False
+    """Measured on an equivalent architecture (the same network: same canonical key)."""
 
 
 @dataclass(frozen=True)
@@ -253,13 +255,26 @@ def _explain_metric(
         keep = np.sort(np.random.default_rng(seed).choice(len(model_set), size=MAX_MODEL_TRIALS, replace=False))
         model_set = [model_set[i] for i in keep]
     model = Surrogate(data, metric, model_set, seed=seed)
+    neighbours: dict[tuple[str, Any], Arch] = {}
+    for arch in one_change_neighbours(data.space, best.arch):
+        name = neighbour_decision(best.arch, arch, anc)
+        if name is not None:
+            neighbours.setdefault((name, arch[name]), arch)
+    # A neighbour nobody measured may be the same network as one that was (an op on an edge
+    # that carries nothing, an isomorphic cell): that trial measures it.
+    by_key: dict[str, Trial] = {}
+    for t in usable:
+        k = data.space.canonical(t.arch)
+        if k not in by_key or sign * float(t.metrics[metric]) > sign * float(by_key[k].metrics[metric]):
+            by_key[k] = t
+    equivalent: dict[tuple[str, Any], Trial] = {}
+    for (name, value), arch in neighbours.items():
+        if value not in by_decision.get(name, {}):
+            twin = by_key.get(data.space.canonical(arch))
+            if twin is not None:
+                equivalent[(name, value)] = twin
     predictions: dict[tuple[str, Any], Estimate] = {}
     if model.fitted:
-        neighbours: dict[tuple[str, Any], Arch] = {}
-        for arch in one_change_neighbours(data.space, best.arch):
-            name = neighbour_decision(best.arch, arch, anc)
-            if name is not None:
-                neighbours.setdefault((name, arch[name]), arch)
         keys = list(neighbours)
         predictions = dict(zip(keys, model.change(best.arch, [neighbours[k] for k in keys])))
     effects = []
@@ -274,8 +289,17 @@ def _explain_metric(
             if math.isnan(low):  # folds on one side only: the noise of two trials
                 low, high = change - tol, change + tol
             alts.append(Alternative(value, m, change, len(ts), top.number, low, high, predictions.get((name, value))))
+        for (n, value), twin in equivalent.items():
+            if n == name:
+                m = float(twin.metrics[metric])
+                change = sign * (m - ref)
+                low, high = _interval(best, twin, change, metric, sign, half)
+                if math.isnan(low):
+                    low, high = change - tol, change + tol
+                alts.append(Alternative(value, m, change, 1, twin.number, low, high, predictions.get((name, value)),
+                                        equivalent=True))  # fmt: skip
         alts.sort(key=lambda a: -a.change)
-        tried = set(groups)
+        tried = {a.value for a in alts}
         others = _alternative_values(data.space, name, best.arch[name])
         untried = [v for v in others or [] if v not in tried]
         predicted = sorted(
@@ -348,8 +372,9 @@ def _ci(low: float, high: float) -> str:
 
 
 def _alt_words(e: DecisionEffect, a: Alternative, metric: str) -> str:
+    twin = ", the same network" if a.equivalent else ""
     return (f"{e.decision} = {show(a.value)} gives {metric} {fmt(a.metric)} "
-            f"({a.change:+.4g} {_ci(a.low, a.high)}; trial {a.trial})")  # fmt: skip
+            f"({a.change:+.4g} {_ci(a.low, a.high)}; trial {a.trial}{twin})")  # fmt: skip
 
 
 def evidence(e: DecisionEffect) -> str:
@@ -433,15 +458,19 @@ def _text(exp: Explanation, data: RunData, *, primary: bool = True) -> str:
             lines.append(f"  {e.decision} = {show(e.value)}: {alts}.")
     worse = []
     for name, values in exp.value_effects.items():
+        if len(values) < 2:
+            continue
         bad = [v for v in values if v.high < -exp.tolerance]
-        if bad:
-            top = values[0]
-            said = ", ".join(f"{show(v.value)} {v.effect:+.3g} {_ci(v.low, v.high)} ({v.trials} trials)" for v in bad)
-            worse.append((min(v.effect for v in bad), f"  {name}: best {show(top.value)}; worse: {said}."))
+        top = values[0]
+        said = ", ".join(f"{show(v.value)} {v.effect:+.3g} {_ci(v.low, v.high)} ({v.trials} trials)" for v in bad)
+        line = f"  {name}: best {show(top.value)} ({top.trials} trials); " + (
+            f"worse beyond the noise: {said}." if bad else "no value worse beyond the noise."
+        )
+        worse.append((min((v.effect for v in bad), default=0.0), line))
     if worse:
         lines.append("")
-        lines.append(f"On average over the space (model of {exp.model_trials} trials), values worse beyond the noise:")
-        lines.extend(w for _, w in sorted(worse))
+        lines.append(f"On average over the space (model of {exp.model_trials} trials; effect against the best value):")
+        lines.extend(w for _, w in sorted(worse, key=lambda w: w[0]))
     if exp.shared:
         lines.append("")
         k = exp.shared[0].top_of
