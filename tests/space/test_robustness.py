@@ -252,7 +252,9 @@ def test_reprs_show_the_decisions() -> None:
     assert repr(IntRange(1, 9, step=2)) == "IntRange(1, 9, step=2)"
     assert repr(IntRange(1, 9, log=True)) == "IntRange(1, 9, log=True)"
     assert repr(FloatRange(0.001, 0.1, log=True, grid=3)) == "FloatRange(0.001, 0.1, log=True, grid=3)"
-    assert repr(Cell(nodes=3, ops=["none", "conv"])) == "Cell(nodes=3, ops=['none', 'conv'], none_op='none', identity_op=None)"
+    assert repr(Cell(nodes=3, ops=["none", "conv"])) == (
+        "Cell(nodes=3, ops=['none', 'conv'], none_op='none', identity_op=None, linear_ops=[])"
+    )
     text = repr(from_config({"decisions": ONE, "constraints": ["k > 1"]}))
     assert text == "SearchSpace({'k': Choice([1, 3, 5])}, constraints=['k > 1'], name='space')"
 

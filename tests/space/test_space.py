@@ -212,15 +212,23 @@ def test_nb201_canonical_merges_known_equivalent_cells() -> None:
 
 
 def test_nb201_unique_keys_count() -> None:
-    """15,625 cells give 4,930 keys: fewer than the NAS-Bench-201 paper's 6,466 unique
-    topologies, because our key also drops zero-valued nodes with several inputs and flattens
-    identity edges (see the issue note); pruning plus isomorphism alone gives 8,765."""
+    """15,625 cells give 5,044 functions (keys; ``test_cell_equivalence`` checks them on the
+    networks). The review's sharing-aware key gives 5,260: it keeps ``avg_pool(a + b)`` apart
+    from ``avg_pool(a) + avg_pool(b)``, which are equal (average pooling is linear); ours
+    merges only those of its classes. The old key (4,930) merged one conv
+    reached through two identity paths with two independent convs. Pruning plus isomorphism
+    alone gives 8,765 (every one of those classes inside one key)."""
     space = builtin("nasbench201")
     cell = space.cells["cell"]
     archs = list(space.enumerate())
-    assert len({space.canonical(a) for a in archs}) == 4930
+    keys = [space.canonical(a) for a in archs]
+    assert len(set(keys)) == 5044
     iso = {cell.to_string(cell.canonical(cell.ops_of("cell", a))) for a in archs}
     assert len(iso) == 8765
+    by_iso: dict[str, set[str]] = {}
+    for a, k in zip(archs, keys):
+        by_iso.setdefault(cell.to_string(cell.canonical(cell.ops_of("cell", a))), set()).add(k)
+    assert all(len(v) == 1 for v in by_iso.values())
 
 
 def test_cell_encoding_is_equal_for_isomorphic_cells() -> None:

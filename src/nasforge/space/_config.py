@@ -119,13 +119,14 @@ def _decision(name: str, data: Any, field: str) -> Domain | Conditional | Repeat
         cell = data["cell"]
         if not isinstance(cell, Mapping):
             raise SpaceError(f"{field}.cell", "must be a mapping {nodes: N, ops: [...]}")
-        _keys(cell, {"nodes", "ops", "none_op", "identity_op"}, f"{field}.cell")
+        _keys(cell, {"nodes", "ops", "none_op", "identity_op", "linear_ops"}, f"{field}.cell")
         try:
             return Cell(
                 nodes=cell.get("nodes"),  # type: ignore[arg-type]
                 ops=cell.get("ops") or [],
                 none_op=cell.get("none_op", "none"),
                 identity_op=cell.get("identity_op", "skip_connect"),
+                linear_ops=cell.get("linear_ops", ["avg_pool_3x3"]),
             )
         except SpaceError as exc:
             raise SpaceError(f"{field}.{exc.field}", exc.message) from None
