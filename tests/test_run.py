@@ -253,3 +253,42 @@ def test_the_lock_never_follows_a_symbolic_link(tmp_path: Path) -> None:
     with pytest.raises(nasforge.ConfigError, match="link"):
         RunDir(run_dir).lock().acquire()
     assert target.read_text() == "keep me"
+
+
+SLOW_MODULE = '''
+import time
+
+def slow_score(arch):
+    time.sleep(0.3)
+    return {"acc": float(arch["w"])}
+'''
+
+
+@pytest.mark.slow
+def test_sigterm_stops_cleanly_and_resume_finishes_the_budget(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    (tmp_path / "slowmod.py").write_text(SLOW_MODULE)
+    cfg = tmp_path / "slow.yaml"
+    cfg.write_text("name: slow\nspace: {decisions: {w: {int: [0, 99]}}}\n"
+                   "evaluator: {function: 'slowmod:slow_score', metrics: [acc]}\n"
+                   "objectives: {acc: maximize}\nbudget: {trials: 8}\n")  # fmt: skip
+    run_dir = tmp_path / "run"
+    exe = [sys.executable, "-m", "nasforge.cli"]
+    proc = subprocess.Popen([*exe, "search", str(cfg), "--run-dir", str(run_dir)], stderr=subprocess.PIPE, text=True)
+    for _ in range(600):  # until a trial has finished
+        if (run_dir / "study.db").exists() and any(t.state.finished for t in RunDir(run_dir).results().trials):
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "terminated (SIGTERM)" in err and "Traceback" not in err, err
+    stopped = RunDir(run_dir).results().trials
+    assert not any(t.state.value == "running" for t in stopped)
+    done = subprocess.run([*exe, "resume", str(run_dir)], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    trials = RunDir(run_dir).results().trials
+    assert sum(t.counts_toward_budget for t in trials) == 8
+    assert len({t.arch for t in trials if t.counts_toward_budget}) == 8  # none lost, none run twice

@@ -100,6 +100,10 @@ def _run(study: Study, cfg: RunConfig, run: RunDir, trials: int | None, seconds:
     study.callbacks.append(progress)
     try:
         study.run(trials=trials, seconds=seconds)
+    except Terminated:
+        progress.close()
+        print(f"\nterminated (SIGTERM); continue with `nasforge resume {run_dir}`", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         progress.close()
         print(f"\ninterrupted; continue with `nasforge resume {run_dir}`", file=sys.stderr)
@@ -307,8 +311,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into a clean stop: trials stored, running ones marked for resume."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``nasforge`` command; returns the exit code (2 for bad input)."""
+    """Entry point of the ``nasforge`` command; returns the exit code (2 for bad input, 1
+    for a fatal error, 130 for Ctrl-C, 143 for SIGTERM)."""
+    import signal
+    import threading
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _main(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

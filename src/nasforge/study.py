@@ -342,6 +342,12 @@ class Study:
                 bar.close()
             self.executor.shutdown()
             self.storage.set_meta({"elapsed_seconds": elapsed_before + time.monotonic() - t0})
+            for trial in running.values():  # stopped (Ctrl-C, a fatal error): not left "running"
+                stopped = replace(trial, state=TrialState.FAILED, error=INTERRUPTED, interrupted=True, finished=time.time())
+                try:
+                    self.storage.put_trial(stopped)
+                except NasforgeError:  # the storage itself failed: resume marks it the same way
+                    break
         self._warn_if_nothing_completed()
         return self
 
