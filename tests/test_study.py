@@ -93,7 +93,7 @@ def test_resume_after_interruption_equals_uninterrupted_run(space, tmp_path: Pat
     def dies_at_12(arch):  # type: ignore[no-untyped-def]
         calls["n"] += 1
         if calls["n"] == 12:
-            raise Interrupt()  # like a kill: the trial stays 'running' in storage
+            raise Interrupt()  # a stop mid-trial (a real kill -9: tests/executors/test_crash_resume.py)
         return toy_score(arch)
 
     db = tmp_path / "study.db"
@@ -101,7 +101,9 @@ def test_resume_after_interruption_equals_uninterrupted_run(space, tmp_path: Pat
     with pytest.raises(Interrupt):
         first.run(trials=30)
     stored = SQLiteStorage(db).trials()
-    assert len(stored) == 12 and stored[-1].state is TrialState.RUNNING
+    # The trial that was running is stored as interrupted (a kill leaves it 'running'; resume
+    # then marks it the same way), never left 'running' after the study stopped.
+    assert len(stored) == 12 and stored[-1].state is TrialState.FAILED and stored[-1].interrupted
 
     resumed = Study(space, Function(toy_score), "hill-climbing", "score", storage=SQLiteStorage(db), seed=5)
     resumed.run(trials=30)
