@@ -527,39 +527,6 @@ class Trainer:
             },
         )
 
-    def finalize(self, arch: Arch, run_dir: str | os.PathLike[str], space: SearchSpace | None = None) -> list[str]:
-        """Deprecated (the run layer writes the final model): :meth:`retrain`, :meth:`test`,
-        then write ``run_dir/best/`` (``arch.json``, ``model.safetensors``, ``summary.txt``
-        and, with onnx installed, ``model.onnx``). Returns the lines the CLI prints."""
-        t0 = time.perf_counter()
-        model = self.retrain(arch)
-        scores = self.test(model)
-        test_loss, test_acc = scores["test_loss"], scores["test_accuracy"]
-        seconds = time.perf_counter() - t0
-        out = Path(run_dir) / models.BEST_DIR
-        final = self.final_info()
-        info = {**final.info, **scores}
-        given = space if space is not None else resolve_space(self.space_name)
-        arch_text = given.to_string(arch) if given is not None else arch.to_json()
-        header = [
-            f"Architecture: {arch_text}",
-            f"Data: {self.data.name}, test accuracy {test_acc:.4f} on {len(self.data.y_test)} samples "
-            + f"(retrained {self.epochs} epochs on {len(self.data.y_train)} samples)",
-            "",
-        ]
-        models.save_model(model, out, space=final.space, arch=arch, input_shape=final.input_shape,
-                          num_classes=final.num_classes, model_options=final.model_options, info=info,
-                          summary_header=header)  # fmt: skip
-        written = [models.ARCH_FILE, models.WEIGHTS_FILE, models.SUMMARY_FILE]
-        if models.onnx_available():
-            models.export_onnx(model, self.data.input_shape, out / models.ONNX_FILE)
-            written.append(models.ONNX_FILE)
-        return [
-            f"test accuracy {test_acc:.4f} (test loss {test_loss:.4f}) on {len(self.data.y_test)} held-out samples "
-            + f"never seen by the search; retrained {self.epochs} epochs on {len(self.data.y_train)} samples in {seconds:.1f} s",
-            f"best model: {out}/ ({', '.join(written)})",
-        ]
-
 
 def _fused_ok(params: Sequence[torch.Tensor]) -> bool:
     """Fused Adam runs on CPU and CUDA floating-point parameters (15-35% faster steps here)."""
