@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -282,6 +283,23 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refine_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", help="a run directory")
+    p.add_argument("--out", help="the YAML file of the refined space (default: RUN_DIR/refined_space.yaml)")
+    p.add_argument("--tolerance", type=float, help="differences up to this count as none (default: from the measured noise)")
+
+
+@command("refine", "write a narrower space from RUN_DIR: values worse with confidence dropped, indifferent decisions fixed", _refine_args)
+def cmd_refine(args: argparse.Namespace) -> int:
+    from ._refine import refine
+
+    refined = refine(args.run_dir, tolerance=args.tolerance)
+    path = refined.write(Path(args.out) if args.out else Path(args.run_dir) / "refined_space.yaml")
+    print(refined.text)
+    print(f"space: {path}")
+    return 0
+
+
 def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", help="a run directory whose search wrote best/ (a training evaluator)")
     p.add_argument("--format", choices=["onnx"], default="onnx", help="the export format (default: onnx)")
@@ -346,6 +364,9 @@ def _main(argv: Sequence[str] | None) -> int:
     except (ConfigError, NasforgeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # the output was piped into a program that stopped reading (`| head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:  # disk full, permissions: one line, what is stored stays stored
         print(f"error: {exc.strerror or exc} ({exc.filename or 'run directory'}); what was stored is kept", file=sys.stderr)
         return 1
