@@ -13,6 +13,7 @@ Example:
 from . import space
 from ._errors import ConfigError, FatalError, NasforgeError, SpaceError, TrialFailed
 from ._load import load_model
+from ._refine import Refinement, refine
 from ._results import RunData
 from ._trial import Candidate, MetricConstraint, Objective, Objectives, Trial, TrialState
 from ._version import __version__
@@ -36,6 +37,7 @@ __all__ = [
     "NasforgeError",
     "Objective",
     "Objectives",
+    "Refinement",
     "Result",
     "RunData",
     "RunDir",
@@ -53,6 +55,7 @@ __all__ = [
     "explain",
     "importance",
     "load_model",
+    "refine",
     "search",
     "space",
     "write_report",

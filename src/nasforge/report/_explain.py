@@ -195,6 +195,15 @@ def _interval(best: Trial, alt: Trial, change: float, metric: str, sign: float, 
     return math.nan, math.nan
 
 
+def top_trials(trials: list[Trial], metric: str, sign: float, k: int) -> list[Trial]:
+    """The ``k`` best trials by ``metric``, and every trial tied with the ``k``-th."""
+    ranked = sorted(trials, key=lambda t: -sign * float(t.metrics[metric]))
+    if len(ranked) <= k:
+        return ranked
+    cut = sign * float(ranked[k - 1].metrics[metric])
+    return [t for t in ranked if sign * float(t.metrics[metric]) >= cut]
+
+
 def _shared(data: RunData, trials: list[Trial], metric: str, sign: float, best: Arch) -> list[Shared]:
     """Values of the best architecture's decisions over-represented among the best trials."""
     from scipy.stats import hypergeom
@@ -202,8 +211,7 @@ def _shared(data: RunData, trials: list[Trial], metric: str, sign: float, best: 
     n = len(trials)
     if n < 20:
         return []
-    k = max(5, math.ceil(0.1 * n))
-    top = sorted(trials, key=lambda t: -sign * float(t.metrics[metric]))[:k]
+    top = top_trials(trials, metric, sign, max(5, math.ceil(0.1 * n)))
     out = []
     for name in data.space.active_names(best):
         counts: dict[Any, int] = {}
