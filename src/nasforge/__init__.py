@@ -13,12 +13,11 @@ Example:
 from . import space
 from ._errors import ConfigError, FatalError, NasforgeError, SpaceError, TrialFailed
 from ._load import load_model
-from ._refine import Refinement, refine
 from ._results import RunData
 from ._trial import Candidate, MetricConstraint, Objective, Objectives, Trial, TrialState
 from ._version import __version__
 from .evaluators import Evaluator, Function, Result, Table
-from .report import explain, importance, write_report
+from .report import Refinement, explain, importance, refine, write_report
 from .run import RunDir, search
 from .space import Arch, SearchSpace
 from .storage import InMemoryStorage, SQLiteStorage, Storage

@@ -291,7 +291,7 @@ def _refine_args(p: argparse.ArgumentParser) -> None:
 
 @command("refine", "write a narrower space from RUN_DIR: values worse with confidence dropped, indifferent decisions fixed", _refine_args)
 def cmd_refine(args: argparse.Namespace) -> int:
-    from ._refine import refine
+    from .report import refine
 
     refined = refine(args.run_dir, tolerance=args.tolerance)
     path = refined.write(Path(args.out) if args.out else Path(args.run_dir) / "refined_space.yaml")

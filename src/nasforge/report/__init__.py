@@ -20,15 +20,18 @@ from ._explain import Alternative, DecisionEffect, Explanation, Predicted, Share
 from ._html import write_report
 from ._importance import Importance, compute_importance, importance
 from ._noise import Noise, measure_noise
+from ._refine import Change, Refinement, refine
 
 __all__ = [
     "Alternative",
+    "Change",
     "DecisionEffect",
     "Estimate",
     "Explanation",
     "Importance",
     "Noise",
     "Predicted",
+    "Refinement",
     "RunData",
     "Shared",
     "Surrogate",
@@ -43,5 +46,6 @@ __all__ = [
     "neighbour_decision",
     "one_change_neighbours",
     "pareto_mask",
+    "refine",
     "write_report",
 ]

@@ -42,10 +42,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._errors import ConfigError
-from ._results import RunData, budget_key
-from .report._explain import Explanation, _explain, show, top_trials
-from .space import Choice, SearchSpace, Value, from_config
+from .._errors import ConfigError
+from .._results import RunData, budget_key
+from ..space import Choice, SearchSpace, Value, from_config
+from ._explain import Explanation, _explain, show, top_trials
 
 MIN_ACCEPTANCE = 1 / 100
 """Smallest share of the unconstrained space the refined constraints may keep (rejection
