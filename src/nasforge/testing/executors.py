@@ -35,7 +35,7 @@ from ..space import Arch
 
 def square(arch: Arch) -> dict[str, float]:
     """``{"y": x**2}``; fails for some ``x`` in each of the ways a trial can fail."""
-    x = arch["x"]
+    x = int(arch["x"])  # type: ignore[arg-type]
     if x == 3:
         raise ValueError("three is not allowed")
     if x == 5:
@@ -52,7 +52,7 @@ def stop_at_four(arch: Arch) -> dict[str, float]:
     return {"y": float(arch["x"])}
 
 
-def _run_all(executor: Executor, fn: Callable[[Arch], Any], xs: list[int]) -> dict[int, Outcome]:
+def _run_all(executor: Executor, fn: Callable[[Arch], Any], xs: tuple[int, ...] | list[int]) -> dict[int, Outcome]:
     executor.start(Function(fn))
     pending = list(enumerate(xs))
     outcomes: dict[int, Outcome] = {}
@@ -78,7 +78,7 @@ class ExecutorConformance:
     """The checks; a subclass sets ``make`` (a fresh, unstarted executor)."""
 
     make: Callable[[], Executor]
-    XS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+    XS: tuple[int, ...] = tuple(range(10))
 
     def test_every_trial_ends_once_as_the_inline_reference_says(self) -> None:
         got = _run_all(type(self).make(), square, self.XS)
