@@ -3,6 +3,7 @@ failures, and the `evaluator: {dataset: ...}` config with its bad-input errors."
 
 from __future__ import annotations
 
+import json
 import weakref
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import torch
 import yaml
 from torch import nn
 
-from nasforge import ConfigError, SQLiteStorage, TrialState, search
+from nasforge import ConfigError, SQLiteStorage, TrialFailed, TrialState, search
 from nasforge.cli import main
 from nasforge.evaluators import Trainer
 from nasforge.models import build_model
@@ -270,3 +271,80 @@ def test_a_trainer_is_a_finalizer_retrain_test_and_what_the_writer_needs() -> No
     assert (info.space, info.input_shape, info.num_classes) == ("seed-cnn", (1, 8, 8), 10)
     assert info.info["dataset"] == "digits" and info.info["test_samples"] == len(t.data.y_test)
     assert t.metrics == ["accuracy", "loss", "params", "flops", "train_seconds"]  # no latency_ms without measuring it
+
+
+# -- issue 10: lazy modules, the real space name, load_model, hyperparameters as decisions ----
+
+
+def lazy_cnn(arch: Arch, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    """The first-use review's B3 network: Conv -> Flatten -> LazyLinear -> LazyLinear."""
+    return nn.Sequential(
+        nn.Conv2d(input_shape[0], arch["channels"], 3, padding=1), nn.ReLU(), nn.Flatten(),
+        nn.LazyLinear(32), nn.ReLU(), nn.LazyLinear(num_classes),
+    )  # fmt: skip
+
+
+LAZY_SPACE = SearchSpace({"channels": Choice([4, 8]), "lr": Choice([1e-7, 1e-2])}, name="my-cnn")
+
+
+def test_a_lazy_network_trains_with_latency_measured_and_its_params_counted() -> None:
+    t = Trainer("digits", model_fn=lazy_cnn, epochs=1, threads=1, measure_latency=True)
+    result = t.evaluate(Arch({"channels": 4, "lr": 1e-2}))
+    assert result.metrics["accuracy"] > 0.3 and result.metrics["latency_ms"] > 0
+    assert result.metrics["params"] == (1 * 4 * 9 + 4) + (4 * 64 * 32 + 32) + (32 * 10 + 10)
+
+
+def test_trials_that_differ_only_in_lr_give_different_results() -> None:
+    t = Trainer("digits", model_fn=lazy_cnn, epochs=1, threads=1, measure_latency=False)
+    t.constraints(LAZY_SPACE)
+    slow = t.evaluate(Arch({"channels": 4, "lr": 1e-7}))
+    fast = t.evaluate(Arch({"channels": 4, "lr": 1e-2}))
+    assert fast.metrics["accuracy"] > slow.metrics["accuracy"] + 0.3
+    assert t.settings(Arch({"channels": 4, "lr": 1e-7})).lr == 1e-7 and t.settings().lr == 1e-3
+
+
+def test_training_decisions_count_as_read_and_bad_values_are_refused() -> None:
+    space = SearchSpace(
+        {"kernel": Choice([3]), "channels": Choice([16]), "units": Choice([64]), "lr": Choice([1e-3, 1e-2]),
+         "optimizer": Choice(["adam", "sgd"]), "batch_size": Choice([32, 64]), "epochs": Choice([1, 2])},
+        name="seed-cnn",
+    )  # fmt: skip
+    t = trainer()
+    t.constraints(space)  # no "no part reads this decision"
+    arch = Arch({"kernel": 3, "channels": 16, "units": 64, "lr": 1e-2, "optimizer": "sgd", "batch_size": 32, "epochs": 2})
+    s = t.settings(arch)
+    assert (s.lr, s.optimizer, s.batch_size, s.epochs) == (1e-2, "sgd", 32, 2)
+    assert t.epochs_for(0.5, s.epochs) == 1
+    bad = SearchSpace({"kernel": Choice([3]), "channels": Choice([16]), "units": Choice([64]),
+                       "optimizer": Choice(["adam", "lion"])}, name="seed-cnn")  # fmt: skip
+    with pytest.raises(ConfigError, match=r"space\.optimizer"):
+        t.constraints(bad)
+    unread = SearchSpace({"kernel": Choice([3]), "channels": Choice([16]), "units": Choice([64]),
+                          "warmup": Choice([1, 2])}, name="seed-cnn")  # fmt: skip
+    with pytest.raises(ConfigError, match=r"space\.warmup: no part reads this decision"):
+        t.constraints(unread)
+
+
+def test_a_dropout_decision_sets_every_dropout_layer_or_fails_without_one() -> None:
+    def with_dropout(arch: Arch, shape: tuple[int, ...], n: int) -> nn.Module:
+        return nn.Sequential(nn.Flatten(), nn.Dropout(0.0), nn.LazyLinear(n))
+
+    t = Trainer("digits", model_fn=with_dropout, epochs=1, threads=1, measure_latency=False)
+    model = t._build(Arch({"dropout": 0.25}))
+    assert [m.p for m in model.modules() if isinstance(m, nn.Dropout)] == [0.25]
+    plain = Trainer("digits", model_fn=lazy_cnn, epochs=1, threads=1, measure_latency=False)
+    with pytest.raises(TrialFailed, match="dropout"):
+        plain._build(Arch({"channels": 4, "dropout": 0.25}))
+
+
+def test_a_user_network_run_records_the_space_name_and_loads_back(tmp_path: Path) -> None:
+    from nasforge import load_model
+
+    t = Trainer("digits", model_fn=lazy_cnn, epochs=1, threads=1, measure_latency=False)
+    search(LAZY_SPACE, t, strategy="grid", objectives={"accuracy": "maximize"}, trials=2,
+           run_dir=tmp_path / "run", progress=False)  # fmt: skip
+    record = json.loads((tmp_path / "run" / "best" / "arch.json").read_text())
+    assert record["space"] == "my-cnn"
+    assert record["builder"].endswith("test_trainer:lazy_cnn")  # importable: load_model needs no builder=
+    for model in (load_model(tmp_path / "run"), load_model(tmp_path / "run", builder=lazy_cnn)):
+        assert model(torch.zeros(2, 1, 8, 8)).shape == (2, 10)

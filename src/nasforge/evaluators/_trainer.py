@@ -29,6 +29,39 @@ from ._base import EvaluatorSetup, FinalModel, Result
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 FIDELITIES = ("epochs", "data", "both")
+TRAINING_DECISIONS = ("lr", "optimizer", "momentum", "weight_decay", "batch_size", "epochs", "dropout")
+"""Decisions the trainer reads itself: a decision of one of these names overrides the trainer's
+option of the same name for that trial (``dropout`` sets ``p`` of every ``nn.Dropout``)."""
+
+
+@dataclass(frozen=True)
+class TrialSettings:
+    """The training options of one trial: the trainer's, overridden by the architecture's
+    decisions of the same names (:data:`TRAINING_DECISIONS`)."""
+
+    lr: float
+    optimizer: str
+    momentum: float
+    weight_decay: float
+    batch_size: int
+    epochs: int
+    dropout: float | None = None
+
+
+def check_setting(name: str, value: Any, field: str) -> Any:
+    """One training option's value, checked (``ConfigError`` naming ``field``)."""
+    if name == "optimizer":
+        return v.one_of(value, OPTIMIZERS, field, what="optimizer")
+    if name in ("batch_size", "epochs"):
+        return v.positive_int(value, field)
+    if name == "lr":
+        return v.positive_number(value, field)
+    if name == "dropout":
+        number = v.non_negative_number(value, field)
+        if number >= 1:
+            raise ConfigError(field, f"must be a probability in [0, 1), got {value!r}")
+        return number
+    return v.non_negative_number(value, field)
 
 
 def default_threads() -> int:
@@ -311,7 +344,16 @@ class Trainer:
         """The study's hook: constraints that keep ``space`` to the architectures the model
         builder can build for the data's shape. Refuses (``space.<name>``) a decision that
         neither the builder nor the trainer reads, and a space of which nothing fits."""
-        self.network.check_decisions(space, "the trainer reads none of the space's decisions")
+        self.network.check_decisions(
+            space, f"the trainer reads {list(TRAINING_DECISIONS)}", also_read=TRAINING_DECISIONS
+        )
+        for name in TRAINING_DECISIONS:
+            if name in space.names:
+                domain = space.decision(name).domain
+                values = domain.values() if domain.size <= 10_000 else [getattr(domain, "low", 1), getattr(domain, "high", 1)]
+                for value in values:
+                    check_setting(name, value, f"space.{name}")
+        self.space_name = space.name
         return self.network.constraints(space)
 
     @property
@@ -353,41 +395,69 @@ class Trainer:
         return self._cache["xy"]  # type: ignore[no-any-return]
 
     def _build(self, arch: Arch) -> nn.Module:
-        return self.network.build(arch)
+        model = self.network.build(arch)
+        dropout = self.settings(arch).dropout
+        if dropout is not None:
+            layers = [m for m in model.modules() if isinstance(m, nn.Dropout)]
+            if not layers:
+                raise TrialFailed("decision 'dropout': the network has no nn.Dropout layer whose rate it could set")
+            for m in layers:
+                m.p = dropout
+        return model
 
     def trial_seed(self, arch: Arch) -> int:
         """The seed of ``arch``'s trials: from :attr:`seed` and the architecture's id, so it does
         not depend on the order in which a strategy asks."""
         return models.arch_seed(self.seed, arch)
 
-    def epochs_for(self, budget: float | None) -> int:
-        """Epochs at ``budget`` (at least one)."""
+    def epochs_for(self, budget: float | None, epochs: int | None = None) -> int:
+        """Epochs at ``budget`` (at least one) of ``epochs`` at the full budget (default: the trainer's)."""
+        full = self.epochs if epochs is None else epochs
         if budget is None or self.fidelity == "data":
-            return self.epochs
-        return max(1, math.floor(self.epochs * budget + 0.5))
+            return full
+        return max(1, math.floor(full * budget + 0.5))
 
     def _trial_context(self, seed: int) -> contextlib.AbstractContextManager[None]:
         """Threads and torch's RNG as this trial owns them; both restored afterwards."""
         return torch_scope(self.threads or default_threads(), self.device, seed)
 
-    def _make_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
+    def settings(self, arch: Mapping[str, Any] | None = None) -> TrialSettings:
+        """The training options of ``arch``'s trials: the trainer's own, each overridden by the
+        decision of the same name when ``arch`` has one (joint architecture and
+        hyperparameter search). A bad value fails the trial."""
+        values: dict[str, Any] = {
+            "lr": self.lr, "optimizer": self.optimizer, "momentum": self.momentum,
+            "weight_decay": self.weight_decay, "batch_size": self.batch_size, "epochs": self.epochs, "dropout": None,
+        }  # fmt: skip
+        for name in TRAINING_DECISIONS:
+            if arch is not None and name in arch:
+                try:
+                    values[name] = check_setting(name, arch[name], f"arch.{name}")
+                except ConfigError as exc:
+                    raise TrialFailed(str(exc)) from None
+        return TrialSettings(**values)
+
+    def _make_optimizer(self, model: nn.Module, s: TrialSettings) -> torch.optim.Optimizer:
         params = list(model.parameters())
-        if self.optimizer == "sgd":
-            return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
-        cls = torch.optim.AdamW if self.optimizer == "adamw" else torch.optim.Adam
-        return cls(params, lr=self.lr, weight_decay=self.weight_decay, fused=_fused_ok(params) or None)
+        if s.optimizer == "sgd":
+            return torch.optim.SGD(params, lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
+        cls = torch.optim.AdamW if s.optimizer == "adamw" else torch.optim.Adam
+        return cls(params, lr=s.lr, weight_decay=s.weight_decay, fused=_fused_ok(params) or None)
 
     # -- training -------------------------------------------------------------------------
 
     def fit(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, generator: torch.Generator,
-            val: tuple[torch.Tensor, torch.Tensor] | None = None, deadline: float | None = None) -> FoldScore:  # fmt: skip
+            val: tuple[torch.Tensor, torch.Tensor] | None = None, deadline: float | None = None,
+            settings: TrialSettings | None = None) -> FoldScore:  # fmt: skip
         """Train ``model`` on ``(x, y)`` (tensors on the training device) for ``epochs``, the
-        data reshuffled each epoch with ``generator``; score it on ``val`` (at every epoch with
-        early stopping, else once at the end). Raises :class:`TrialFailed` on a NaN loss or
-        past ``deadline`` (a ``time.perf_counter()`` value)."""
+        data reshuffled each epoch with ``generator``, with ``settings`` (default: the
+        trainer's options); score it on ``val`` (at every epoch with early stopping, else once
+        at the end). Raises :class:`TrialFailed` on a NaN loss or past ``deadline`` (a
+        ``time.perf_counter()`` value)."""
         t0 = time.perf_counter()
-        opt = self._make_optimizer(model)
-        n, bs = len(y), self.batch_size
+        s = settings if settings is not None else self.settings()
+        opt = self._make_optimizer(model, s)
+        n, bs = len(y), s.batch_size
         # A final batch of one sample breaks batch norm in training mode: drop it (it is a
         # different sample every epoch, since the data is reshuffled).
         stop = n - 1 if n % bs == 1 and n > 1 else n
@@ -448,7 +518,8 @@ class Trainer:
         t0 = time.perf_counter()
         deadline = t0 + self.time_limit if self.time_limit is not None else None
         seed = self.trial_seed(arch)
-        epochs = self.epochs_for(budget)
+        settings = self.settings(arch)
+        epochs = self.epochs_for(budget, settings.epochs)
         fraction = 1.0 if budget is None or self.fidelity == "epochs" else float(budget)
         x, y = self._tensors()
         dev = x.device
@@ -469,7 +540,7 @@ class Trainer:
                 generator = torch.Generator().manual_seed(seed + k)
                 model.to(dev)
                 scores.append(self.fit(model, x[tr], y[tr], epochs=epochs, generator=generator,
-                                       val=(x[va], y[va]), deadline=deadline))  # fmt: skip
+                                       val=(x[va], y[va]), deadline=deadline, settings=settings))  # fmt: skip
                 del model  # freed by reference counting; no gc.collect() (0.2 s with torch loaded)
         acc = np.array([s.accuracy for s in scores])
         metrics = {
@@ -495,9 +566,11 @@ class Trainer:
         epochs, seeded like its trials; on the training device, in eval mode."""
         x, y = self._tensors()
         seed = self.trial_seed(arch)
+        settings = self.settings(arch)
         with self._trial_context(seed):
             model = self._build(arch).to(x.device)
-            self.fit(model, x, y, epochs=self.epochs, generator=torch.Generator().manual_seed(seed))
+            self.fit(model, x, y, epochs=settings.epochs, generator=torch.Generator().manual_seed(seed),
+                     settings=settings)  # fmt: skip
         return model.eval()
 
     def test(self, model: nn.Module) -> dict[str, float]:
@@ -513,7 +586,7 @@ class Trainer:
         name, input shape, classes, builder options and the record fields (data set, classes,
         epochs, sample counts, seed; add the numbers of :meth:`test`)."""
         return FinalModel(
-            space=self.network.name,
+            space=self.space_name or self.network.name,
             input_shape=self.data.input_shape,
             num_classes=self.data.num_classes,
             model_options=dict(self.network.options),
@@ -524,6 +597,7 @@ class Trainer:
                 "train_samples": len(self.data.y_train),
                 "test_samples": len(self.data.y_test),
                 "seed": self.seed,
+                "builder": self.network.record_builder,
             },
         )
 

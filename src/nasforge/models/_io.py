@@ -17,8 +17,9 @@ from torch import nn
 
 from .._errors import ConfigError
 from ..space import Arch
-from ._profile import summary
+from ._profile import materialize, summary
 from ._registry import build_model
+from ._scaled import Standardized
 
 BEST_DIR = "best"
 ARCH_FILE = "arch.json"
@@ -86,8 +87,14 @@ def read_record(path: str | os.PathLike[str]) -> dict[str, Any]:
 def load_model(path: str | os.PathLike[str], *, builder: Callable[..., nn.Module] | None = None,
                device: str | torch.device = "cpu") -> nn.Module:  # fmt: skip
     """The best network of a run (``RUN_DIR`` or ``RUN_DIR/best``) with its trained weights, in
-    eval mode. A model made by a user's ``model`` function needs that function as ``builder``
-    (called as ``builder(arch, input_shape, num_classes)``).
+    eval mode.
+
+    ``arch.json`` records the space's name (``space``) and what built the network
+    (``builder``): a built-in builder's name, a user model's ``module:qualname`` (imported
+    back here, so nothing needs to be passed), or ``custom`` for a function that cannot be
+    imported by name (a lambda, a function of ``__main__``): then pass it as ``builder``,
+    called as ``builder(arch, input_shape, num_classes)``. Lazy modules are materialized
+    before the weights are loaded.
 
     Example:
         >>> model = load_model("runs/seed-cnn")  # doctest: +SKIP
@@ -96,14 +103,24 @@ def load_model(path: str | os.PathLike[str], *, builder: Callable[..., nn.Module
     record = read_record(path)
     arch = Arch(record["arch"])
     shape = tuple(record["input_shape"])
+    made_by = str(record.get("builder", record["space"]))
+    if builder is None and made_by != CUSTOM and ":" in made_by:
+        from ..evaluators._base import load_callable
+
+        builder = load_callable(made_by, ".", "builder")
     if builder is not None:
         model = builder(arch, shape, record["num_classes"])
-    elif record["space"] == CUSTOM:
+    elif made_by == CUSTOM:
         raise ConfigError(
-            "builder", f"the best model of {str(path)!r} was built by a custom model function; pass it as builder="
+            "builder",
+            f"the best model of {str(path)!r} (space {record['space']!r}) was built by a model function that cannot be "
+            "imported by name (a lambda or a function of __main__); pass that function as builder=",
         )
     else:
-        model = build_model(record["space"], arch, shape, record["num_classes"], **record.get("model_options", {}))
+        model = build_model(made_by, arch, shape, record["num_classes"], **record.get("model_options", {}))
+    model = materialize(model, shape)
+    if record.get("standardize"):
+        model = Standardized.empty(model, shape, regression=record.get("task") == "regression")
     weights = best_dir(path) / WEIGHTS_FILE
     if not weights.is_file():
         raise ConfigError("run_dir", f"{weights} is missing")

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,7 @@ from torch import nn
 from .._errors import ConfigError
 from ..space import Arch, Constraint, SearchSpace, builtin
 from ._io import CUSTOM
+from ._profile import materialize
 from ._registry import build_model, check_model_options, fitting_constraints, get_builder
 
 ModelFn = Callable[[Arch, tuple[int, ...], int], nn.Module]
@@ -84,28 +85,51 @@ class Network:
         return self.builder if self.builder is not None else CUSTOM
 
     def build(self, arch: Arch) -> nn.Module:
-        """``arch``'s network, initialised from torch's current global RNG."""
+        """``arch``'s network, initialised from torch's current global RNG, its lazy modules
+        (``nn.LazyLinear``, ...) materialized by one forward pass under ``no_grad`` so that
+        its parameters are ordinary tensors (countable, trainable, loadable)."""
         if self.model_fn is not None:
-            return self.model_fn(arch, self.input_shape, self.num_classes)
-        assert self.builder is not None
-        return build_model(self.builder, arch, self.input_shape, self.num_classes, **self.options)
+            model = self.model_fn(arch, self.input_shape, self.num_classes)
+            if not isinstance(model, nn.Module):
+                raise TypeError(f"the model function returned {type(model).__name__}, not a torch.nn.Module")
+        else:
+            assert self.builder is not None
+            model = build_model(self.builder, arch, self.input_shape, self.num_classes, **self.options)
+        return materialize(model, self.input_shape)
 
-    def unread(self, space: SearchSpace) -> list[str]:
-        """Decisions of ``space`` that the builder does not read (none for a ``model_fn`` or a
-        builder that does not declare what it reads)."""
+    @property
+    def record_builder(self) -> str:
+        """What ``arch.json`` records as the builder: the built-in builder's name, the user
+        model's ``module:qualname`` when it can be imported back, else :data:`CUSTOM`."""
+        if self.builder is not None:
+            return self.builder
+        from ..evaluators._base import callable_spec
+
+        assert self.model_fn is not None
+        return callable_spec(self.model_fn) or CUSTOM
+
+    def unread(self, space: SearchSpace, also_read: Collection[str] = ()) -> list[str]:
+        """Decisions of ``space`` that neither the builder nor ``also_read`` (decisions the
+        evaluator itself reads, e.g. ``lr``) reads; none for a ``model_fn`` that does not say
+        what it reads, or a builder that does not declare it."""
+        reads = getattr(self.model_fn, "reads", None) if self.model_fn is not None else None
+        if callable(reads):
+            return [n for n in space.names if n not in also_read and not reads(n)]
         if self.builder is None:
             return []
-        return get_builder(self.builder).unread(space.names)
+        return [n for n in get_builder(self.builder).unread(space.names) if n not in also_read]
 
-    def check_decisions(self, space: SearchSpace, reader: str = "the trainer reads none") -> None:
+    def check_decisions(
+        self, space: SearchSpace, reader: str = "the trainer reads none", also_read: Collection[str] = ()
+    ) -> None:
         """Refuse the first decision of ``space`` that nothing reads, as ``space.<name>``."""
-        unread = self.unread(space)
+        unread = self.unread(space, also_read)
         if unread:
             read = [n for n in space.names if n not in unread]
             shown = str(read[:6])[:-1] + (", ...]" if len(read) > 6 else "]") if read else "none of them"
             raise ConfigError(
                 f"space.{unread[0]}",
-                f"no part reads this decision: the {self.builder} model builder reads {shown} "
+                f"no part reads this decision: the {self.builder or 'user'} model reads {shown} "
                 f"and {reader}; remove it from the space, or train your own network (model_fn) that reads it",
             )
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
 from torch.utils.flop_counter import FlopCounterMode
 
 
@@ -29,13 +30,55 @@ class Profile:
 
 
 def count_params(model: nn.Module) -> int:
-    """Number of parameters (each shared tensor counted once)."""
+    """Number of parameters (each shared tensor counted once); materialize lazy modules first."""
     return sum(p.numel() for p in model.parameters())
 
 
 def _device(model: nn.Module) -> torch.device:
     p = next(iter(model.parameters()), None)
     return p.device if p is not None else torch.device("cpu")
+
+
+def has_lazy(model: nn.Module) -> bool:
+    """Whether ``model`` still holds uninitialised lazy parameters (``nn.LazyLinear`` before
+    its first forward pass)."""
+    return any(isinstance(p, UninitializedParameter) for p in model.parameters()) or any(
+        isinstance(b, UninitializedBuffer) for b in model.buffers()
+    )
+
+
+def materialize(model: nn.Module, input_shape: Sequence[int]) -> nn.Module:
+    """Initialise the lazy modules of ``model`` (``nn.LazyLinear``, ``nn.LazyConv2d``, ...) by
+    one forward pass on a zero batch of two inputs under ``torch.no_grad()`` in eval mode, so
+    their parameters become ordinary trainable tensors; a model without lazy modules is left
+    alone. Returns ``model``.
+
+    Never materialize under ``torch.inference_mode()``: the parameters would become inference
+    tensors, which autograd refuses to save for backward ("Inference tensors cannot be saved
+    for backward"), so the model could not be trained afterwards.
+
+    Example:
+        >>> m = materialize(nn.Sequential(nn.Flatten(), nn.LazyLinear(3)), (2, 2))
+        >>> m[1].weight.shape
+        torch.Size([3, 4])
+    """
+    if not has_lazy(model):
+        return model
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros(2, *(int(s) for s in input_shape), device=_device_of_buffers(model)))
+    finally:
+        model.train(was_training)
+    return model
+
+
+def _device_of_buffers(model: nn.Module) -> torch.device:
+    for t in [*model.parameters(), *model.buffers()]:
+        if not isinstance(t, UninitializedParameter | UninitializedBuffer):
+            return t.device
+    return torch.device("cpu")
 
 
 def count_flops(model: nn.Module, input_shape: Sequence[int]) -> int:
@@ -54,26 +97,26 @@ def count_flops(model: nn.Module, input_shape: Sequence[int]) -> int:
 
 def measure_latency(model: nn.Module, input_shape: Sequence[int], *, repeats: int = 20, warmup: int = 3,
                     max_seconds: float = 0.5) -> float:  # fmt: skip
-    """Median milliseconds of one forward pass on one input on the CPU (a copy of the model is
-    used when it lives elsewhere); at most ``repeats`` timed runs and about ``max_seconds``."""
-    cpu_model = model if _device(model).type == "cpu" else copy.deepcopy(model).cpu()
-    was_training = cpu_model.training
+    """Median milliseconds of one forward pass on one input on the CPU; at most ``repeats``
+    timed runs and about ``max_seconds``.
+
+    It runs on a copy of the model (materialized first when it has lazy modules), under
+    ``torch.inference_mode()``: the model itself is untouched and can be trained afterwards."""
+    materialize(model, input_shape)
+    cpu_model = copy.deepcopy(model).cpu()
     cpu_model.eval()
     x = torch.zeros(1, *input_shape)
     times: list[float] = []
-    try:
-        with torch.inference_mode():
-            for _ in range(warmup):
-                cpu_model(x)
-            deadline = time.perf_counter() + max_seconds
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                cpu_model(x)
-                times.append(time.perf_counter() - t0)
-                if time.perf_counter() > deadline:
-                    break
-    finally:
-        cpu_model.train(was_training)
+    with torch.inference_mode():
+        for _ in range(warmup):
+            cpu_model(x)
+        deadline = time.perf_counter() + max_seconds
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            cpu_model(x)
+            times.append(time.perf_counter() - t0)
+            if time.perf_counter() > deadline:
+                break
     return 1000.0 * statistics.median(times)
 
 
@@ -89,6 +132,7 @@ def profile(model: nn.Module, input_shape: Sequence[int], *, latency: bool = Tru
         (37738, 85376)
     """
     shape = tuple(int(s) for s in input_shape)
+    materialize(model, shape)
     ms = measure_latency(model, shape) if latency else float("nan")
     return Profile(count_params(model), count_flops(model, shape), ms)
 
