@@ -116,6 +116,9 @@ class RunConfig:
         if not isinstance(strat, Mapping) or not isinstance(strat.get("name"), str):
             raise ConfigError("strategy.name", f"must name a strategy, e.g. {{name: random}}, got {strat!r}")
         options = {k: val for k, val in strat.items() if k != "name"}
+        if "transfer" in options:  # run directories read once; the stored config holds the sources as data
+            options["transfer"] = _read_transfer(options["transfer"], base)
+            data = {**data, "strategy": {**strat, "transfer": options["transfer"]}}
         warm_start = _warm_start(options.get("warm_start"), setup)
         strategy = make_strategy(strat["name"], options, rank=warm_start.ranker.rank if warm_start else None)
         objectives = _objectives(data, setup, options)
@@ -194,6 +197,19 @@ class RunConfig:
         from .executors import make_executor
 
         return make_executor(self.executor)
+
+
+def _read_transfer(spec: Any, base: Path) -> Any:
+    """``strategy.transfer`` with each source run directory (relative to the config's folder
+    when it is there, else to the working directory) read into stored data."""
+    from ._results import RunData
+    from .strategies._transfer import read_transfer
+
+    def read(path: str) -> RunData:
+        where = base / path if (base / path).exists() else Path(path)
+        return RunData.load(where)
+
+    return read_transfer(spec, read)
 
 
 def _warm_start(spec: Any, setup: EvaluatorSetup) -> WarmStartSpec | None:

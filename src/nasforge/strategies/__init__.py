@@ -28,6 +28,7 @@ from ._history import History
 from ._local import LocalSearch
 from ._make import make_strategy
 from ._nsga2 import NSGA2, crowding_distance, non_dominated_sort
+from ._transfer import Transfer, TransferSource
 from ._warm import WarmStart
 
 __all__ = [
@@ -47,6 +48,8 @@ __all__ = [
     "RegularizedEvolution",
     "Strategy",
     "SuccessiveHalving",
+    "Transfer",
+    "TransferSource",
     "WarmStart",
     "crowding_distance",
     "make_strategy",

@@ -33,6 +33,7 @@ def make_strategy(
     accepted = sorted(_options(cls))
     options = dict(options or {})
     warm = options.pop("warm_start", None)
+    transfer = options.pop("transfer", None)
     for key in options:
         if key not in accepted:
             raise ConfigError(f"{field}.{key}", f"unknown option of strategy {name!r}; accepted: {accepted or 'none'}")
@@ -45,7 +46,7 @@ def make_strategy(
     except (TypeError, ValueError) as exc:
         raise ConfigError(field, f"bad options for strategy {name!r}: {exc}") from None
     if warm is None:
-        return strategy
+        return _with_transfer(strategy, transfer, field)
     if not isinstance(warm, Mapping):
         raise ConfigError(f"{field}.warm_start", f"must be a mapping such as {{samples: 1000, top: 10}}, got {warm!r}")
     if rank is None:
@@ -54,4 +55,14 @@ def make_strategy(
             "needs a ranking of architectures: pass `rank=` (in a config file, `proxy:` builds one from the evaluator)",
         )
     samples, top = check_warm_counts(warm.get("samples", 1000), warm.get("top", 10), f"{field}.warm_start")
-    return WarmStart(strategy, rank, samples=samples, top=top)
+    return _with_transfer(WarmStart(strategy, rank, samples=samples, top=top), transfer, field)
+
+
+def _with_transfer(strategy: Strategy, transfer: Any, field: str) -> Strategy:
+    """``strategy`` behind a :class:`~nasforge.strategies.Transfer` when ``transfer:`` is given
+    (its sources as stored data; the config layer reads run directories into them)."""
+    if transfer is None:
+        return strategy
+    from ._transfer import make_transfer
+
+    return make_transfer(strategy, transfer, field=f"{field}.transfer")

@@ -1,0 +1,290 @@
+"""Transfer across studies: start a search from the best architectures of earlier studies over the
+same space (another data set, another fidelity).
+
+Method: **seeding, with negative-transfer detection** (model-free, for every strategy). The
+sources' best architectures are proposed first, interleaved source by source in each source's
+own order; every result is told to the inner strategy, so a model-based strategy (``bayesian``)
+fits its first surrogate on them (the transfer is a prior in data form, corrected by every
+target result), evolution starts its population from them and a local search its walks. Why
+seeding rather than a fitted source model: the sources' rankings are what transfers between
+data sets on NAS-Bench-201-like tables (accuracies differ in scale, orders agree), seeding
+needs no assumption on that scale, and it works unchanged for every strategy.
+
+A source hurts (negative transfer) when its seeds do not do well on the target: once
+``patience`` of its seeds are measured, it is dropped (its remaining seeds are not proposed)
+when its order disagrees with the target's (Spearman correlation below 0 over its seeds) or
+when its seeds' mean is below the median of everything the target measured so far. Dropping
+depends only on the results told, so a resumed study replays it exactly.
+
+The sources are data: each :class:`TransferSource` holds the source's space config, metric,
+and its best architectures with their values, read once from the source's run directory (by
+the config layer, or :meth:`TransferSource.from_run`) and stored with the study's strategy
+config, so resume replays the same prior even if the source directory changed or is gone. A
+source over a different space is refused, naming the first difference.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._errors import ConfigError
+from .._trial import Candidate, MetricConstraint, Objectives, Trial
+from ..space import Arch, SearchSpace, from_config
+from ._base import Ask, Strategy
+from ._history import History
+
+SOURCE_TOP = 50
+"""Architectures kept from each source (its best, by its own primary objective)."""
+
+
+@dataclass(frozen=True)
+class TransferSource:
+    """An earlier study, as data: ``name`` (its run directory), its ``space`` config, the
+    ``metric`` and ``direction`` it was searched on, and its best ``archs`` with their ``values``
+    (best first)."""
+
+    name: str
+    space: str | dict[str, Any]
+    metric: str
+    direction: str
+    archs: list[dict[str, Any]]
+    values: list[float] = field(default_factory=list)
+
+    @classmethod
+    def from_run(cls, data: Any, *, name: str | None = None, top: int = SOURCE_TOP) -> TransferSource:
+        """From a run's read model (:class:`nasforge.RunData`: ``space``, ``objectives``,
+        ``ranked``), e.g. ``TransferSource.from_run(nasforge.RunDir("runs/a").results())``."""
+        ranked = list(data.ranked)[:top]
+        if not ranked:
+            raise ConfigError("strategy.transfer", f"source {name or data.name!r} has no complete trial to transfer")
+        primary = data.objectives.primary
+        return cls(
+            str(name if name is not None else (data.run_dir or data.name)),
+            data.space.to_config(drop_python_constraints=True),
+            primary.metric,
+            primary.direction,
+            [t.arch.to_dict() for t in ranked],
+            [float(t.metrics[primary.metric]) for t in ranked],
+        )
+
+    @classmethod
+    def from_config(cls, data: Any, field: str = "strategy.transfer") -> TransferSource:
+        """From :meth:`to_config`'s form; anything else is one :class:`ConfigError` line."""
+        if not isinstance(data, Mapping) or not {"name", "space", "metric", "archs"} <= set(data):
+            raise ConfigError(field, "must be a run directory, or a stored source {name, space, metric, archs, values}")
+        archs = data["archs"]
+        if not isinstance(archs, list) or not archs or not all(isinstance(a, Mapping) for a in archs):
+            raise ConfigError(f"{field}.archs", "must be a non-empty list of architectures")
+        values = list(data.get("values") or [])
+        return cls(str(data["name"]), data["space"], str(data["metric"]), str(data.get("direction", "maximize")),
+                   [dict(a) for a in archs], [float(v) for v in values])  # fmt: skip
+
+    def to_config(self) -> dict[str, Any]:
+        """Plain data (stored with the study)."""
+        return {"name": self.name, "space": self.space, "metric": self.metric, "direction": self.direction,
+                "archs": self.archs, "values": self.values}  # fmt: skip
+
+
+def space_difference(source: SearchSpace, target: SearchSpace) -> str | None:
+    """The first difference between two spaces in words, or ``None`` when they are the same."""
+    a, b = {d.name: d for d in source.decisions}, {d.name: d for d in target.decisions}
+    only_source = [n for n in a if n not in b]
+    only_target = [n for n in b if n not in a]
+    if only_source:
+        return f"decision {only_source[0]!r} is only in the source"
+    if only_target:
+        return f"decision {only_target[0]!r} is only in the target"
+    for name, d in a.items():
+        va = d.domain.values() if d.domain.size <= 10_000 else None
+        vb = b[name].domain.values() if b[name].domain.size <= 10_000 else None
+        if va != vb or type(d.domain) is not type(b[name].domain):
+            return f"decision {name!r} is {d.domain.to_config()} in the source but {b[name].domain.to_config()} in the target"
+        if (d.parent, d.parent_values) != (b[name].parent, b[name].parent_values):
+            return f"decision {name!r} depends on {d.parent!r} differently"
+    return None
+
+
+def _spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    rx = np.argsort(np.argsort(x)).astype(float)
+    ry = np.argsort(np.argsort(y)).astype(float)
+    if rx.std() == 0 or ry.std() == 0:
+        return 0.0
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+class Transfer(Strategy):
+    """Wraps any strategy: proposes the sources' best architectures first, then asks the inner
+    strategy; drops a source whose seeds do badly on the target (see the module's text).
+
+    Args:
+        inner: The strategy that searches after (and learns from) the seeds.
+        sources: The earlier studies (:class:`TransferSource`), over the same space.
+        top: Seeds proposed from each source at most.
+        patience: Seeds of a source measured before it can be judged.
+
+    Example:
+        >>> from nasforge import Objectives
+        >>> from nasforge.space import SearchSpace, IntRange
+        >>> from nasforge.strategies import History, make_strategy
+        >>> space, obj = SearchSpace({"x": IntRange(0, 99)}), Objectives.parse("y")
+        >>> src = TransferSource("earlier", space.to_config(), "y", "maximize", [{"x": 98}, {"x": 97}], [0.9, 0.8])
+        >>> s = Transfer(make_strategy("random"), [src])
+        >>> s.start(space, obj, np.random.default_rng(0), History(space, obj))
+        >>> s.ask().arch["x"], s.ask().arch["x"]
+        (98, 97)
+    """
+
+    def __init__(self, inner: Strategy, sources: Sequence[TransferSource], *, top: int = 10, patience: int = 3) -> None:
+        if not isinstance(inner, Strategy):
+            raise ConfigError("strategy", f"transfer wraps a strategy, got {type(inner).__name__}")
+        if isinstance(inner, Transfer):
+            raise ConfigError("strategy.transfer", "is given twice: a transfer cannot wrap another one")
+        for name, value in (("top", top), ("patience", patience)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"strategy.transfer.{name}", f"must be a positive integer, got {value!r}")
+        if not sources:
+            raise ConfigError("strategy.transfer", "needs at least one source run directory")
+        self.inner = inner
+        self.sources = list(sources)
+        self.top = top
+        self.patience = patience
+        self.dropped: dict[str, str] = {}
+        """Sources dropped as negative transfer: name -> the evidence."""
+
+    @property
+    def min_objectives(self) -> int:  # type: ignore[override]
+        """As the inner strategy."""
+        return self.inner.min_objectives
+
+    @property
+    def max_objectives(self) -> int | None:  # type: ignore[override]
+        """As the inner strategy."""
+        return self.inner.max_objectives
+
+    @property
+    def constraints(self) -> Sequence[MetricConstraint]:  # type: ignore[override]
+        """As the inner strategy."""
+        return self.inner.constraints
+
+    def validate(self, space: SearchSpace, objectives: Objectives) -> None:
+        for k, src in enumerate(self.sources):
+            try:
+                source_space = from_config(src.space)
+            except ConfigError as exc:
+                raise ConfigError(f"strategy.transfer[{k}]", f"source {src.name!r}: its space cannot be read: {exc}") from None
+            diff = space_difference(source_space, space)
+            if diff is not None:
+                raise ConfigError(f"strategy.transfer[{k}]", f"source {src.name!r} searched another space: {diff}")
+        self.inner.validate(space, objectives)
+
+    def to_config(self) -> dict[str, Any]:
+        """The inner strategy's config with ``transfer: {sources: [...], top, patience}`` (the
+        sources as data, so a resumed study replays the same prior)."""
+        return {**self.inner.to_config(),
+                "transfer": {"sources": [s.to_config() for s in self.sources], "top": self.top,
+                             "patience": self.patience}}  # fmt: skip
+
+    def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator, history: History) -> None:
+        super().start(space, objectives, rng, history)
+        self.validate(space, objectives)
+        self.inner.start(space, objectives, rng, history)
+        self.dropped = {}
+        self._origin: dict[str, tuple[str, float]] = {}  # canonical key -> (source, its order score)
+        self._seeded: dict[str, list[tuple[float, float]]] = {s.name: [] for s in self.sources}
+        lists = []
+        for src in self.sources:
+            archs = []
+            for k, raw in enumerate(src.archs[: self.top]):
+                try:
+                    arch = space.validate(raw, field=f"strategy.transfer.{src.name}", constraints=False)
+                except ConfigError:
+                    continue
+                archs.append((arch, -float(k)))  # the source's own order, best first
+            lists.append((src.name, archs))
+        self._queue: list[tuple[str, Arch]] = []
+        for k in range(max((len(a) for _, a in lists), default=0)):
+            for name, archs in lists:
+                if k < len(archs):
+                    arch, order = archs[k]
+                    key = space.canonical(arch)
+                    if key not in self._origin:
+                        self._origin[key] = (name, order)
+                        self._queue.append((name, arch))
+
+    def ask(self) -> Ask:
+        while self._queue:
+            name, arch = self._queue.pop(0)
+            if name in self.dropped:
+                continue
+            if self.history.is_new(arch) and self.space.satisfies(arch):
+                return Candidate(arch)
+        return self.inner.ask()
+
+    def tell(self, trial: Trial) -> None:
+        self.inner.tell(trial)
+        score = self.objectives.score(trial)
+        key = self.space.canonical(trial.arch)
+        origin = self._origin.get(key)
+        if origin is None or not math.isfinite(score):
+            return
+        name, order = origin
+        if name in self.dropped:
+            return
+        seeds = self._seeded[name]
+        seeds.append((order, score))
+        if len(seeds) < self.patience:
+            return
+        everything = [s for s in (self.objectives.score(t) for t in self.history.trials) if math.isfinite(s)]
+        rho = _spearman([o for o, _ in seeds], [s for _, s in seeds])
+        mean = float(np.mean([s for _, s in seeds]))
+        median = float(np.median(everything)) if everything else -math.inf
+        others = len(everything) - len(seeds)
+        if rho < 0:
+            self.dropped[name] = f"its order disagrees with the target's over {len(seeds)} seeds (Spearman {rho:+.2f})"
+        elif others >= len(seeds) and mean < median:
+            self.dropped[name] = (f"its {len(seeds)} seeds average {mean:.4g}, below the median {median:.4g} "
+                                  f"of the {len(everything)} target trials")  # fmt: skip
+
+
+def read_transfer(spec: Any, read: Any, *, field: str = "strategy.transfer") -> dict[str, Any]:
+    """``transfer:`` as given in a config (a list of run directories or stored sources, or
+    ``{sources: [...], top, patience}``) with every run directory read once by ``read(path)``
+    (which returns the run's read model) into a stored source: the form :meth:`Transfer.to_config`
+    writes and :func:`make_strategy` reads."""
+    if isinstance(spec, str):
+        spec = [spec]
+    if isinstance(spec, list):
+        spec = {"sources": spec}
+    if not isinstance(spec, Mapping) or not isinstance(spec.get("sources"), list) or not spec["sources"]:
+        raise ConfigError(field, f"must be a list of run directories, got {spec!r}")
+    unknown = set(spec) - {"sources", "top", "patience"}
+    if unknown:
+        raise ConfigError(f"{field}.{min(unknown)}", "unknown option; accepted: sources, top, patience")
+    sources = []
+    for k, item in enumerate(spec["sources"]):
+        if isinstance(item, str):
+            sources.append(TransferSource.from_run(read(item), name=item).to_config())
+        else:
+            sources.append(TransferSource.from_config(item, f"{field}.sources[{k}]").to_config())
+    return {**spec, "sources": sources}
+
+
+def make_transfer(inner: Strategy, spec: Any, *, field: str = "strategy.transfer") -> Transfer:
+    """The :class:`Transfer` of a stored ``transfer:`` option (sources as data; run directories
+    must first be read by :func:`read_transfer`)."""
+    if isinstance(spec, list):
+        spec = {"sources": spec}
+    if not isinstance(spec, Mapping) or not isinstance(spec.get("sources"), list):
+        raise ConfigError(field, f"must be a list of run directories, got {spec!r}")
+    sources = []
+    for k, item in enumerate(spec["sources"]):
+        if isinstance(item, str):
+            raise ConfigError(f"{field}.sources[{k}]", f"run directory {item!r} must be read first: "
+                              "build the strategy from a config (RunConfig) or pass TransferSource.from_run(...)")  # fmt: skip
+        sources.append(TransferSource.from_config(item, f"{field}.sources[{k}]"))
+    return Transfer(inner, sources, top=spec.get("top", 10), patience=spec.get("patience", 3))

@@ -1,0 +1,116 @@
+"""Transfer across studies: seeds from earlier runs, stored with the run, refused over another
+space, and a source that hurts dropped."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+import nasforge
+from nasforge import Objectives
+from nasforge.cli import main
+from nasforge.space import Choice, SearchSpace
+from nasforge.strategies import History, Transfer, TransferSource, make_strategy
+
+SPACE = {"decisions": {"kernel": {"choice": [1, 3, 5, 7]}, "width": {"choice": [8, 16, 32, 64]}, "depth": {"int": [1, 5]}}}
+
+
+def _acc(kernel: int, width: int, depth: int, shift: int) -> float:
+    widths = {8: 0, 16: 1, 32: 2, 64: 3}
+    return 90.0 - (kernel - 3 - shift) ** 2 - (widths[width] - 2) ** 2 - (depth - 3) ** 2
+
+
+def _table(path: Path, shift: int = 0) -> Path:
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["key", "acc"])
+        for k, wd, d in itertools.product([1, 3, 5, 7], [8, 16, 32, 64], range(1, 6)):
+            w.writerow([f"{k}-{wd}-{d}", _acc(k, wd, d, shift)])
+    return path
+
+
+def _run(tmp_path: Path, name: str, table: str, strategy: Any, *, space: Any = None, trials: int = 20) -> tuple[int, Path]:
+    cfg = {
+        "name": name, "seed": 3, "space": space or SPACE,
+        "evaluator": {"table": table, "key": "{kernel}-{width}-{depth}", "metric": "acc"},
+        "strategy": strategy, "objectives": {"acc": "maximize"}, "budget": {"trials": trials},
+    }  # fmt: skip
+    (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(cfg))
+    run = tmp_path / name
+    return main(["search", str(tmp_path / f"{name}.yaml"), "--run-dir", str(run)]), run
+
+
+def test_transfer_from_yaml_seeds_the_sources_best_and_resume_replays_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _table(tmp_path / "source.csv", shift=0)
+    _table(tmp_path / "target.csv", shift=0)
+    rc, source = _run(tmp_path, "source", "source.csv", "grid", trials=80)
+    assert rc == 0
+    rc, target = _run(tmp_path, "target", "target.csv", {"name": "evolution", "transfer": ["source"]}, trials=12)
+    assert rc == 0
+    data = nasforge.RunDir(target).results()
+    first = data.trials[0]
+    assert first.arch.to_dict() == {"kernel": 3, "width": 32, "depth": 3}  # the source's best, asked first
+    assert data.best.metrics["acc"] == 90.0
+    stored = data.config()["strategy"]["transfer"]["sources"][0]
+    assert stored["name"] == "source" and stored["archs"][0] == {"kernel": 3, "width": 32, "depth": 3}
+    assert len(stored["archs"]) == 50 and stored["values"][0] == 90.0
+    shutil.rmtree(source)  # the prior is stored with the run: resume needs no source directory
+    capsys.readouterr()
+    assert main(["resume", str(target)]) == 0
+    _, study = nasforge.run.load_study(target)
+    study.run(trials=0)
+    assert study.replay_mismatches == 0
+    assert [t.arch for t in study.trials] == [t.arch for t in data.trials]
+
+
+def test_a_source_over_another_space_is_refused_naming_the_difference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _table(tmp_path / "t.csv")
+    other = {"decisions": {**SPACE["decisions"], "kernel": {"choice": [1, 3, 5]}}}
+    assert _run(tmp_path, "small", "t.csv", "random", space=other, trials=5)[0] == 0
+    capsys.readouterr()
+    rc, target = _run(tmp_path, "target", "t.csv", {"name": "random", "transfer": ["small"]})
+    err = capsys.readouterr().err
+    assert rc == 2 and not (target / "study.db").exists()
+    assert "strategy.transfer[0]" in err and "source 'small' searched another space: decision 'kernel'" in err
+    assert "{'choice': [1, 3, 5]} in the source but {'choice': [1, 3, 5, 7]} in the target" in err
+    rc, _ = _run(tmp_path, "nowhere", "t.csv", {"name": "random", "transfer": ["missing-run"]})
+    assert rc == 2 and "holds no study" in capsys.readouterr().err
+
+
+def test_a_source_that_hurts_is_dropped() -> None:
+    space = SearchSpace({"x": Choice(list(range(40)))})
+    objectives = Objectives.parse({"y": "maximize"})
+    # The source believes small x is best; on the target, larger x is better: negative transfer.
+    bad = TransferSource("misleading", space.to_config(), "y", "maximize", [{"x": k} for k in range(10)])
+    good = TransferSource("helpful", space.to_config(), "y", "maximize", [{"x": 39 - k} for k in range(10)])
+    strategy = Transfer(make_strategy("random"), [bad, good], top=10, patience=3)
+    study = nasforge.search(space, nasforge.Function(lambda a: {"y": float(a["x"])}), strategy=strategy,
+                            objectives=objectives, trials=20, seed=0, progress=False)  # fmt: skip
+    assert set(strategy.dropped) == {"misleading"} and "Spearman" in strategy.dropped["misleading"]
+    asked = [t.arch["x"] for t in study.trials]
+    # interleaved source by source; the misleading one dropped after its third seed, the helpful one's all run
+    assert asked[:13] == [0, 39, 1, 38, 2, 37, 36, 35, 34, 33, 32, 31, 30]
+
+
+def test_transfer_in_python_round_trips_through_its_config() -> None:
+    space = SearchSpace({"x": Choice(list(range(10)))})
+    src = TransferSource("earlier", space.to_config(), "y", "maximize", [{"x": 9}, {"x": 8}], [1.0, 0.9])
+    strategy = Transfer(make_strategy("evolution", {"population": 4, "sample_size": 2}), [src], top=2)
+    config = strategy.to_config()
+    again = make_strategy(config.pop("name"), config)
+    assert isinstance(again, Transfer) and again.to_config() == strategy.to_config()
+    again.start(space, Objectives.parse("y"), np.random.default_rng(0), History(space, Objectives.parse("y")))
+    assert again.ask().arch["x"] == 9
+    with pytest.raises(nasforge.ConfigError, match="must be read first"):
+        make_strategy("random", {"transfer": ["runs/a"]})
