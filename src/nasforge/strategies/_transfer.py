@@ -12,8 +12,9 @@ needs no assumption on that scale, and it works unchanged for every strategy.
 
 A source hurts (negative transfer) when its seeds do not do well on the target: once
 ``patience`` of its seeds are measured, it is dropped (its remaining seeds are not proposed)
-when its order disagrees with the target's (Spearman correlation below 0 over its seeds) or
-when its seeds' mean is below the median of everything the target measured so far. Dropping
+when its order disagrees with the target's (Spearman correlation below 0 over its seeds) or,
+once the target's own search has measured ``patience`` architectures, when its seeds' mean is
+below their median. Dropping
 depends only on the results told, so a resumed study replays it exactly.
 
 The sources are data: each :class:`TransferSource` holds the source's space config, metric,
@@ -239,16 +240,17 @@ class Transfer(Strategy):
         seeds.append((order, score))
         if len(seeds) < self.patience:
             return
-        everything = [s for s in (self.objectives.score(t) for t in self.history.trials) if math.isfinite(s)]
+        own = [
+            s for t in self.history.trials
+            if self.space.canonical(t.arch) not in self._origin and math.isfinite(s := self.objectives.score(t))
+        ]  # fmt: skip
         rho = _spearman([o for o, _ in seeds], [s for _, s in seeds])
         mean = float(np.mean([s for _, s in seeds]))
-        median = float(np.median(everything)) if everything else -math.inf
-        others = len(everything) - len(seeds)
         if rho < 0:
             self.dropped[name] = f"its order disagrees with the target's over {len(seeds)} seeds (Spearman {rho:+.2f})"
-        elif others >= len(seeds) and mean < median:
-            self.dropped[name] = (f"its {len(seeds)} seeds average {mean:.4g}, below the median {median:.4g} "
-                                  f"of the {len(everything)} target trials")  # fmt: skip
+        elif len(own) >= self.patience and mean < float(np.median(own)):
+            self.dropped[name] = (f"its {len(seeds)} seeds average {mean:.4g}, below the median {float(np.median(own)):.4g} "
+                                  f"of the {len(own)} trials the target's own search measured")  # fmt: skip
 
 
 def read_transfer(spec: Any, read: Any, *, field: str = "strategy.transfer") -> dict[str, Any]:
