@@ -183,6 +183,7 @@ class RunDir:
 
     def lock(self) -> RunDirLock:
         """The exclusive lock a writer holds: ``with run.lock(): ...``."""
+        self._before = _entries(self.path)  # what was here before this writer (see abandon)
         return RunDirLock(self.path)
 
     def is_searching(self) -> bool:
@@ -218,7 +219,11 @@ class RunDir:
         (self.path / PENDING).unlink(missing_ok=True)
         (self.path / (PENDING + ".tmp")).unlink(missing_ok=True)
         _remove_db(self.db.with_name(DB_NAME + ".new"))
-        if self.path.is_dir() and {p.name for p in self.path.iterdir()} <= {LOCK_NAME}:
+        before = getattr(self, "_before", None)
+        if before is not None:  # a directory that was there before: left as it was found
+            if LOCK_NAME not in before:
+                (self.path / LOCK_NAME).unlink(missing_ok=True)
+        elif self.path.is_dir() and {p.name for p in self.path.iterdir()} <= {LOCK_NAME}:
             (self.path / LOCK_NAME).unlink(missing_ok=True)
             self.path.rmdir()
 
@@ -437,6 +442,14 @@ class RunDir:
 
 def _with_workers(cfg: RunConfig, workers: int) -> RunConfig:
     return cfg.with_overrides(workers=workers)
+
+
+def _entries(path: Path) -> set[str] | None:
+    """The names in directory ``path``, or ``None`` when there is no such directory."""
+    try:
+        return set(os.listdir(path))
+    except OSError:
+        return None
 
 
 def _remove_db(path: Path) -> None:

@@ -152,18 +152,35 @@ def load_callable(spec: str, base: str | Path = ".", field: str = "function") ->
     if not isinstance(spec, str) or ":" not in spec:
         raise ConfigError(field, f"must be `module:callable`, got {spec!r}")
     module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ConfigError(field, f"must be `module:callable`, got {spec!r}")
     if str(base) not in sys.path:
         sys.path.insert(0, str(base))
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ConfigError(field, f"cannot import module {module_name!r}: {exc}") from None
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's module failed while importing
+        raise ConfigError(field, f"importing module {module_name!r} failed: {_raised(exc)}") from None
     fn: Any = module
     for part in attr.split("."):
         fn = getattr(fn, part, None)
     if not callable(fn):
         raise ConfigError(field, f"module {module_name!r} has no callable {attr!r}")
     return fn  # type: ignore[no-any-return]
+
+
+def _raised(exc: BaseException) -> str:
+    """What an exception says, with where it was raised in the user's code (file:line)."""
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r})"
+    if isinstance(exc, SyntaxError):
+        return f"SyntaxError: {exc.msg} ({Path(exc.filename or '?').name}:{exc.lineno})"
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+    at = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{at}"
 
 
 def callable_spec(fn: Callable[..., Any]) -> str | None:
@@ -212,6 +229,8 @@ class Function:
             self.metrics: list[str] | None = (
                 None if metrics is None else str_list(metrics, "metrics", what="a list of metric names", empty_ok=False)
             )
+            if self.metrics is not None and not all(m.strip() for m in self.metrics):
+                raise ConfigError("metrics", f"metric names must be non-empty, got {self.metrics!r}")
         self.expected: tuple[str, ...] = ()
         """Metrics the objectives need, checked on each result when :attr:`metrics` is not
         declared (set by :func:`check_objectives`)."""

@@ -178,7 +178,7 @@ class Table:
         rows: dict[str, dict[str, Any]] = {}
         try:
             if p.suffix.lower() == ".json":
-                data = json.loads(p.read_text())
+                data = json.loads(p.read_text(), object_pairs_hook=_unique_keys)
                 if isinstance(data, dict):
                     if not all(isinstance(v, dict) for v in data.values()):
                         raise ConfigError(field, f"{p.name}: a JSON object table must map keys to records")
@@ -196,10 +196,13 @@ class Table:
             if not records:
                 raise ConfigError(field, f"{p.name} has no rows")
             columns = list(records[0])
-            column = key_column or next((c for c in ("arch", "key") if c in columns), columns[0])
+            column = key_column or next((c for c in ("arch", "key") if c in columns), None)
+            if column is None:
+                raise ConfigError("key_column", f"{p.name} has no `key` or `arch` column; name the column that holds "
+                                                f"each row's key with key_column (its columns are {columns})")  # fmt: skip
             if column not in columns:
                 raise ConfigError("key_column", f"column {column!r} is not in {p.name}; its columns are {columns}")
-            rows = {str(r[column]): r for r in records}
+            rows = _rows_by_key(records, column, p.name, field, csv_rows=p.suffix.lower() != ".json")
         try:
             return cls(
                 rows, key=key, metric=metric, report=report, cost=cost, source=p.name, path=p, key_column=key_column
@@ -322,3 +325,35 @@ def nasbench201_from_config(spec: Mapping[str, Any], space: SearchSpace, base: P
     table = _nasbench201(path, metric=metric, report=str_list(spec.get("report", []), "report"), space=space, field="")
     resolved = {"path": str(Path(str(table.path)).resolve())}
     return EvaluatorSetup(table, {metric: "maximize"}, resolved, space=space, base_dir=base)
+
+class _DuplicateKey(json.JSONDecodeError):
+    def __str__(self) -> str:
+        return self.msg
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads``'s object hook: a key given twice is refused (the last would silently win)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(f"key {key!r} appears twice in one object", "", 0)
+        out[key] = value
+    return out
+
+
+def _rows_by_key(
+    records: list[dict[str, Any]], column: str, source: str, field: str, *, csv_rows: bool
+) -> dict[str, dict[str, Any]]:
+    """Records by their ``column``; a ragged CSV row or a key given twice is refused (naming
+    both rows), never silently resolved by the last one winning."""
+    rows: dict[str, dict[str, Any]] = {}
+    first: dict[str, int] = {}
+    for i, record in enumerate(records, 1):
+        if csv_rows and (None in record or any(value is None for value in record.values())):
+            raise ConfigError(field, f"{source}: row {i} has {'more' if None in record else 'fewer'} fields than its header")
+        key = str(record.get(column))
+        if key in rows:
+            raise ConfigError(field, f"{source}: key {key!r} of column {column!r} is in rows {first[key]} and {i}; "
+                                     "keep one row per architecture")  # fmt: skip
+        rows[key], first[key] = record, i
+    return rows

@@ -39,7 +39,8 @@ def run_trial(evaluator: Evaluator, number: int, candidate: Candidate) -> Outcom
     A :class:`TrialFailed` stores its reason; any other exception stores its type, message
     and the last line of its traceback; NaN metrics fail the trial. A :class:`FatalError`
     gives a ``fatal`` outcome, which the executor raises in the search process (so that it
-    crosses process boundaries). ``KeyboardInterrupt`` and ``SystemExit`` propagate.
+    crosses process boundaries). ``sys.exit()`` called by the evaluator fails the trial (it
+    must not end the search silently); ``KeyboardInterrupt`` propagates.
     """
     started = time.time()
     t0 = time.perf_counter()
@@ -52,6 +53,9 @@ def run_trial(evaluator: Evaluator, number: int, candidate: Candidate) -> Outcom
     except TrialFailed as exc:
         return Outcome(number, TrialState.FAILED, error=exc.reason, started=started, finished=time.time(),
                        cost_seconds=time.perf_counter() - t0)  # fmt: skip
+    except SystemExit as exc:  # the user's code called sys.exit(): that trial failed, the search goes on
+        return Outcome(number, TrialState.FAILED, error=f"the evaluator called sys.exit({exc.code!r})",
+                       started=started, finished=time.time(), cost_seconds=time.perf_counter() - t0)  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - a trial's crash must not stop the search
         where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
         at = f" (at {where.filename.rsplit('/', 1)[-1]}:{where.lineno})" if where else ""

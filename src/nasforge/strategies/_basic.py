@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from .._trial import Candidate, Objectives, Trial
+from .._validate import integer
 from ..space import Arch, SearchSpace
 from ._base import Ask, Strategy, register_strategy
 from ._history import History
@@ -72,7 +73,7 @@ class HillClimbing(Strategy):
     """
 
     def __init__(self, *, restarts: int | None = None) -> None:
-        self.restarts = restarts
+        self.restarts = integer(restarts, "restarts", low=0, none_ok=True)
 
     def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator, history: History) -> None:
         super().start(space, objectives, rng, history)
