@@ -258,15 +258,15 @@ def _explanation_html(exp: Explanation | None, note: str) -> str:
     for e in exp.effects:
         a = e.alternatives[0] if e.alternatives else None
         alt = f"{_e(show(a.value))}: {_e(fmt(a.metric))} (trial {a.trial})" if a else "—"
-        change = _e(f"{a.change:+.4g}") if a else "—"
-        proof = evidence(e)
+        change = _e(f"{a.change:+.4g} [{a.low:+.3g}, {a.high:+.3g}]") if a else "—"
+        proof = evidence(e) + ("; rests on one trial" if e.rests_on_one else "")
         rows.append(
             f'<tr><td>{_e(e.decision)}</td><td><code>{_e(show(e.value))}</code></td><td class="v-{_e(e.verdict)}">'
             f'{_e(e.verdict)}</td><td>{alt}</td><td class="n">{change}</td><td>{_e(proof)}</td></tr>'
         )
     table = (
         '<table class="board"><thead><tr><th>decision</th><th>best value</th><th>verdict</th>'
-        "<th>closest alternative</th><th>change</th><th>evidence</th></tr></thead><tbody>"
+        "<th>closest alternative</th><th>change [95%]</th><th>evidence</th></tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table>"
     )
