@@ -579,3 +579,16 @@ def test_case_count_and_nan_rendering() -> None:
     text = yaml.safe_dump({"x": float("nan"), "y": float("inf")})
     loaded = yaml.safe_load(text)
     assert math.isnan(loaded["x"]) and math.isinf(loaded["y"])
+
+
+def test_jacob_cov_of_the_all_none_nasbench201_cell_is_minus_inf() -> None:
+    """The all-``none`` cell's output does not depend on the input: ``jacob_cov`` scores it
+    -inf as its docstring says (it raised inside autograd), and the other proxies stay finite."""
+    pytest.importorskip("torch")
+    from nasforge.evaluators import ZeroCost
+    from nasforge.space import Arch, from_config
+
+    space = from_config("nasbench201")
+    none = Arch({d.name: "none" for d in space.decisions})
+    scores = ZeroCost("digits", space=space, proxy=["jacob_cov", "synflow"], batch_size=8, threads=1).score(none)
+    assert scores["jacob_cov"] == -math.inf and math.isfinite(scores["synflow"])

@@ -182,7 +182,11 @@ def jacob_cov(model: nn.Module, batch: Batch) -> float:
     _train_without_dropout(model)
     x = batch.x.detach().clone().requires_grad_(True)
     out = model(x)
-    (jac,) = torch.autograd.grad(out.sum(), x)
+    if not out.requires_grad:  # nothing of the output depends on anything learnable or on the input
+        return -math.inf
+    (jac,) = torch.autograd.grad(out.sum(), x, allow_unused=True)
+    if jac is None:  # the output does not depend on the input (e.g. an all-`none` cell): no gradient at all
+        return -math.inf
     j = jac.reshape(len(x), -1).double()
     j = j - j.mean(dim=1, keepdim=True)
     norms = j.norm(dim=1)
