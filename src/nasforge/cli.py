@@ -96,9 +96,18 @@ def _finish(study: Study, cfg: RunConfig, run: RunDir, progress: Progress) -> in
 
 
 def _run(study: Study, cfg: RunConfig, run: RunDir, trials: int | None, seconds: float | None) -> int:
-    run_dir = run.path
     progress = Progress(study, trials)
     study.callbacks.append(progress)
+    try:
+        return _search_and_finish(study, cfg, run, progress, trials, seconds)
+    finally:
+        study.storage.close()  # the study.db is complete on disk when the command returns
+
+
+def _search_and_finish(
+    study: Study, cfg: RunConfig, run: RunDir, progress: Progress, trials: int | None, seconds: float | None
+) -> int:
+    run_dir = run.path
     try:
         study.run(trials=trials, seconds=seconds)
     except Terminated:
@@ -203,10 +212,21 @@ def cmd_resume(args: argparse.Namespace) -> int:
         if args.workers is not None:
             data["executor"] = override_executor(data.get("executor"), None, args.workers)
         return _start(run, data, base)
+    if not run.exists() and not run.db.with_name(run.db.name + "-wal").exists():
+        _no_study(run)
     open_storage(run.path).close()  # a clear error, before the lock, when there is no study
     with run.lock():
         cfg, study = run.open(workers=args.workers)  # --workers: this run only; the stored config keeps its own
         return _run(study, cfg, run, cfg.trials, cfg.seconds)
+
+
+def _no_study(run: RunDir) -> None:
+    """Refuse to resume a directory with neither a study nor the config of one that began
+    (a search stopped before it wrote anything, or no search at all): only the config knows
+    what to run."""
+    what = "does not exist" if not run.path.exists() else "holds no study and no config of a starting search"
+    raise ConfigError("run_dir", f"{str(run.path)!r} {what}, so there is nothing to resume; "
+                                 f"start the search with `nasforge search CONFIG --run-dir {run.path}`")  # fmt: skip
 
 
 def _status_args(p: argparse.ArgumentParser) -> None:
