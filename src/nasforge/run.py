@@ -528,7 +528,11 @@ def search(
         raise ConfigError("storage", "give either run_dir (its study.db is the storage) or storage, not both")
     run = RunDir(run_dir)
     with run.lock():
-        study = run.create(space, evaluator, strategy, goals, trials=trials, seconds=seconds, **options)
+        try:
+            study = run.create(space, evaluator, strategy, goals, trials=trials, seconds=seconds, **options)
+        except Exception:
+            run.abandon()  # refused: nothing of it is left (not even the directory, when it was new)
+            raise
         study.run(trials=trials, seconds=seconds)
         lines = run.finish(study, retrain=retrain)
     if progress:
