@@ -70,7 +70,7 @@ def leaderboard(source: Study | RunData, n: int = 5, *, trials: list[Trial] | No
         arch = data.space.to_string(t.arch)
         rows.append(
             [str(rank), str(t.number), *(_fmt(t.metrics.get(m, "")) for m in metric_names),
-             *(_fmt(t.report.get(r, "")) for r in report_names), arch if len(arch) <= 90 else arch[:87] + "..."]
+             *(_fmt(t.report.get(r, "")) for r in report_names), arch]  # whole: the winner must be readable here
         )  # fmt: skip
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header, *rows]]
@@ -83,7 +83,11 @@ def _finish(study: Study, cfg: RunConfig, run: RunDir, progress: Progress) -> in
     ranked = data.ranked
     left_out = len(data.complete) - len(ranked)
     why = f"; {left_out} infeasible or at a lower budget left out" if left_out else ""
-    print(f"\nTop {min(5, len(ranked))} of {len(data.trials)} trials ({cfg.strategy_name}, seed {cfg.seed}{why}):")
+    counted = sum(t.counts_toward_budget for t in data.trials)
+    rerun = len(data.trials) - counted
+    if rerun:
+        why += f"; {rerun} interrupted and run again"
+    print(f"\nTop {min(5, len(ranked))} of {counted} trials ({cfg.strategy_name}, seed {cfg.seed}{why}):")
     print(leaderboard(data))
     if len(data.objectives) > 1:
         front = data.pareto_front
