@@ -255,6 +255,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     shown = dict(info["states"])
     if not info["searching"] and shown.get("running"):  # nothing runs: those stopped with the last process
         shown["stopped while running (run again by resume)"] = shown.pop("running")
+    if info["interrupted"] and shown.get("failed"):  # interrupted trials are stored as failed, and run again
+        shown["failed"] -= info["interrupted"]
+        shown["interrupted and run again"] = info["interrupted"]
     states = ", ".join(f"{k} {v}" for k, v in shown.items() if v)
     budget = f" of {info['budget']['trials']}" if info["budget"]["trials"] else ""
     print(f"study {info['name']}: {info['counted']}{budget} trials finished ({states or 'none'})")
