@@ -99,7 +99,7 @@ def test_npz_with_an_official_test_split(tmp_path: Path) -> None:
         (np.full((10, 3), np.nan), np.arange(10) % 2, "NaN"),
         (np.zeros((10, 3)), np.zeros(10), "single class"),
         (np.zeros((10, 3)), np.arange(10) * 0.5, "must be integers"),
-        (np.zeros((10, 3)), np.array(["a", "b"] * 5), "must be integers"),
+        (np.zeros((10, 3)), np.array(["a", ""] * 5), "is missing"),
         (np.zeros(10), np.arange(10) % 2, "shape (samples, features...)"),
     ],
 )
@@ -144,9 +144,9 @@ def test_csv_with_a_target_column(tmp_path: Path) -> None:
     ("rows", "target", "field", "message"),
     [
         (["a,label", "1,0", "2,1"], "class", "evaluator.dataset.target", "'class' is not in t.csv"),
-        (["a,label", "1,0", "x,1"], "label", "evaluator.dataset.csv", "'x' is not a number"),
-        (["a,label", "1,0", ",1"], "label", "evaluator.dataset.csv", "is not a number"),
-        (["a,label", "1,0", "2,cat"], "label", "evaluator.dataset.target", "not an integer"),
+        (["a,label", "1,0", "inf,1"], "label", "evaluator.dataset.csv", "'inf' is not finite"),
+        (["a,label", "1,0", ",1"], "label", "evaluator.dataset.csv", "line 3, column 'a': missing value"),
+        (["a,label", "1,0", "2,"], "label", "evaluator.dataset.target", "line 3: the label in column 'label' is missing"),
         (["a,label", "1,0", "2"], "label", "evaluator.dataset.csv", "has 1 cells"),
     ],
 )

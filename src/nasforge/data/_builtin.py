@@ -70,7 +70,7 @@ def digits(*, test_fraction: float = TEST_FRACTION, seed: int = 0) -> Dataset:
 
     bunch = load_digits()
     x = (bunch.data / 16.0).astype(np.float32).reshape(-1, 1, 8, 8)
-    return Dataset.from_arrays(x, bunch.target, name="digits", test_fraction=test_fraction, seed=seed)
+    return Dataset.from_arrays(x, bunch.target, name="digits", test_fraction=test_fraction, seed=seed, standardize=False)
 
 
 def _mnist5k_arrays() -> dict[str, np.ndarray]:
@@ -86,7 +86,7 @@ def mnist5k(*, test_fraction: float = TEST_FRACTION, seed: int = 0) -> Dataset:
     shape (1, 28, 28). Parsed once, then read from the cache (:func:`cache_dir`)."""
     arrays = cached_arrays("mnist5k-v1", _mnist5k_arrays)
     x = (arrays["x"].astype(np.float32) / 255.0).reshape(-1, 1, 28, 28)
-    return Dataset.from_arrays(x, arrays["y"], name="mnist5k", test_fraction=test_fraction, seed=seed)
+    return Dataset.from_arrays(x, arrays["y"], name="mnist5k", test_fraction=test_fraction, seed=seed, standardize=False)
 
 
 def _mnist1d_arrays() -> dict[str, np.ndarray]:
@@ -104,7 +104,7 @@ def mnist1d(*, test_fraction: float = TEST_FRACTION, seed: int = 0) -> Dataset:
     do not apply), so results compare with the literature."""
     arrays = cached_arrays("mnist1d-v1", _mnist1d_arrays)
     x, xt = arrays["x"][:, None, :], arrays["x_test"][:, None, :]
-    return Dataset.from_arrays(x, arrays["y"], x_test=xt, y_test=arrays["y_test"], name="mnist1d")
+    return Dataset.from_arrays(x, arrays["y"], x_test=xt, y_test=arrays["y_test"], name="mnist1d", standardize=False)
 
 
 def builtin_dataset(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-import math
+import dataclasses
 import os
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -14,7 +14,7 @@ import numpy as np
 
 from .._errors import ConfigError
 from ._builtin import builtin_dataset
-from ._dataset import TEST_FRACTION, Dataset
+from ._dataset import TASKS, TEST_FRACTION, Dataset
 
 IGNORED_FILES = {"thumbs.db", "desktop.ini"}
 
@@ -32,7 +32,7 @@ def _existing(path: Any, field: str, *, folder: bool = False) -> Path:
 
 
 def load_npz(path: str | os.PathLike[str], *, name: str | None = None, test_fraction: float = TEST_FRACTION,
-             seed: int = 0, field: str = "evaluator.dataset.npz") -> Dataset:  # fmt: skip
+             seed: int = 0, field: str = "evaluator.dataset.npz", task: str = "classification") -> Dataset:  # fmt: skip
     """A data set from a NumPy ``.npz`` holding arrays ``x`` (samples first) and ``y`` (integer
     labels); with ``x_test`` and ``y_test`` too, those are the test split."""
     p = _existing(path, field)
@@ -48,19 +48,42 @@ def load_npz(path: str | os.PathLike[str], *, name: str | None = None, test_frac
                 f"{p.name} has no array {key!r}; its arrays are {sorted(arrays)}; save with np.savez(f, x=..., y=...)",
             )
     return Dataset.from_arrays(arrays["x"], arrays["y"], x_test=arrays.get("x_test"), y_test=arrays.get("y_test"),
-                               name=name or p.stem, test_fraction=test_fraction, seed=seed, field=field)  # fmt: skip
+                               name=name or p.stem, test_fraction=test_fraction, seed=seed, field=field,
+                               task=task)  # fmt: skip
+
+
+MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
+"""Cell texts read as a missing value (case-insensitive, after stripping spaces)."""
 
 
 def load_csv(path: str | os.PathLike[str], *, target: str, features: Sequence[str] | None = None, name: str | None = None,
+             categorical: Sequence[str] | None = None, task: str = "classification", standardize: bool = True,
              test_fraction: float = TEST_FRACTION, seed: int = 0, field: str = "evaluator.dataset") -> Dataset:  # fmt: skip
-    """A data set from a CSV with a header row: ``target`` is the integer label column, the
-    other columns (or ``features``) are numbers. Empty cells and non-numbers are refused."""
+    """A data set from a CSV with a header row, as it comes.
+
+    ``target`` is the label column: integers or strings (``setosa``) for classification, a
+    number for ``task="regression"``. The other columns (or ``features``) are inputs: a
+    column holding any cell that is not a number, or named in ``categorical``, is
+    categorical and one-hot encoded (one input per value seen in the file, sorted; named
+    ``column=value``). A missing cell (empty, ``NA``, ``NaN``, ``null``, ``?``) is refused
+    with its column and line: nothing is imputed. The trainer standardizes the inputs with
+    statistics of the training part of each split only (``standardize``).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+        >>> _ = f.write_text("size,color,kind\\n" + "".join(f"{i},{'red' if i % 2 else 'blue'},{'ab'[i % 2]}\\n" for i in range(20)))
+        >>> ds = load_csv(f, target="kind", seed=0)
+        >>> ds.input_shape, ds.classes, ds.feature_names
+        ((3,), ('a', 'b'), ('size', 'color=blue', 'color=red'))
+    """
     p = _existing(path, f"{field}.csv")
     try:
         with p.open(newline="") as fh:
             rows = list(csv.reader(fh))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ConfigError(f"{field}.csv", f"cannot read {str(p)!r} as CSV: {exc}") from None
+    rows = [r for r in rows if any(cell.strip() for cell in r)]  # blank lines
     if len(rows) < 2:
         raise ConfigError(f"{field}.csv", f"{p.name} needs a header row and at least one data row")
     header = [h.strip() for h in rows[0]]
@@ -71,46 +94,76 @@ def load_csv(path: str | os.PathLike[str], *, target: str, features: Sequence[st
     for col in features:
         if col not in header:
             raise ConfigError(f"{field}.features", f"column {col!r} is not in {p.name}; its columns are {header}")
+    for col in categorical or ():
+        if col not in features:
+            raise ConfigError(f"{field}.categorical", f"column {col!r} is not a feature column; features are {list(features)}")
     if not features:
         raise ConfigError(f"{field}.features", f"{p.name} has no feature columns besides the target")
-    cols = [header.index(c) for c in features]
-    t = header.index(target)
-    x = np.empty((len(rows) - 1, len(cols)), dtype=np.float64)
-    y = np.empty(len(rows) - 1, dtype=np.float64)
     for r, row in enumerate(rows[1:]):
-        line = r + 2
         if len(row) != len(header):
-            raise ConfigError(
-                f"{field}.csv", f"{p.name} line {line} has {len(row)} cells, the header has {len(header)}"
-            )
-        for j, c in enumerate(cols):
-            x[r, j] = _cell(row[c], p.name, line, header[c], f"{field}.csv")
-        y[r] = _label(row[t], p.name, line, target, f"{field}.target")
-    return Dataset.from_arrays(x, y, name=name or p.stem, test_fraction=test_fraction, seed=seed, field=f"{field}.csv")
+            raise ConfigError(f"{field}.csv", f"{p.name} line {r + 2} has {len(row)} cells, the header has {len(header)}")
+    t = header.index(target)
+    columns: list[np.ndarray] = []
+    names: list[str] = []
+    for col in features:
+        j = header.index(col)
+        cells = [row[j].strip() for row in rows[1:]]
+        for r, text in enumerate(cells):
+            if text.lower() in MISSING:
+                raise ConfigError(f"{field}.csv", f"{p.name} line {r + 2}, column {col!r}: missing value {text!r}; "
+                                                  "fill or drop it (nasforge does not impute)")  # fmt: skip
+        numbers = _numbers(cells)
+        if numbers is not None and col not in (categorical or ()):
+            bad = np.flatnonzero(~np.isfinite(numbers))
+            if len(bad):
+                raise ConfigError(f"{field}.csv", f"{p.name} line {int(bad[0]) + 2}, column {col!r}: "
+                                                  f"{cells[int(bad[0])]!r} is not finite; fill or drop it")  # fmt: skip
+            columns.append(numbers[:, None])
+            names.append(col)
+        else:
+            values = sorted(set(cells))
+            onehot = np.zeros((len(cells), len(values)))
+            onehot[np.arange(len(cells)), [values.index(c) for c in cells]] = 1.0
+            columns.append(onehot)
+            names.extend(f"{col}={val}" for val in values)
+    x = np.concatenate(columns, axis=1)
+    labels = [row[t].strip() for row in rows[1:]]
+    for r, text in enumerate(labels):
+        if text.lower() in MISSING:
+            raise ConfigError(f"{field}.target", f"{p.name} line {r + 2}: the label in column {target!r} is missing; "
+                                                 "fill or drop the row")  # fmt: skip
+    numeric = _numbers(labels)
+    if task == "regression":
+        if numeric is None:
+            r = next(i for i, text in enumerate(labels) if _number(text) is None)
+            raise ConfigError(f"{field}.target", f"{p.name} line {r + 2}: {labels[r]!r} in column {target!r} is not a "
+                                                 "number; a regression target must be numbers")  # fmt: skip
+        y: np.ndarray = numeric
+    elif numeric is not None and np.all(numeric == np.round(numeric)):
+        y = numeric.astype(np.int64)
+    else:
+        y = np.array(labels)
+    ds = Dataset.from_arrays(x, y, name=name or p.stem, test_fraction=test_fraction, seed=seed, field=f"{field}.csv",
+                             task=task, standardize=standardize)  # fmt: skip
+    return dataclasses.replace(ds, feature_names=tuple(names))
 
 
-def _cell(text: str, file: str, line: int, column: str, field: str) -> float:
+def _number(text: str) -> float | None:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
-        raise ConfigError(field, f"{file} line {line}, column {column!r}: {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise ConfigError(
-            field, f"{file} line {line}, column {column!r}: {text!r} is missing or not finite; fill or drop it"
-        )
-    return value
+        return None
 
 
-def _label(text: str, file: str, line: int, column: str, field: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value != int(value):
-        raise ConfigError(
-            field, f"{file} line {line}: label {text!r} in column {column!r} is not an integer class index"
-        )
-    return value
+def _numbers(cells: Sequence[str]) -> np.ndarray | None:
+    """The cells as numbers, or ``None`` when any is not a number (a categorical column)."""
+    out = np.empty(len(cells))
+    for i, text in enumerate(cells):
+        value = _number(text)
+        if value is None:
+            return None
+        out[i] = value
+    return out
 
 
 def load_images(folder: str | os.PathLike[str], *, size: Sequence[int] | None = None, grayscale: bool | None = None,
@@ -176,11 +229,20 @@ def load_images(folder: str | os.PathLike[str], *, size: Sequence[int] | None = 
 DATA_KEYS = {"npz", "csv", "images"}
 
 
+def _task(spec: Mapping[str, Any], field: str) -> str:
+    task = spec.get("task", "classification")
+    if task not in TASKS:
+        raise ConfigError(f"{field}.task", f"must be one of {list(TASKS)}, got {task!r}")
+    return str(task)
+
+
 def load_dataset(spec: str | Mapping[str, Any] | Dataset, *, base: str | os.PathLike[str] = ".",
                  test_fraction: float = TEST_FRACTION, seed: int = 0, field: str = "evaluator.dataset") -> Dataset:  # fmt: skip
     """A :class:`Dataset` from its config form: a built-in name (``digits``, ``mnist5k``,
     ``mnist1d``), ``{npz: FILE}``, ``{csv: FILE, target: COLUMN[, features: [...]]}`` or
-    ``{images: FOLDER[, size: [H, W], grayscale: BOOL]}``. Relative paths are taken from
+    ``{images: FOLDER[, size: [H, W], grayscale: BOOL]}``; a CSV or npz may say ``task:
+    regression``; a CSV may list ``categorical:`` columns and turn ``standardize`` off; a
+    ``torch.utils.data.Dataset`` is read with :meth:`Dataset.from_torch`. Relative paths are taken from
     ``base``. The test split is stratified, ``test_fraction`` of the data, chosen with ``seed``.
 
     Example:
@@ -190,6 +252,8 @@ def load_dataset(spec: str | Mapping[str, Any] | Dataset, *, base: str | os.Path
     """
     if isinstance(spec, Dataset):
         return spec
+    if not isinstance(spec, str | Mapping) and hasattr(spec, "__getitem__") and hasattr(spec, "__len__"):
+        return Dataset.from_torch(spec, test_fraction=test_fraction, seed=seed, field=field)
     if isinstance(spec, str):
         return builtin_dataset(spec, test_fraction=test_fraction, seed=seed, field=field)
     if not isinstance(spec, Mapping):
@@ -198,7 +262,8 @@ def load_dataset(spec: str | Mapping[str, Any] | Dataset, *, base: str | os.Path
     if len(kinds) != 1:
         raise ConfigError(field, f"needs exactly one of {sorted(DATA_KEYS)}, got keys {sorted(spec)}")
     kind = kinds[0]
-    allowed = {"npz": {"npz", "name"}, "csv": {"csv", "target", "features", "name"},
+    allowed = {"npz": {"npz", "name", "task"}, "csv": {"csv", "target", "features", "categorical", "task", "name",
+                                                      "standardize"},
                "images": {"images", "size", "grayscale", "name"}}[kind]  # fmt: skip
     unknown = sorted(set(spec) - allowed)
     if unknown:
@@ -215,14 +280,22 @@ def load_dataset(spec: str | Mapping[str, Any] | Dataset, *, base: str | os.Path
         return p if p.is_absolute() else Path(base) / p
 
     if kind == "npz":
-        return load_npz(path("npz"), name=name, test_fraction=test_fraction, seed=seed, field=f"{field}.npz")
+        return load_npz(path("npz"), name=name, test_fraction=test_fraction, seed=seed, field=f"{field}.npz",
+                        task=_task(spec, field))  # fmt: skip
     if kind == "csv":
         if "target" not in spec:
             raise ConfigError(f"{field}.target", "is required: the name of the label column")
         features = spec.get("features")
         if features is not None and (not isinstance(features, list) or not all(isinstance(c, str) for c in features)):
             raise ConfigError(f"{field}.features", f"must be a list of column names, got {features!r}")
-        return load_csv(path("csv"), target=spec["target"], features=features, name=name,
-                        test_fraction=test_fraction, seed=seed, field=field)  # fmt: skip
+        categorical = spec.get("categorical")
+        if categorical is not None and (not isinstance(categorical, list) or not all(isinstance(c, str) for c in categorical)):
+            raise ConfigError(f"{field}.categorical", f"must be a list of column names, got {categorical!r}")
+        standardize = spec.get("standardize", True)
+        if not isinstance(standardize, bool):
+            raise ConfigError(f"{field}.standardize", f"must be true or false, got {standardize!r}")
+        return load_csv(path("csv"), target=spec["target"], features=features, name=name, categorical=categorical,
+                        task=_task(spec, field), standardize=standardize, test_fraction=test_fraction, seed=seed,
+                        field=field)  # fmt: skip
     return load_images(path("images"), size=spec.get("size"), grayscale=spec.get("grayscale"), name=name,
                        test_fraction=test_fraction, seed=seed, field=field)  # fmt: skip

@@ -122,10 +122,11 @@ def torch_scope(threads: int, device: torch.device, seed: int | None = None) -> 
 
 @dataclass
 class FoldScore:
-    """What one training run on one split gave."""
+    """What one training run on one split gave: its validation metrics (see
+    :meth:`Trainer.score`; only ``loss``, the training loss, without validation data), the
+    epochs trained and the seconds taken."""
 
-    accuracy: float
-    loss: float
+    metrics: dict[str, float]
     epochs: int
     seconds: float
 
@@ -210,6 +211,9 @@ class Trainer:
         model_options: Options of the model builder (e.g. ``{"C": 16, "N": 1}`` for
             nasbench201); ``model:`` in YAML.
         measure_latency: Time one forward pass per trial (about 10-50 ms).
+        standardize: Standardize the inputs with the mean and std of the training part of each
+            split (the validation fold and the test part never enter them); default: as the
+            data set says (on for tabular data: CSV, arrays of shape ``(samples, features)``).
 
     Example:
         >>> from nasforge import search
@@ -244,6 +248,7 @@ class Trainer:
         time_limit: float | None = None,
         model_options: Mapping[str, Any] | None = None,
         measure_latency: bool = True,
+        standardize: bool | None = None,
     ) -> None:
         with called("Trainer"):
             self.seed = v.non_negative_int(seed, "seed")
@@ -267,6 +272,9 @@ class Trainer:
             if model_options is not None:
                 v.mapping(model_options, "model_options", "{C: 16, N: 1}")
             self.measure_latency = v.boolean(measure_latency, "measure_latency")
+            self.standardize = (
+                self.data.standardize if standardize is None else v.boolean(standardize, "standardize")
+            )
             self.space_name = space if isinstance(space, str) else space.name if space is not None else None
             """The name of the space given (which picks the model builder)."""
             self.network = models.Network.of(
@@ -310,7 +318,8 @@ class Trainer:
         except ConfigError as exc:
             raise exc.within("") from None
         trainer.data_config = data_config(spec["dataset"], base)
-        return EvaluatorSetup(trainer, {"accuracy": "maximize"}, space=space, base_dir=base)
+        goal = {"mse": "minimize"} if trainer.data.regression else {"accuracy": "maximize"}
+        return EvaluatorSetup(trainer, goal, space=space, base_dir=base)
 
     def to_config(self) -> dict[str, Any]:
         """The ``evaluator:`` config that rebuilds this trainer (data set by name or absolute
@@ -326,6 +335,8 @@ class Trainer:
         params = inspect.signature(type(self).__init__).parameters
         for name in signature_options(type(self), exclude=("space", "model_fn", "model_options")):
             value = getattr(self, "device_name" if name == "device" else name)
+            if name == "standardize" and value == self.data.standardize:
+                continue  # the data set's own default
             if value != params[name].default:
                 out[name] = value
         if self.network.options:
@@ -337,7 +348,8 @@ class Trainer:
     @property
     def metrics(self) -> list[str]:
         """The metrics each trial produces (visible to the search)."""
-        names = ["accuracy", "loss", "params", "flops", "latency_ms", "train_seconds"]
+        first = ["mse", "mae", "r2", "loss"] if self.data.regression else ["accuracy", "loss"]
+        names = [*first, "params", "flops", "latency_ms", "train_seconds"]
         return [n for n in names if n != "latency_ms" or self.measure_latency]
 
     def constraints(self, space: SearchSpace) -> list[Constraint]:
@@ -369,7 +381,7 @@ class Trainer:
     # -- setup ----------------------------------------------------------------------------
 
     def _make_splits(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        y = self.data.y_train
+        y = self.data.strata()
         if self.folds is not None:
             return kfold_splits(y, self.folds, seed=self.seed, field="folds")
         return [holdout_split(y, self.validation, seed=self.seed, field="validation")]
@@ -397,9 +409,9 @@ class Trainer:
     def _build(self, arch: Arch) -> nn.Module:
         model = self.network.build(arch)
         dropout = self.settings(arch).dropout
-        if dropout is not None:
+        if dropout is not None and not self.network.reads_itself("dropout"):
             layers = [m for m in model.modules() if isinstance(m, nn.Dropout)]
-            if not layers:
+            if not layers and dropout > 0:
                 raise TrialFailed("decision 'dropout': the network has no nn.Dropout layer whose rate it could set")
             for m in layers:
                 m.p = dropout
@@ -448,12 +460,12 @@ class Trainer:
 
     def fit(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, generator: torch.Generator,
             val: tuple[torch.Tensor, torch.Tensor] | None = None, deadline: float | None = None,
-            settings: TrialSettings | None = None) -> FoldScore:  # fmt: skip
-        """Train ``model`` on ``(x, y)`` (tensors on the training device) for ``epochs``, the
-        data reshuffled each epoch with ``generator``, with ``settings`` (default: the
-        trainer's options); score it on ``val`` (at every epoch with early stopping, else once
-        at the end). Raises :class:`TrialFailed` on a NaN loss or past ``deadline`` (a
-        ``time.perf_counter()`` value)."""
+            settings: TrialSettings | None = None, y_scale: float = 1.0) -> FoldScore:  # fmt: skip
+        """Train ``model`` on ``(x, y)`` (tensors on the training device, already scaled) for
+        ``epochs``, the data reshuffled each epoch with ``generator``, with ``settings``
+        (default: the trainer's options); score it on ``val`` (at every epoch with early
+        stopping, else once at the end). Raises :class:`TrialFailed` on a NaN loss or past
+        ``deadline`` (a ``time.perf_counter()`` value)."""
         t0 = time.perf_counter()
         s = settings if settings is not None else self.settings()
         opt = self._make_optimizer(model, s)
@@ -461,16 +473,17 @@ class Trainer:
         # A final batch of one sample breaks batch norm in training mode: drop it (it is a
         # different sample every epoch, since the data is reshuffled).
         stop = n - 1 if n % bs == 1 and n > 1 else n
-        best: tuple[float, float] | None = None  # (val loss, val accuracy) of the best epoch
+        best: dict[str, float] | None = None  # validation metrics of the best epoch
         since_best = 0
         done = 0
+        train_loss = math.nan
         for epoch in range(epochs):
             model.train()
             perm = torch.randperm(n, generator=generator).to(x.device, non_blocking=True)
             xs, ys = x[perm], y[perm]
             losses = []
             for i in range(0, stop, bs):
-                loss = F.cross_entropy(model(xs[i : i + bs]), ys[i : i + bs])
+                loss = self._loss(model(xs[i : i + bs]), ys[i : i + bs])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -484,34 +497,75 @@ class Trainer:
             if not math.isfinite(train_loss):
                 raise TrialFailed(f"training loss is {train_loss} in epoch {epoch + 1}; lower the learning rate")
             if val is not None and self.early_stopping is not None:
-                vloss, vacc = self.score(model, *val)
-                if best is None or vloss < best[0]:
-                    best, since_best = (vloss, vacc), 0
+                scores = self.score(model, *val, y_scale=y_scale)
+                if best is None or scores["loss"] < best["loss"]:
+                    best, since_best = scores, 0
                 else:
                     since_best += 1
                     if since_best >= self.early_stopping:
                         break
         seconds = time.perf_counter() - t0
         if val is None:
-            return FoldScore(math.nan, train_loss, done, seconds)
+            return FoldScore({"loss": train_loss}, done, seconds)
         if best is None:
-            best = self.score(model, *val)
-        if not math.isfinite(best[0]):
-            raise TrialFailed(f"validation loss is {best[0]}")
-        return FoldScore(best[1], best[0], done, seconds)
+            best = self.score(model, *val, y_scale=y_scale)
+        if not math.isfinite(best["loss"]):
+            raise TrialFailed(f"validation loss is {best['loss']}")
+        return FoldScore(best, done, seconds)
 
-    def score(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 2048) -> tuple[float, float]:
-        """Mean cross-entropy and accuracy of ``model`` on ``(x, y)`` in eval mode."""
+    def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.data.regression:
+            return F.mse_loss(out.reshape(-1), y)
+        return F.cross_entropy(out, y)
+
+    def score(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 2048, *,
+              y_scale: float = 1.0) -> dict[str, float]:  # fmt: skip
+        """``model``'s metrics on ``(x, y)`` in eval mode: ``{"accuracy", "loss"}`` (mean
+        cross-entropy), or for regression ``{"mse", "mae", "r2", "loss"}``: ``loss`` is the mean
+        squared error in the units the model was trained in (the standardized target), ``mse``
+        and ``mae`` in the target's units (``y_scale``: the target's std used to scale it)."""
         model.eval()
-        loss = torch.zeros((), device=x.device)
-        correct = torch.zeros((), device=x.device, dtype=torch.long)
         with torch.inference_mode():
-            for i in range(0, len(y), batch):
-                out = model(x[i : i + batch])
-                loss += F.cross_entropy(out, y[i : i + batch], reduction="sum")
-                correct += (out.argmax(1) == y[i : i + batch]).sum()
+            out = torch.cat([model(x[i : i + batch]) for i in range(0, len(y), batch)]) if len(y) else None
         n = max(len(y), 1)
-        return float(loss) / n, float(correct) / n
+        if out is None:
+            return {"loss": math.nan, **({"mse": math.nan} if self.data.regression else {"accuracy": math.nan})}
+        if not self.data.regression:
+            loss = float(F.cross_entropy(out, y, reduction="sum")) / n
+            return {"accuracy": float((out.argmax(1) == y).sum()) / n, "loss": loss}
+        pred = out.reshape(-1).double()
+        yd = y.double()
+        std = y_scale
+        err = pred - yd
+        mse = float((err**2).mean())
+        total = float(((yd - yd.mean()) ** 2).mean())
+        return {
+            "mse": mse * std**2,
+            "mae": float(err.abs().mean()) * std,
+            "r2": 1.0 - mse / total if total > 0 else math.nan,
+            "loss": mse,
+        }
+
+    def _scaling(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float, float] | None:
+        """Input mean and std per feature (and the target's for regression) of the training part
+        ``(x, y)``, or ``None`` when the data is not standardized. A constant feature gets std 1."""
+        if not self.standardize and not self.data.regression:
+            return None
+        if self.standardize:
+            mean = x.mean(0)
+            std = x.std(0, unbiased=False)
+            std = torch.where(std > 1e-12, std, torch.ones_like(std))
+        else:
+            mean, std = torch.zeros(x.shape[1:], device=x.device), torch.ones(x.shape[1:], device=x.device)
+        ym, ys = (float(y.double().mean()), float(y.double().std(unbiased=False)) or 1.0) if self.data.regression else (0.0, 1.0)
+        return mean, std, ym, ys
+
+    def _scaled(self, stats: tuple[torch.Tensor, torch.Tensor, float, float] | None, x: torch.Tensor,
+                y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        if stats is None:
+            return x, y
+        mean, std, ym, ys = stats
+        return (x - mean) / std, ((y - ym) / ys if self.data.regression else y)
 
     def evaluate(self, arch: Arch, budget: float | None = None) -> Result:
         """Train and validate ``arch`` at ``budget`` on every split; see the class docs."""
@@ -523,6 +577,7 @@ class Trainer:
         fraction = 1.0 if budget is None or self.fidelity == "epochs" else float(budget)
         x, y = self._tensors()
         dev = x.device
+        strata = self.data.strata()
         scores: list[FoldScore] = []
         with self._trial_context(seed):
             model = self._build(arch)
@@ -531,55 +586,73 @@ class Trainer:
                 if k:
                     model = self._build(arch)  # a fresh initialisation for every fold
                 if fraction < 1.0:
-                    sub, _ = stratified_split(
-                        self.data.y_train[train_idx], 1.0 - fraction, np.random.default_rng(seed + k)
-                    )
+                    sub, _ = stratified_split(strata[train_idx], 1.0 - fraction, np.random.default_rng(seed + k))
                     train_idx = train_idx[sub]
                 tr = torch.from_numpy(train_idx).to(dev)
                 va = torch.from_numpy(val_idx).to(dev)
+                stats = self._scaling(x[tr], y[tr])  # the training part of this split only
+                xtr, ytr = self._scaled(stats, x[tr], y[tr])
+                xva, yva = self._scaled(stats, x[va], y[va])
                 generator = torch.Generator().manual_seed(seed + k)
                 model.to(dev)
-                scores.append(self.fit(model, x[tr], y[tr], epochs=epochs, generator=generator,
-                                       val=(x[va], y[va]), deadline=deadline, settings=settings))  # fmt: skip
+                scores.append(self.fit(model, xtr, ytr, epochs=epochs, generator=generator,
+                                       val=(xva, yva), deadline=deadline, settings=settings,
+                                       y_scale=stats[3] if stats is not None else 1.0))  # fmt: skip
                 del model  # freed by reference counting; no gc.collect() (0.2 s with torch loaded)
-        acc = np.array([s.accuracy for s in scores])
-        metrics = {
-            "accuracy": float(acc.mean()),
-            "loss": float(np.mean([s.loss for s in scores])),
+        main = "mse" if self.data.regression else "accuracy"
+        names = ["mse", "mae", "r2", "loss"] if self.data.regression else ["accuracy", "loss"]
+        metrics = {name: float(np.mean([sc.metrics[name] for sc in scores])) for name in names}
+        metrics.update({
             "params": float(prof.params),
             "flops": float(prof.flops),
             "latency_ms": float(prof.latency_ms),
-            "train_seconds": float(sum(s.seconds for s in scores)),
-        }
+            "train_seconds": float(sum(sc.seconds for sc in scores)),
+        })  # fmt: skip
         if not self.measure_latency:
             del metrics["latency_ms"]
-        report: dict[str, Any] = {"epochs": float(np.mean([s.epochs for s in scores]))}
+        report: dict[str, Any] = {"epochs": float(np.mean([sc.epochs for sc in scores]))}
         if len(scores) > 1:
-            report["accuracy_std"] = float(acc.std())
-            report["fold_accuracy"] = [round(float(a), 6) for a in acc]
+            values = np.array([sc.metrics[main] for sc in scores])
+            report[f"{main}_std"] = float(values.std())
+            report[f"fold_{main}"] = [round(float(a), 6) for a in values]
         return Result(metrics, report=report, cost_seconds=time.perf_counter() - t0)
 
     # -- the best model -------------------------------------------------------------------
 
     def retrain(self, arch: Arch) -> nn.Module:
         """``arch``'s network trained on all the search data (train + validation) for the full
-        epochs, seeded like its trials; on the training device, in eval mode."""
+        epochs, seeded like its trials; on the training device, in eval mode. With
+        standardized data (or a regression target) the network is returned inside
+        :class:`nasforge.models.Standardized`, holding the statistics of all the search data
+        (never the test part), so it takes raw inputs and predicts in the target's units."""
         x, y = self._tensors()
         seed = self.trial_seed(arch)
         settings = self.settings(arch)
+        stats = self._scaling(x, y)
+        xs, ys = self._scaled(stats, x, y)
         with self._trial_context(seed):
             model = self._build(arch).to(x.device)
-            self.fit(model, x, y, epochs=settings.epochs, generator=torch.Generator().manual_seed(seed),
+            self.fit(model, xs, ys, epochs=settings.epochs, generator=torch.Generator().manual_seed(seed),
                      settings=settings)  # fmt: skip
+        if stats is not None:
+            mean, std, ym, yscale = stats
+            if self.data.regression:
+                model = models.Standardized(model, mean, std, torch.tensor(ym, device=x.device),
+                                            torch.tensor(yscale, device=x.device))  # fmt: skip
+            else:
+                model = models.Standardized(model, mean, std)
         return model.eval()
 
     def test(self, model: nn.Module) -> dict[str, float]:
-        """``{"test_accuracy", "test_loss"}`` of ``model`` on the test split (use once, at the end)."""
+        """``{"test_accuracy", "test_loss"}`` (regression: ``{"test_mse", "test_mae",
+        "test_r2"}``) of the model :meth:`retrain` gave, on the test split (use once, at the end)."""
         dev = next(iter(model.parameters())).device
         xt = torch.from_numpy(self.data.x_test).to(dev)
         yt = torch.from_numpy(self.data.y_test).to(dev)
-        loss, accuracy = self.score(model, xt, yt)
-        return {"test_accuracy": accuracy, "test_loss": loss}
+        scores = self.score(model, xt, yt)
+        if self.data.regression:
+            return {"test_mse": scores["mse"], "test_mae": scores["mae"], "test_r2": scores["r2"]}
+        return {"test_accuracy": scores["accuracy"], "test_loss": scores["loss"]}
 
     def final_info(self) -> FinalModel:
         """What writing the final model needs (``models.save_model``'s arguments): builder
@@ -593,11 +666,14 @@ class Trainer:
             info={
                 "dataset": self.data.name,
                 "classes": list(self.data.classes),
+                **({"features": list(self.data.feature_names)} if self.data.feature_names else {}),
                 "epochs": self.epochs,
                 "train_samples": len(self.data.y_train),
                 "test_samples": len(self.data.y_test),
                 "seed": self.seed,
                 "builder": self.network.record_builder,
+                "task": self.data.task,
+                "standardize": bool(self.standardize or self.data.regression),
             },
         )
 

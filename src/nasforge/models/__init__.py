@@ -36,7 +36,7 @@ from ._io import (
 )
 from ._nb201 import CellBlock, CellNetwork, ReLUConvBN, ResidualReduction, cell_op
 from ._network import ModelFn, Network, arch_seed
-from ._profile import Profile, count_flops, count_params, measure_latency, profile, summary
+from ._profile import Profile, count_flops, count_params, has_lazy, materialize, measure_latency, profile, summary
 from ._registry import (
     MODEL_BUILDERS,
     ModelBuilder,
@@ -48,6 +48,7 @@ from ._registry import (
     input_constraints,
     register_model,
 )
+from ._scaled import Standardized
 
 __all__ = [
     "ACTIVATIONS",
@@ -69,6 +70,7 @@ __all__ = [
     "Profile",
     "ReLUConvBN",
     "ResidualReduction",
+    "Standardized",
     "activation",
     "arch_seed",
     "best_dir",
@@ -82,9 +84,11 @@ __all__ = [
     "fit_space",
     "fitting_constraints",
     "get_builder",
+    "has_lazy",
     "input_constraints",
     "layout",
     "load_model",
+    "materialize",
     "measure_latency",
     "onnx_available",
     "profile",

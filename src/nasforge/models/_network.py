@@ -119,6 +119,17 @@ class Network:
             return []
         return [n for n in get_builder(self.builder).unread(space.names) if n not in also_read]
 
+    def reads_itself(self, name: str) -> bool:
+        """Whether the builder (or the user's model, when it says what it reads) reads the
+        decision ``name`` itself (e.g. ``dropout``, which the trainer sets otherwise)."""
+        reads = getattr(self.model_fn, "reads", None) if self.model_fn is not None else None
+        if callable(reads):
+            return bool(reads(name))
+        if self.builder is None:
+            return False
+        builder = get_builder(self.builder)
+        return builder.reads is not None and not builder.unread([name])
+
     def check_decisions(
         self, space: SearchSpace, reader: str = "the trainer reads none", also_read: Collection[str] = ()
     ) -> None:
