@@ -163,6 +163,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.executor is not None or args.workers is not None:
         data["executor"] = override_executor(data.get("executor"), args.executor, args.workers)
     run = RunDir(args.run_dir) if args.run_dir else RunDir(Path("runs") / _run_name(data))
+    run.config_file = path.resolve()  # part of the run's fingerprint: resume refuses when it changed
     return _start(run, data, path.parent)
 
 
@@ -204,6 +205,8 @@ def _start(run: RunDir, data: dict[str, Any], base: Path) -> int:
 
 def _resume_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", help="a run directory made by `nasforge search`")
+    p.add_argument("--accept-changes", action="store_true",
+                   help="go on although the config file, a table, the function's module or a data file changed")  # fmt: skip
     _executor_args(p, choose=False)
 
 
@@ -220,7 +223,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
         _no_study(run)
     open_storage(run.path).close()  # a clear error, before the lock, when there is no study
     with run.lock():
-        cfg, study = run.open(workers=args.workers)  # --workers: this run only; the stored config keeps its own
+        cfg, study = run.open(workers=args.workers, accept_changes=args.accept_changes)  # --workers: this run only
+        for change in run.accepted_changes:
+            print(f"nasforge: {change} since the search began; going on (--accept-changes)", file=sys.stderr)
         return _run(study, cfg, run, cfg.trials, cfg.seconds)
 
 

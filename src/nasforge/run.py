@@ -168,6 +168,10 @@ class RunDir:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self.config_file: Path | None = None
+        """The config file the search starts from (the CLI sets it): part of the :func:`fingerprint`."""
+        self.accepted_changes: list[str] = []
+        """What :meth:`open` found changed and went on with (``accept_changes``)."""
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"
@@ -204,13 +208,18 @@ class RunDir:
         ``nasforge resume`` starts. :meth:`create` removes it; :meth:`abandon` too, when the
         config is refused, so a refused config leaves nothing."""
         self.path.mkdir(parents=True, exist_ok=True)
-        _write_json(self.path / PENDING, {"config": dict(config), "config_dir": str(Path(config_dir).resolve())})
+        record = {"config": dict(config), "config_dir": str(Path(config_dir).resolve())}
+        if self.config_file is not None:
+            record["config_file"] = str(self.config_file)
+        _write_json(self.path / PENDING, record)
 
     def pending(self) -> tuple[dict[str, Any], Path] | None:
         """The config and folder of a search that began here but has no study yet."""
         data = _read_json(self.path / PENDING)
         if not isinstance(data.get("config"), dict):
             return None
+        if isinstance(data.get("config_file"), str):
+            self.config_file = Path(data["config_file"])
         return data["config"], Path(data.get("config_dir", "."))
 
     def abandon(self) -> None:
@@ -267,6 +276,7 @@ class RunDir:
                     extra["resume_error"] = "; ".join(problems)
             else:
                 extra = {"config": dict(config), "config_dir": str(config_dir or Path.cwd())}
+            extra[FINGERPRINT] = fingerprint(space, evaluator, self.config_file)
             storage.set_meta(extra)
         except BaseException:
             storage.close()
@@ -297,10 +307,14 @@ class RunDir:
             )
         return RunConfig.parse(meta["config"], meta.get("config_dir", "."))
 
-    def open(self, *, callbacks: Iterable[Callback] = (), workers: int | None = None) -> tuple[RunConfig, Study]:
+    def open(
+        self, *, callbacks: Iterable[Callback] = (), workers: int | None = None, accept_changes: bool = False
+    ) -> tuple[RunConfig, Study]:
         """Reopen this directory's study with the config it was created with (to resume it);
-        ``workers`` overrides the executor's for this run only."""
+        ``workers`` overrides the executor's for this run only. What defines its results is
+        checked against the study's :func:`fingerprint` first (:meth:`check_unchanged`)."""
         cfg = self.config()
+        self.accepted_changes = self.check_unchanged(cfg, accept=accept_changes)
         if workers is not None:
             cfg = _with_workers(cfg, workers)
         study = Study(
@@ -309,6 +323,33 @@ class RunDir:
             callbacks=callbacks, max_failures_in_a_row=cfg.max_failures_in_a_row, progress=False,
         )  # fmt: skip
         return cfg, study
+
+    def check_unchanged(self, cfg: RunConfig, *, accept: bool = False) -> list[str]:
+        """Refuse (:class:`ConfigError`, one line) to go on when something that defines this
+        study's results changed since it began: the config file it was started from, the
+        space, a table file, a ``function:`` module's source, a data file (see
+        :func:`fingerprint`); new results would mix silently with the stored ones. With
+        ``accept``, the changes are recorded as the new fingerprint and returned (one line
+        each) instead. A study stored without a fingerprint is not checked."""
+        storage = open_storage(self.path)
+        try:
+            stored = storage.get_meta().get(FINGERPRINT)
+            if not isinstance(stored, list):
+                return []
+            now = fingerprint(cfg.space, cfg.evaluator, None, stored=stored)
+            changed = [_describe(old) for old, new in zip(stored, now) if old != new]
+            if changed and not accept:
+                raise ConfigError(
+                    "run_dir",
+                    f"{'; '.join(changed)} since the search in {str(self.path)!r} began: new results would mix with "
+                    "the stored ones; start a new search (`nasforge search CONFIG --run-dir NEW_DIR`), or resume "
+                    "with --accept-changes to go on anyway (resume always runs the stored config)",
+                )
+            if changed:
+                storage.set_meta({FINGERPRINT: now})
+            return changed
+        finally:
+            storage.close()
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -438,6 +479,79 @@ class RunDir:
                 return len(new), best.number
             finally:
                 study.storage.close()
+
+
+FINGERPRINT = "fingerprint"
+"""The study setting holding what defines its results (:func:`fingerprint`)."""
+
+
+def fingerprint(
+    space: SearchSpace, evaluator: Any, config_file: Path | None, *, stored: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """What defines a study's results beyond its stored config, as SHA-256 hashes: the config
+    file it was started from, the space (its ``to_config``), and the files the evaluator
+    reads — a table, a ``function:`` module's source, a data file (``npz``/``csv``).
+
+    With ``stored`` (a fingerprint read back), the same entries are computed now for
+    comparison, in the same order: files by their stored paths (a config file that is gone
+    counts as unchanged: resume runs the stored config either way)."""
+    if stored is not None:
+        out = []
+        for entry in stored:
+            entry = dict(entry) if isinstance(entry, dict) else {}
+            if entry.get("what") == "space":
+                entry["sha256"] = _space_hash(space)
+            elif isinstance(entry.get("path"), str):
+                path = Path(entry["path"])
+                if not (entry.get("what") == "config file" and not path.exists()):
+                    entry["sha256"] = _file_hash(path)
+            out.append(entry)
+        return out
+    entries: list[dict[str, Any]] = []
+    files: list[tuple[str, Any]] = [("config file", config_file)]
+    files.append(("table", getattr(evaluator, "path", None)))
+    fn = getattr(evaluator, "fn", None)
+    module = sys.modules.get(getattr(fn, "__module__", None) or "")
+    files.append(("function module", getattr(module, "__file__", None)))
+    data = getattr(evaluator, "data_config", None)
+    if isinstance(data, Mapping):
+        files.extend((f"data file ({kind})", data.get(kind)) for kind in ("npz", "csv"))
+    for what, path in files:
+        if isinstance(path, str | os.PathLike) and Path(path).is_file():
+            entries.append({"what": what, "path": str(Path(path).resolve()), "sha256": _file_hash(Path(path))})
+    space_hash = _space_hash(space)
+    if space_hash is not None:
+        entries.append({"what": "space", "sha256": space_hash})
+    return entries
+
+
+def _file_hash(path: Path) -> str | None:
+    import hashlib
+
+    try:
+        with path.open("rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def _space_hash(space: SearchSpace) -> str | None:
+    import hashlib
+
+    try:
+        text = json.dumps(space.to_config(), sort_keys=True, default=str)
+    except (NasforgeError, TypeError, ValueError):
+        return None
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _describe(entry: Any) -> str:
+    """One changed fingerprint entry in words."""
+    if not isinstance(entry, dict):
+        return "a stored fingerprint entry changed"
+    if entry.get("what") == "space":
+        return "the space's definition changed"
+    return f"the {entry.get('what', 'file')} {entry.get('path', '?')} changed"
 
 
 def _with_workers(cfg: RunConfig, workers: int) -> RunConfig:
