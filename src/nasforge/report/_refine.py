@@ -112,7 +112,8 @@ def _count(n: float) -> str:
 
 
 def _top_values(data: RunData, exp: Explanation, name: str) -> tuple[set[Any], int]:
-    trials = [t for t in data.complete if budget_key(t) == budget_key(data.best)] if data.best else []  # type: ignore[arg-type]
+    best = data.best
+    trials = [t for t in data.complete if budget_key(t) == budget_key(best)] if best is not None else []
     sign = data.sign(exp.metric)
     trials = [t for t in trials if math.isfinite(float(t.metrics.get(exp.metric, math.nan)))]
     k = max(5, math.ceil(0.1 * len(trials)))
