@@ -128,16 +128,16 @@ def test_check_objectives_tells_an_undeclared_function_what_to_expect() -> None:
 
 def test_a_decision_nothing_reads_is_refused_naming_it() -> None:
     space = SearchSpace({"kernel": Choice([1, 3]), "channels": Choice([16]), "units": Choice([64]),
-                         "lr": Choice([0.01, 0.1])}, name="seed-cnn")  # fmt: skip
+                         "warmup": Choice([0, 1])}, name="seed-cnn")  # fmt: skip
     data = {"space": {"name": "seed-cnn", "decisions": {"kernel": {"choice": [1, 3]}, "channels": {"choice": [16]},
-                                                      "units": {"choice": [64]}, "optimizer": {"choice": ["sgd", "adam"]}}},
+                                                      "units": {"choice": [64]}, "scheduler": {"choice": ["cosine", "none"]}}},
             "evaluator": {"dataset": "digits", "epochs": 1, "threads": 1}}  # fmt: skip
-    with pytest.raises(ConfigError, match=r"^space.optimizer: no part reads this decision: the seed-cnn model builder reads"):
+    with pytest.raises(ConfigError, match=r"^space.scheduler: no part reads this decision: the seed-cnn model reads"):
         RunConfig.parse(data, ".")
     from nasforge.evaluators import Trainer
 
     trainer = Trainer("digits", space=space, epochs=1, threads=1, measure_latency=False)
-    with pytest.raises(ConfigError, match=r"^space.lr: no part reads this decision"):
+    with pytest.raises(ConfigError, match=r"^space.warmup: no part reads this decision"):
         Study(space, trainer, "random", {"accuracy": "maximize"})
     own = Trainer("digits", space=space, model_fn=lambda arch, shape, n: __import__("torch").nn.Flatten(), threads=1)
     assert own.constraints(space) == []  # a user's own network: nothing is known about what it reads, so all is accepted

@@ -102,13 +102,18 @@ class RunConfig:
         base = Path(base_dir).resolve()
         v.mapping(data, "config", "{space: ..., evaluator: ..., objectives: ...}")
         v.check_keys(data, TOP_KEYS)
-        for key in ("space", "evaluator"):
-            if key not in data:
-                raise ConfigError(key, "is required")
+        if "evaluator" not in data:
+            raise ConfigError("evaluator", "is required")
+        own = isinstance(data["evaluator"], Mapping) and isinstance(data["evaluator"].get("model"), str)
+        if "space" not in data and not own:  # a user's model (module:callable) may declare its own space
+            raise ConfigError("space", "is required")
         name = v.non_empty_str(data.get("name", "study"), "name")
         seed = v.integer(data.get("seed", 0), "seed")
-        space = from_config(data["space"])
-        setup = make_evaluator(data["evaluator"], space, base)
+        given = from_config(data["space"]) if "space" in data else None
+        setup = make_evaluator(data["evaluator"], given, base)  # type: ignore[arg-type]
+        space = given if given is not None else setup.space
+        if space is None:
+            raise ConfigError("space", "is required: the evaluator's model declares no space")
         data = {**data, "evaluator": {**data["evaluator"], **setup.resolved}}
         strat = data.get("strategy", "random")
         if isinstance(strat, str):

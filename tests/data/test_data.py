@@ -146,7 +146,12 @@ def test_csv_with_a_target_column(tmp_path: Path) -> None:
         (["a,label", "1,0", "2,1"], "class", "evaluator.dataset.target", "'class' is not in t.csv"),
         (["a,label", "1,0", "inf,1"], "label", "evaluator.dataset.csv", "'inf' is not finite"),
         (["a,label", "1,0", ",1"], "label", "evaluator.dataset.csv", "line 3, column 'a': missing value"),
-        (["a,label", "1,0", "2,"], "label", "evaluator.dataset.target", "line 3: the label in column 'label' is missing"),
+        (
+            ["a,label", "1,0", "2,"],
+            "label",
+            "evaluator.dataset.target",
+            "line 3: the label in column 'label' is missing",
+        ),
         (["a,label", "1,0", "2"], "label", "evaluator.dataset.csv", "has 1 cells"),
     ],
 )

@@ -70,7 +70,9 @@ def digits(*, test_fraction: float = TEST_FRACTION, seed: int = 0) -> Dataset:
 
     bunch = load_digits()
     x = (bunch.data / 16.0).astype(np.float32).reshape(-1, 1, 8, 8)
-    return Dataset.from_arrays(x, bunch.target, name="digits", test_fraction=test_fraction, seed=seed, standardize=False)
+    return Dataset.from_arrays(
+        x, bunch.target, name="digits", test_fraction=test_fraction, seed=seed, standardize=False
+    )
 
 
 def _mnist5k_arrays() -> dict[str, np.ndarray]:
@@ -86,7 +88,9 @@ def mnist5k(*, test_fraction: float = TEST_FRACTION, seed: int = 0) -> Dataset:
     shape (1, 28, 28). Parsed once, then read from the cache (:func:`cache_dir`)."""
     arrays = cached_arrays("mnist5k-v1", _mnist5k_arrays)
     x = (arrays["x"].astype(np.float32) / 255.0).reshape(-1, 1, 28, 28)
-    return Dataset.from_arrays(x, arrays["y"], name="mnist5k", test_fraction=test_fraction, seed=seed, standardize=False)
+    return Dataset.from_arrays(
+        x, arrays["y"], name="mnist5k", test_fraction=test_fraction, seed=seed, standardize=False
+    )
 
 
 def _mnist1d_arrays() -> dict[str, np.ndarray]:

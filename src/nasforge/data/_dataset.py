@@ -198,7 +198,9 @@ class Dataset:
                          f"range [{float(y.min()):.4g}, {float(y.max()):.4g}]")  # fmt: skip
         else:
             counts = np.bincount(self.y_train, minlength=self.num_classes)
-            lines.append(f"{self.num_classes} classes: " + ", ".join(f"{c} ({n})" for c, n in zip(self.classes, counts)))
+            lines.append(
+                f"{self.num_classes} classes: " + ", ".join(f"{c} ({n})" for c, n in zip(self.classes, counts))
+            )
         return "\n".join(lines)
 
     def class_counts(self) -> np.ndarray:
@@ -218,7 +220,9 @@ def _stack_items(dataset: Any, field: str) -> tuple[np.ndarray, np.ndarray]:
     try:
         n = len(dataset)
     except TypeError:
-        raise ConfigError(field, f"must be a torch Dataset (len and ds[i] -> (input, label)), got {dataset!r}") from None
+        raise ConfigError(
+            field, f"must be a torch Dataset (len and ds[i] -> (input, label)), got {dataset!r}"
+        ) from None
     if n == 0:
         raise ConfigError(field, "the torch Dataset is empty")
     xs, ys = [], []
@@ -266,10 +270,14 @@ def check_arrays(x: Any, y: Any, field: str, *, numeric_target: bool = False) ->
         try:
             yf = ya.astype(np.float64)
         except (TypeError, ValueError):
-            raise ConfigError(field, f"a regression target must be numbers, got {ya.dtype} values such as {ya[0]!r}") from None
+            raise ConfigError(
+                field, f"a regression target must be numbers, got {ya.dtype} values such as {ya[0]!r}"
+            ) from None
         finite = np.isfinite(yf)
         if not finite.all():
-            raise ConfigError(field, f"the target holds NaN or infinite values (first in sample {int(np.argmin(finite))})")
+            raise ConfigError(
+                field, f"the target holds NaN or infinite values (first in sample {int(np.argmin(finite))})"
+            )
         return xa, yf.astype(np.float32)
     if ya.dtype.kind in "USO":
         names = ya.astype(str)

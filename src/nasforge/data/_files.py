@@ -96,12 +96,16 @@ def load_csv(path: str | os.PathLike[str], *, target: str, features: Sequence[st
             raise ConfigError(f"{field}.features", f"column {col!r} is not in {p.name}; its columns are {header}")
     for col in categorical or ():
         if col not in features:
-            raise ConfigError(f"{field}.categorical", f"column {col!r} is not a feature column; features are {list(features)}")
+            raise ConfigError(
+                f"{field}.categorical", f"column {col!r} is not a feature column; features are {list(features)}"
+            )
     if not features:
         raise ConfigError(f"{field}.features", f"{p.name} has no feature columns besides the target")
     for r, row in enumerate(rows[1:]):
         if len(row) != len(header):
-            raise ConfigError(f"{field}.csv", f"{p.name} line {r + 2} has {len(row)} cells, the header has {len(header)}")
+            raise ConfigError(
+                f"{field}.csv", f"{p.name} line {r + 2} has {len(row)} cells, the header has {len(header)}"
+            )
     t = header.index(target)
     columns: list[np.ndarray] = []
     names: list[str] = []
@@ -289,7 +293,9 @@ def load_dataset(spec: str | Mapping[str, Any] | Dataset, *, base: str | os.Path
         if features is not None and (not isinstance(features, list) or not all(isinstance(c, str) for c in features)):
             raise ConfigError(f"{field}.features", f"must be a list of column names, got {features!r}")
         categorical = spec.get("categorical")
-        if categorical is not None and (not isinstance(categorical, list) or not all(isinstance(c, str) for c in categorical)):
+        if categorical is not None and (
+            not isinstance(categorical, list) or not all(isinstance(c, str) for c in categorical)
+        ):
             raise ConfigError(f"{field}.categorical", f"must be a list of column names, got {categorical!r}")
         standardize = spec.get("standardize", True)
         if not isinstance(standardize, bool):

@@ -19,11 +19,13 @@ from torch import nn
 
 from .. import _validate as v
 from .. import models
-from .._errors import ConfigError, NotStorable, TrialFailed
+from .._errors import ConfigError, NotStorable, SpaceError, TrialFailed
 from .._validate import called, check_keys, resolve_path
 from ..data import TEST_FRACTION, Dataset, holdout_split, kfold_splits, load_dataset, stratified_split
 from ..models import ModelFn
 from ..models._network import resolve_space
+from ..models._refs import callable_ref, import_ref
+from ..nn import ModelSpace
 from ..space import Arch, Constraint, SearchSpace
 from ._base import EvaluatorSetup, FinalModel, Result
 
@@ -272,9 +274,7 @@ class Trainer:
             if model_options is not None:
                 v.mapping(model_options, "model_options", "{C: 16, N: 1}")
             self.measure_latency = v.boolean(measure_latency, "measure_latency")
-            self.standardize = (
-                self.data.standardize if standardize is None else v.boolean(standardize, "standardize")
-            )
+            self.standardize = self.data.standardize if standardize is None else v.boolean(standardize, "standardize")
             self.space_name = space if isinstance(space, str) else space.name if space is not None else None
             """The name of the space given (which picks the model builder)."""
             self.network = models.Network.of(
@@ -282,15 +282,26 @@ class Trainer:
             )
             self.splits = self._make_splits()
             given = resolve_space(space)
+            self.space: SearchSpace | None = given
+            """The space given, or the one the model declares (a :class:`nasforge.nn.ModelSpace`)."""
+            if given is None and isinstance(model_fn, ModelSpace):
+                try:
+                    self.space = model_fn.space(self.data.input_shape, self.data.num_classes)
+                except SpaceError as exc:
+                    raise ConfigError("model_fn", str(exc)) from None
+                self.space_name = self.space.name
             if given is not None:
                 self.network.check_builds(given)
         self._cache: dict[str, Any] = {}
+        self.model_ref: str | None = None
+        """``module:callable`` of the user's model when the YAML named it (kept for :meth:`to_config`)."""
 
     # -- config ---------------------------------------------------------------------------
 
     YAML_ONLY = ("dataset", "model")
     """Keys of the YAML form that are not constructor options of the same name: ``dataset``
-    is ``data``, ``model`` is ``model_options`` (``model_fn`` has no YAML form)."""
+    is ``data``; ``model`` is ``model_options`` (a mapping: the built-in builder's options) or
+    ``model_fn`` (a string ``module:callable``: the user's model, path relative to the config)."""
 
     @classmethod
     def options(cls) -> list[str]:
@@ -298,7 +309,7 @@ class Trainer:
         return sorted([*cls.YAML_ONLY, *signature_options(cls, exclude=("space", "model_fn", "model_options"))])
 
     @classmethod
-    def from_config(cls, spec: Mapping[str, Any], space: SearchSpace, base: Path) -> EvaluatorSetup:
+    def from_config(cls, spec: Mapping[str, Any], space: SearchSpace | None, base: Path) -> EvaluatorSetup:
         """Build a trainer from ``{dataset: digits, folds: 3, epochs: 5, model: {C: 16}}`` or
         ``{dataset: {csv: data.csv, target: label}, ...}``; relative paths from ``base``.
 
@@ -309,17 +320,34 @@ class Trainer:
         """
         check_keys(spec, cls.options())
         options = {k: val for k, val in spec.items() if k not in cls.YAML_ONLY}
-        model_options = v.mapping(spec.get("model", {}), "model", "{C: 16, N: 1}")
+        model_fn: Any = None
+        if isinstance(spec.get("model"), str):
+            model_fn = import_ref(spec["model"], base, "model")
+            model_options: Mapping[str, Any] = {}
+            if space is None and not isinstance(model_fn, ModelSpace):
+                raise ConfigError("space", f"is required: the model {spec['model']!r} declares no space of its own "
+                                           "(write it with nasforge.nn.model_space, or give `space:`)")  # fmt: skip
+        else:
+            model_options = v.mapping(spec.get("model", {}), "model", "{C: 16, N: 1} or module:callable")
+            if space is None:
+                raise ConfigError(
+                    "space", "is required (or name a model that declares its own: `model: module:callable`)"
+                )
         seed = v.non_negative_int(options.get("seed", 0), "seed")
         test_fraction = v.fraction(options.get("test_fraction", TEST_FRACTION), "test_fraction")
         dataset = load_dataset(spec["dataset"], base=base, test_fraction=test_fraction, seed=seed, field="dataset")
         try:
-            trainer = cls(dataset, space=space, model_options=dict(model_options), **options)
+            if model_fn is not None:
+                trainer = cls(dataset, space=space, model_fn=model_fn, **options)
+            else:
+                trainer = cls(dataset, space=space, model_options=dict(model_options), **options)
         except ConfigError as exc:
-            raise exc.within("") from None
+            field = "model" if exc.field == "model_fn" else exc.field
+            raise ConfigError(field, exc.message) from None
         trainer.data_config = data_config(spec["dataset"], base)
+        trainer.model_ref = spec["model"] if model_fn is not None else None
         goal = {"mse": "minimize"} if trainer.data.regression else {"accuracy": "maximize"}
-        return EvaluatorSetup(trainer, goal, space=space, base_dir=base)
+        return EvaluatorSetup(trainer, goal, space=trainer.space, base_dir=base)
 
     def to_config(self) -> dict[str, Any]:
         """The ``evaluator:`` config that rebuilds this trainer (data set by name or absolute
@@ -329,9 +357,17 @@ class Trainer:
             raise NotStorable(
                 "a Trainer on a data set given in memory cannot be stored; give the data set by name or file"
             )
+        ref = None
         if self.network.model_fn is not None:
-            raise NotStorable("a Trainer with a model_fn cannot be stored as a config")
+            ref = self.model_ref or callable_ref(self.network.model_fn)
+            if ref is None:
+                raise NotStorable(
+                    "a Trainer with a model_fn that cannot be imported by name (a lambda, a nested function or a "
+                    "function of __main__) cannot be stored as a config; define it at the top level of a module"
+                )
         out: dict[str, Any] = {"dataset": self.data_config}
+        if ref is not None:
+            out["model"] = ref
         params = inspect.signature(type(self).__init__).parameters
         for name in signature_options(type(self), exclude=("space", "model_fn", "model_options")):
             value = getattr(self, "device_name" if name == "device" else name)
@@ -362,7 +398,11 @@ class Trainer:
         for name in TRAINING_DECISIONS:
             if name in space.names:
                 domain = space.decision(name).domain
-                values = domain.values() if domain.size <= 10_000 else [getattr(domain, "low", 1), getattr(domain, "high", 1)]
+                values = (
+                    domain.values()
+                    if domain.size <= 10_000
+                    else [getattr(domain, "low", 1), getattr(domain, "high", 1)]
+                )
                 for value in values:
                     check_setting(name, value, f"space.{name}")
         self.space_name = space.name
@@ -557,7 +597,11 @@ class Trainer:
             std = torch.where(std > 1e-12, std, torch.ones_like(std))
         else:
             mean, std = torch.zeros(x.shape[1:], device=x.device), torch.ones(x.shape[1:], device=x.device)
-        ym, ys = (float(y.double().mean()), float(y.double().std(unbiased=False)) or 1.0) if self.data.regression else (0.0, 1.0)
+        ym, ys = (
+            (float(y.double().mean()), float(y.double().std(unbiased=False)) or 1.0)
+            if self.data.regression
+            else (0.0, 1.0)
+        )
         return mean, std, ym, ys
 
     def _scaled(self, stats: tuple[torch.Tensor, torch.Tensor, float, float] | None, x: torch.Tensor,

@@ -18,6 +18,7 @@ from torch import nn
 from .._errors import ConfigError
 from ..space import Arch
 from ._profile import materialize, summary
+from ._refs import import_ref
 from ._registry import build_model
 from ._scaled import Standardized
 
@@ -105,9 +106,7 @@ def load_model(path: str | os.PathLike[str], *, builder: Callable[..., nn.Module
     shape = tuple(record["input_shape"])
     made_by = str(record.get("builder", record["space"]))
     if builder is None and made_by != CUSTOM and ":" in made_by:
-        from ..evaluators._base import load_callable
-
-        builder = load_callable(made_by, ".", "builder")
+        builder = import_ref(made_by, ".", "builder")
     if builder is not None:
         model = builder(arch, shape, record["num_classes"])
     elif made_by == CUSTOM:

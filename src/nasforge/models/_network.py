@@ -16,6 +16,7 @@ from .._errors import ConfigError
 from ..space import Arch, Constraint, SearchSpace, builtin
 from ._io import CUSTOM
 from ._profile import materialize
+from ._refs import callable_ref
 from ._registry import build_model, check_model_options, fitting_constraints, get_builder
 
 ModelFn = Callable[[Arch, tuple[int, ...], int], nn.Module]
@@ -103,10 +104,8 @@ class Network:
         model's ``module:qualname`` when it can be imported back, else :data:`CUSTOM`."""
         if self.builder is not None:
             return self.builder
-        from ..evaluators._base import callable_spec
-
         assert self.model_fn is not None
-        return callable_spec(self.model_fn) or CUSTOM
+        return callable_ref(self.model_fn) or CUSTOM
 
     def unread(self, space: SearchSpace, also_read: Collection[str] = ()) -> list[str]:
         """Decisions of ``space`` that neither the builder nor ``also_read`` (decisions the
