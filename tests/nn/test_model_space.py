@@ -100,6 +100,19 @@ def test_depth_via_a_repeat_with_per_layer_choices() -> None:
         assert build(net, dict(a))(torch.zeros(1, *SHAPE)).shape == (1, 10)
 
 
+def test_a_repeat_with_nothing_chosen_inside_is_a_plain_depth() -> None:
+    @nf.model_space
+    def net(c: nf.Choices) -> nn.Module:
+        layers: list[nn.Module] = [nn.Flatten(), nn.LazyLinear(8)]
+        for _ in c.repeat("extra", 0, 2):
+            layers += [nn.ReLU(), nn.Linear(8, 8)]
+        return nn.Sequential(*layers, nn.LazyLinear(c.num_classes))
+
+    space = net.space(SHAPE, CLASSES)
+    assert form(space.spec["extra"]) == form(IntRange(0, 2))
+    assert len([m for m in build(net, {"extra": 2}) if isinstance(m, nn.Linear)]) == 4
+
+
 def test_conditional_parts_and_a_chain_of_them() -> None:
     @nf.model_space
     def net(c: nf.Choices) -> nn.Module:

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .._errors import SpaceError
-from ..space import Arch, Conditional, Domain, Repeat, SearchSpace, Value
+from ..space import Arch, Conditional, Domain, IntRange, Repeat, SearchSpace, Value
 from ._choices import Asked, Fixed, Probe
 
 PROBE_VALUES = 32
@@ -335,9 +335,9 @@ def _assemble(
                     raise SpaceError(f"nn.{y}", f"depends on {inner[0]!r}, outside its layer of the repeat {x!r}; "
                                                 "a part of a repeated layer may only switch on a choice of the same layer")  # fmt: skip
                 block[b.local] = Conditional(b.domain, parent=str(switch.local), values=inner[1])
-            if not block:
-                raise SpaceError(f"nn.{x}", "a repeat must ask for at least one choice in its body "
-                                            "(use c.int for a depth with nothing else to choose)")  # fmt: skip
+            if not block:  # a depth with nothing chosen per layer: an integer decision
+                spec[x] = IntRange(low, high)
+                continue
             spec[x] = Repeat(block, low, high)
             continue
         if a.repeat is not None:
