@@ -187,3 +187,27 @@ def test_a_two_objective_run_is_explained_for_each_objective(
     assert "on the Pareto front of" in text and "The same architecture for params (minimize)" in text
     with pytest.raises(nasforge.ConfigError, match="not an objective"):
         exp.for_metric("loss")
+
+
+def test_a_swap_to_the_same_network_counts_as_measured_by_its_twin() -> None:
+    from nasforge.space import Cell
+
+    space = SearchSpace({"cell": Cell(nodes=3, ops=["none", "skip_connect", "conv"])})
+    fn = nasforge.Function(lambda x: {"y": 2.0 * (x["cell.0-2"] == "conv") + (x["cell.0-1"] == "none")})
+    study = nasforge.search(space, fn, strategy="grid", objectives={"y": "maximize"}, progress=False)
+    exp = nasforge.explain(study)
+    assert exp.arch["cell.0-1"] == "none" and exp.arch["cell.0-2"] == "conv"
+    dead = next(e for e in exp.effects if e.decision == "cell.1-2")  # node 1 gets nothing: the edge carries nothing
+    assert dead.verdict == "indifferent" and dead.untried == []
+    assert all(a.equivalent and a.change == 0.0 for a in dead.alternatives)
+    assert "the same network)" in exp.text
+
+
+def test_unmeasured_swaps_are_predicted_with_an_interval(sparse_run: Path) -> None:
+    exp = nasforge.explain(sparse_run)
+    assert exp.model_trials == 8  # every complete trial at the fidelity
+    predicted = [p for e in exp.effects for p in e.predicted]
+    assert predicted and all(p.low <= p.change <= p.high for p in predicted)
+    assert {p.value for e in exp.effects for p in e.predicted} <= {v for e in exp.effects for v in e.untried}
+    assert "Predicted, not measured (a model of 8 trials" in exp.text
+    assert set(exp.value_effects) == {"kernel", "width", "depth"}

@@ -64,3 +64,16 @@ def test_pareto_mask_agrees_with_objectives() -> None:
     mask = pareto_mask(values)
     slow = [not any((o >= v).all() and (o > v).any() for o in values) for v in values]
     assert mask.tolist() == slow
+
+
+def test_importance_carries_an_interval_per_share() -> None:
+    import nasforge
+    from nasforge.report import compute_importance
+    from nasforge.space import Choice, SearchSpace
+
+    space = SearchSpace({"a": Choice([0, 1, 2]), "b": Choice([0, 1, 2]), "c": Choice([0, 1])})
+    fn = nasforge.Function(lambda x: {"y": 3.0 * x["a"] + 0.1 * x["b"]})
+    imp = compute_importance(nasforge.search(space, fn, strategy="grid", objectives={"y": "maximize"}, progress=False))
+    assert list(imp.intervals) == list(imp.shares)
+    low, high = imp.intervals["a"]
+    assert 0.5 < low <= high <= 1.0 and imp.intervals["c"][1] < 0.05
