@@ -10,7 +10,10 @@ look-ups on the target's ``*-val`` column, from the same seed:
   sources' best, negative transfer dropped);
 * ``transfer+refined``: the same, in the space ``nasforge.refine`` narrowed from the first
   source's study (with the source table's repeat noise); "kept" says how often that space still
-  holds the target's best-by-validation cell.
+  holds the target's best-by-validation cell;
+* ``transfer+misleading``: the two sources and a third, misleading one: a study of the first
+  source's table that *minimized* validation accuracy (its "best" are the worst cells); how often
+  it is dropped as negative transfer, and what it costs.
 
 Reported per target: test regret (oracle test accuracy of the table's best-by-validation cell
 minus the test accuracy of the best-by-validation cell found so far) at 10/25/50/100 queries,
@@ -44,6 +47,7 @@ from nasforge.strategies import Transfer, TransferSource, make_strategy
 
 DATASETS = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "imagenet": "ImageNet16-120"}
 MARKS = (10, 25, 50, 100)
+VARIANTS = ("none", "transfer", "transfer+refined", "transfer+misleading")
 
 
 def repeat_noise(space: SearchSpace, value: dict[str, float]) -> float:
@@ -98,14 +102,19 @@ def main() -> None:
                 st = search(space, tables[ds], f"{ds}-val", args.source_strategy, args.source_trials, 100 * seed + j)
                 studies.append(st)
                 sources.append(TransferSource.from_run(st.results(), name=ds))
+            worst = nasforge.search(space, tables[sources_ds[0]], strategy=args.source_strategy,
+                                    objectives={f"{sources_ds[0]}-val": "minimize"}, trials=args.source_trials,
+                                    seed=100 * seed + 7, progress=False)  # fmt: skip
+            misleading = TransferSource.from_run(worst.results(), name="misleading")
             src_val = {k: float(r[f"{sources_ds[0]}-val"]) for k, r in tables[sources_ds[0]].rows.items()}
             refined = nasforge.refine(studies[0], noise=repeat_noise(space, src_val), seed=seed).space
             kept.append(any(refined.satisfies(space.from_string(k)) for k in best_rows)
                         or any(refined.canonical(a) in best_classes for a in refined.enumerate()))  # fmt: skip
             for name in strategies:
-                for variant in ("none", "transfer", "transfer+refined"):
+                for variant in VARIANTS:
                     inner = make_strategy(name)
-                    strategy = inner if variant == "none" else Transfer(inner, sources, top=args.top)
+                    given = [*sources, misleading] if variant == "transfer+misleading" else sources
+                    strategy = inner if variant == "none" else Transfer(inner, given, top=args.top)
                     where = refined if variant == "transfer+refined" else space
                     st = search(where, table, f"{target}-val", strategy, args.queries, 1000 + seed)
                     trials = sorted(st.trials, key=lambda t: t.number)
@@ -128,7 +137,7 @@ def main() -> None:
         print("| strategy | transfer | " + " | ".join(f"regret @{m}" for m in MARKS) + " | queries to top 1% (median) | reached |")
         print("|---|---|" + "---|" * len(MARKS) + "---|---|")
         for name in strategies:
-            for variant in ("none", "transfer", "transfer+refined"):
+            for variant in VARIANTS:
                 r = np.array(regret[(name, variant)])
                 cells = [f"{r[:, k].mean():.2f} ± {r[:, k].std(ddof=1) / math.sqrt(len(r)):.2f}" for k in range(r.shape[1])]
                 q = np.array(reach[(name, variant)])
