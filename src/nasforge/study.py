@@ -105,6 +105,9 @@ class Study:
             raise ConfigError("seed", f"must be a non-negative integer, got {seed!r}")
         narrowing = check_decisions(evaluator, space)  # the evaluator's hook (e.g. what fits the data's shape)
         self.space = space.with_constraints(narrowing) if narrowing else space
+        same = getattr(evaluator, "equivalence", None)  # declared equivalence (a table's id column)
+        if callable(same) and (canonical := same(self.space)) is not None:
+            self.space = self.space.with_canonical(canonical, stored_elsewhere=True)
         self.evaluator = evaluator
         self.strategy = make_strategy(strategy) if isinstance(strategy, str) else strategy
         self.objectives = Objectives.parse(objectives)

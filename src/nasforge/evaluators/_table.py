@@ -46,6 +46,10 @@ class Table:
         cost: Optional column holding the (simulated) training seconds of each row.
         source: Where the rows came from, for messages.
         path: The file the rows were read from, if any.
+        id: A column naming the network of each row: rows with the same id are the same
+            network (a benchmark's architecture hash), so the study deduplicates by it
+            (:meth:`equivalence`) and no strategy asks for two rows of one network. It is
+            stored with the run (:meth:`to_config`).
 
     Use :meth:`from_file` to read a CSV, a JSON list of records or a JSON object by key.
     A key that is not in the table fails the trial with that reason. :attr:`metrics` are the
@@ -63,9 +67,10 @@ class Table:
         source: str = "table",
         path: str | os.PathLike[str] | None = None,
         key_column: str | None = None,
+        id: str | None = None,
     ) -> None:
         with called("Table"):
-            self._check(rows, key, metric, report, cost, source)
+            self._check(rows, key, metric, report, cost, source, id)
         self.rows = rows
         self.path = path
         self.key = key
@@ -74,10 +79,12 @@ class Table:
         self.report = list(report)
         self.cost = cost
         self.source = source
+        self.id = id
 
     @staticmethod
     def _check(
-        rows: Mapping[str, Mapping[str, Any]], key: Any, metric: Any, report: Any, cost: Any, source: str
+        rows: Mapping[str, Mapping[str, Any]], key: Any, metric: Any, report: Any, cost: Any, source: str,
+        id_column: Any = None,
     ) -> None:
         if not callable(key):
             non_empty_str(key, "key", what="a format string over decision names such as '{kernel}-{units}'")
@@ -87,10 +94,15 @@ class Table:
         )
         if cost is not None:
             non_empty_str(cost, "cost", what="a column name")
+        if id_column is not None:
+            non_empty_str(id_column, "id", what="a column name")
         if not rows:
             raise ConfigError("table", f"{source} has no rows")
         columns = set(next(iter(rows.values())))
-        for field, names in (("metric", metrics), ("report", reports), ("cost", [cost] if cost else [])):
+        for field, names in (
+            ("metric", metrics), ("report", reports), ("cost", [cost] if cost else []),
+            ("id", [id_column] if id_column else []),
+        ):  # fmt: skip
             for name in names:
                 if name not in columns:
                     raise ConfigError(field, f"column {name!r} is not in {source}; its columns are {sorted(columns)}")
@@ -110,6 +122,23 @@ class Table:
                 "looks up the same row; name it in the key, or remove it from the space",
             )
         return []
+
+    def equivalence(self, space: SearchSpace) -> Callable[[Arch], str | None] | None:
+        """The study's hook for declared equivalence: with an ``id`` column, a function giving
+        each architecture its row's id (``None`` for one not in the table, which keeps its
+        structural key); ``None`` without one."""
+        return self.id_of if self.id is not None else None
+
+    def id_of(self, arch: Arch) -> str | None:
+        """``"{id column}:{value}"`` of ``arch``'s row; ``None`` when it has no row or no id."""
+        if self.id is None:
+            return None
+        try:
+            row = self.rows.get(self.key_of(arch))
+        except (TrialFailed, KeyError):
+            return None
+        value = None if row is None else row.get(self.id)
+        return None if value is None or value == "" else f"{self.id}:{value}"
 
     def key_of(self, arch: Arch) -> str:
         """The row key of ``arch``."""
@@ -148,6 +177,7 @@ class Table:
         report: Sequence[str] = (),
         cost: str | None = None,
         field: str = "table",
+        id: str | None = None,
     ) -> Table:
         """Read a table from a CSV (one row per architecture, ``key_column`` holds the key), a
         JSON list of records (the same), or a JSON object mapping keys to records.
@@ -156,7 +186,7 @@ class Table:
         """
         with called("Table"):
             return cls._from_file(
-                path, key=key, key_column=key_column, metric=metric, report=report, cost=cost, field=field
+                path, key=key, key_column=key_column, metric=metric, report=report, cost=cost, field=field, id=id
             )
 
     @classmethod
@@ -170,6 +200,7 @@ class Table:
         report: Sequence[str],
         cost: str | None,
         field: str,
+        id: str | None = None,
     ) -> Table:
         p = Path(path)
         if not p.is_file():
@@ -205,7 +236,8 @@ class Table:
             rows = _rows_by_key(records, column, p.name, field, csv_rows=p.suffix.lower() != ".json")
         try:
             return cls(
-                rows, key=key, metric=metric, report=report, cost=cost, source=p.name, path=p, key_column=key_column
+                rows, key=key, metric=metric, report=report, cost=cost, source=p.name, path=p, key_column=key_column,
+                id=id,
             )
         except ConfigError as exc:
             raise exc.within("") from None
@@ -213,10 +245,11 @@ class Table:
     @classmethod
     def from_config(cls, spec: Mapping[str, Any], space: SearchSpace, base: Path) -> EvaluatorSetup:
         """``{table: FILE, metric: column | [columns], key: "{decision}-...", key_column,
-        report: [columns], cost: column}``; without ``key`` an architecture's key is the
-        space's string form. Default objective: the first metric, maximized. Errors name
+        report: [columns], cost: column, id: column}``; without ``key`` an architecture's key is
+        the space's string form; ``id`` names the column whose equal values mark rows of one
+        network. Default objective: the first metric, maximized. Errors name
         fields relative to the evaluator's config."""
-        check_keys(spec, {"table", "key", "key_column", "metric", "report", "cost"})
+        check_keys(spec, {"table", "key", "key_column", "metric", "report", "cost", "id"})
         if "metric" not in spec:
             raise ConfigError("metric", "is required: the column the search maximizes or minimizes")
         metric = str_list(spec["metric"], "metric", what="a column name or a list of them", empty_ok=False)
@@ -232,7 +265,7 @@ class Table:
         table = cls._from_file(
             resolve_path(spec["table"], "table", base).resolve(), key=key if key is not None else space.to_string,
             key_column=key_column, metric=metric, report=str_list(spec.get("report"), "report", what="a list of column names"),
-            cost=spec.get("cost"), field="table",
+            cost=spec.get("cost"), field="table", id=spec.get("id"),
         )  # fmt: skip
         return EvaluatorSetup(table, {m: "maximize" for m in metric[:1]}, space=space, base_dir=base)
 
@@ -253,6 +286,8 @@ class Table:
             out["report"] = list(self.report)
         if self.cost is not None:
             out["cost"] = self.cost
+        if self.id is not None:
+            out["id"] = self.id
         return out
 
 
@@ -325,6 +360,7 @@ def nasbench201_from_config(spec: Mapping[str, Any], space: SearchSpace, base: P
     table = _nasbench201(path, metric=metric, report=str_list(spec.get("report", []), "report"), space=space, field="")
     resolved = {"path": str(Path(str(table.path)).resolve())}
     return EvaluatorSetup(table, {metric: "maximize"}, resolved, space=space, base_dir=base)
+
 
 class _DuplicateKey(json.JSONDecodeError):
     def __str__(self) -> str:

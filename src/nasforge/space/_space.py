@@ -110,6 +110,7 @@ class SearchSpace:
         *,
         constraints: Iterable[Constraint | Callable[[Arch], bool]] = (),
         name: str = "space",
+        canonical: Callable[[Arch], str | None] | None = None,
     ) -> None:
         if not isinstance(decisions, Mapping) or not decisions:
             raise SpaceError("space.decisions", "must define at least one decision")
@@ -163,6 +164,13 @@ class SearchSpace:
         }
         self.constraints: tuple[Constraint, ...] = tuple(_as_constraint(c) for c in constraints)
         self._cardinality: float | None = None
+        if canonical is not None and not callable(canonical):
+            raise SpaceError("space.canonical", f"must be a function of an architecture, got {canonical!r}")
+        self.declared_canonical = canonical
+        """The user's declared equivalence (see :meth:`canonical`), or ``None``."""
+        self.canonical_stored_elsewhere = False
+        """Whether :attr:`declared_canonical` is rebuilt by another component's config (a
+        table's ``id`` column), so :meth:`to_config` leaves it out."""
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{k!r}: {v!r}" for k, v in self.spec.items())
@@ -190,6 +198,12 @@ class SearchSpace:
             >>> space.to_config(drop_python_constraints=True)
             {'name': 'space', 'decisions': {'kernel': {'choice': [1, 3]}}}
         """
+        if self.declared_canonical is not None and not self.canonical_stored_elsewhere and not drop_python_constraints:
+            raise SpaceError(
+                "space.canonical",
+                "is a Python function, which a config cannot hold; declare equivalent architectures with a table's "
+                "`id:` column, or pass drop_python_constraints=True and give canonical= again when rebuilding",
+            )
         constraints: list[str] = []
         for k, c in enumerate(self.constraints):
             if c.expression is not None:
@@ -261,8 +275,20 @@ class SearchSpace:
 
     def with_constraints(self, constraints: Iterable[Constraint | Callable[[Arch], bool]]) -> SearchSpace:
         """A copy of this space with more constraints (e.g. the input-shape rules of a model)."""
-        space = SearchSpace(self.spec, constraints=(*self.constraints, *constraints), name=self.name)
+        space = SearchSpace(
+            self.spec, constraints=(*self.constraints, *constraints), name=self.name, canonical=self.declared_canonical
+        )
         space.builtin = self.builtin
+        space.canonical_stored_elsewhere = self.canonical_stored_elsewhere
+        return space
+
+    def with_canonical(self, canonical: Callable[[Arch], str | None], *, stored_elsewhere: bool = False) -> SearchSpace:
+        """A copy of this space with a declared equivalence (see :meth:`canonical`);
+        ``stored_elsewhere``: another component's config rebuilds it (the study installs a
+        table's ``id`` column this way), so :meth:`to_config` leaves it out."""
+        space = SearchSpace(self.spec, constraints=self.constraints, name=self.name, canonical=canonical)
+        space.builtin = self.builtin
+        space.canonical_stored_elsewhere = stored_elsewhere
         return space
 
     # -- structure ----------------------------------------------------------------------
@@ -520,13 +546,29 @@ class SearchSpace:
         return values
 
     def canonical(self, arch: Mapping[str, Value]) -> str:
-        """One key for all architectures that are the same network: inactive decisions do not
-        exist, and each cell is reduced to the expression it computes (see :meth:`Cell.key`),
-        which merges isomorphic cells and cells that differ only in edges carrying nothing.
+        """One key for all architectures that are the same network: the key by which every
+        strategy and the study deduplicate.
 
-        For a space that is one cell, the key is that cell's expression, e.g.
+        With a declared equivalence (``SearchSpace(..., canonical=fn)``, or a table's ``id``
+        column, which the study installs), the key is ``fn(arch)``, prefixed ``=`` so it never
+        equals a structural key; where ``fn`` returns ``None`` the structural key is used.
+        The structural key: inactive decisions do not exist, and each cell is reduced to the
+        function it computes (see :meth:`Cell.key`), which merges isomorphic cells, cells that
+        differ only in edges carrying nothing, and cells equal as expressions.
+
+        For a space that is one cell, the structural key is that cell's expression, e.g.
         ``nor_conv_3x3(x)+skip...``.
+
+        Example:
+            >>> from nasforge.space import Choice
+            >>> space = SearchSpace({"a": Choice([1, 2]), "b": Choice([1, 2])}, canonical=lambda x: str(x["a"] * x["b"]))
+            >>> space.canonical(Arch({"a": 1, "b": 2})) == space.canonical(Arch({"a": 2, "b": 1}))
+            True
         """
+        if self.declared_canonical is not None:
+            declared = self.declared_canonical(arch if isinstance(arch, Arch) else Arch(arch))
+            if declared is not None:
+                return f"={declared}"
         if self._is_one_cell():
             name, cell = next(iter(self.cells.items()))
             return cell.key(cell.ops_of(name, arch))

@@ -21,7 +21,9 @@ with a known optimum, so each one tests real behaviour:
 - a study stopped and reopened from its SQLite file continues exactly as an uninterrupted
   one, with no replay mismatch (:func:`check_resume`);
 - no architecture is proposed twice at the same budget, by canonical key, and every one
-  meets the space's constraints (:func:`check_trials`; the study also refuses a duplicate);
+  meets the space's constraints (:func:`check_trials`; the study also refuses a duplicate),
+  also where the space declares which architectures are the same network (the ``declared``
+  toy problem: ``SearchSpace(..., canonical=fn)``);
 - ``ask`` returns ``None`` once the space is exhausted, and not before
   (:func:`check_exhaustion`);
 - asks made while earlier candidates are pending propose no duplicates, and ``WAIT`` comes
@@ -102,6 +104,20 @@ def _cell_score(arch: Arch, budget: float | None = None) -> dict[str, float]:
     return {"score": score - _wobble(5 * convs + 3 * pools + len(key), budget), "cost": float(convs)}
 
 
+def _same_network(arch: Arch) -> str:
+    """A declared equivalence: kernel 7 is the same network as kernel 5 (say, a 5x5 kernel
+    padded with zeros)."""
+    return f"{min(int(arch['kernel']), 5)}-{arch['width']}-{arch['depth']}"
+
+
+def _declared_space() -> SearchSpace:
+    return SearchSpace(_chain_space().spec, name="toy-declared", canonical=_same_network)
+
+
+def _declared_score(arch: Arch, budget: float | None = None) -> dict[str, float]:
+    return _chain_score(arch.with_values({"kernel": min(int(arch["kernel"]), 5)}), budget)
+
+
 def _nested_space() -> SearchSpace:
     return SearchSpace(
         {
@@ -164,6 +180,7 @@ PROBLEMS: dict[str, ToyProblem] = {
         ToyProblem("constrained", _constrained_space, _constrained_score),
         ToyProblem("cell", _cell_space, _cell_score),
         ToyProblem("nested", _nested_space, _nested_score),
+        ToyProblem("declared", _declared_space, _declared_score),
     )
 }
 """The toy problems by name (names travel to spawned processes; functions do not)."""
@@ -467,7 +484,7 @@ class StrategyTests:
     def test_finds_the_optimum_of_a_toy_space(self) -> None:
         check_finds_optimum(type(self).factory, None, "chain", self.optimum_trials, seeds=self.optimum_seeds)
 
-    @pytest.mark.parametrize("problem", ["constrained", "cell", "nested"])
+    @pytest.mark.parametrize("problem", ["constrained", "cell", "nested", "declared"])
     def test_runs_other_spaces_without_duplicates_within_constraints(self, problem: str) -> None:
         study = run_study(type(self).factory, None, problem, trials=40)
         check_trials(study)
@@ -486,7 +503,7 @@ class StrategyTests:
     def test_resume_equals_an_uninterrupted_run(self, tmp_path: Path) -> None:
         check_resume(type(self).factory, None, "nested", tmp_path, every=7, trials=30)
 
-    @pytest.mark.parametrize("problem", ["chain", "constrained", "cell"])
+    @pytest.mark.parametrize("problem", ["chain", "constrained", "cell", "declared"])
     def test_none_only_when_the_space_is_exhausted(self, problem: str) -> None:
         check_exhaustion(type(self).factory, None, problem)
 
