@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import sys
@@ -54,8 +55,10 @@ class RayExecutor(Executor):
 
     Joins the cluster at ``address`` (``"auto"`` for the one this machine belongs to), or
     starts a local Ray by default and shuts it down at the end. A Ray worker process is
-    reused from trial to trial and loads the evaluator once. A trial whose worker crashes or
-    is killed by Ray's memory monitor fails with that reason; one over ``trial_timeout``
+    reused from trial to trial and loads the evaluator once. A trial whose node dies (a
+    machine lost, its raylet killed) is run again once elsewhere, its report noting why
+    (``retried_after``); a trial whose worker crashes or is killed by Ray's memory monitor
+    fails with that reason; one over ``trial_timeout``
     (counted from its submission) is cancelled and fails. Only the search process writes
     the storage. On a cluster, nasforge and the evaluator's module must be importable on
     every node (``runtime_env``, e.g. ``{"working_dir": "."}``, can ship the module).
@@ -116,6 +119,8 @@ class RayExecutor(Executor):
         self._owns_ray = False
         self._slots = 0
         self._running: dict[Any, tuple[int, float, float]] = {}  # ref -> (number, monotonic start, wall start)
+        self._candidates: dict[int, Candidate] = {}  # number -> candidate, to run again after its node died
+        self._retried: dict[int, str] = {}  # number -> why it was run again
 
     def start(self, evaluator: Evaluator) -> None:
         try:
@@ -160,6 +165,8 @@ class RayExecutor(Executor):
         self._boxed = [ray.put(payload)]  # in a list, so that each task fetches it only once
         self._sys_path = list(sys.path)
         self._running.clear()
+        self._candidates.clear()
+        self._retried.clear()
 
     def free(self) -> int:
         return max(0, self._slots - len(self._running))
@@ -167,6 +174,7 @@ class RayExecutor(Executor):
     def submit(self, number: int, candidate: Candidate) -> None:
         ref = self._task.remote(self._key, self._boxed, self._sys_path, self.threads, number, candidate)
         self._running[ref] = (number, time.monotonic(), time.time())
+        self._candidates[number] = candidate
 
     def wait(self) -> list[Outcome]:
         if not self._running:
@@ -182,23 +190,35 @@ class RayExecutor(Executor):
             if ready:  # collect everything else that is done too
                 ready, _ = ray.wait(list(self._running), num_returns=len(self._running), timeout=0)
             for ref in ready:
-                outcomes.append(self._collect(ref))
+                outcome = self._collect(ref)
+                if outcome is not None:
+                    outcomes.append(outcome)
             if self.trial_timeout is not None:
                 now = time.monotonic()
                 for ref, (number, start, wall) in list(self._running.items()):
                     if now - start >= self.trial_timeout:
                         ray.cancel(ref, force=True)
                         del self._running[ref]
+                        self._candidates.pop(number, None)
                         reason = f"time limit: the trial ran longer than trial_timeout={self.trial_timeout:g} s and was stopped"
                         outcomes.append(Outcome(number, TrialState.FAILED, error=reason, started=wall,
                                                 finished=time.time(), cost_seconds=now - start))  # fmt: skip
         return outcomes
 
-    def _collect(self, ref: Any) -> Outcome:
+    def _collect(self, ref: Any) -> Outcome | None:
+        """The outcome of a finished task; ``None`` when its node died and it was submitted again."""
         ray = self._ray
         number, start, wall = self._running.pop(ref)
         try:
             value = ray.get(ref)
+        except ray.exceptions.NodeDiedError as exc:
+            first = (str(exc).strip().splitlines() or ["its node died"])[0].split(". ")[0]  # the first sentence
+            candidate = self._candidates.get(number)
+            if number not in self._retried and candidate is not None:
+                self._retried[number] = f"NodeDiedError: {first}"
+                self.submit(number, candidate)  # once, wherever Ray finds room now
+                return None
+            reason = f"worker died (its Ray node died{' again, after one retry' if number in self._retried else ''}: {first})"
         except ray.exceptions.OutOfMemoryError:
             reason = "worker died (killed by Ray's memory monitor: out of memory)"
         except ray.exceptions.WorkerCrashedError:
@@ -211,7 +231,12 @@ class RayExecutor(Executor):
                 raise FatalError(f"a Ray worker could not load the evaluator: {value[1]}")
             if value.fatal:
                 raise FatalError(value.error or "a trial stopped the search")
+            self._candidates.pop(number, None)
+            if number in self._retried:
+                return dataclasses.replace(value, report={**value.report, "retried_after": self._retried.pop(number)})
             return value  # type: ignore[no-any-return]
+        self._candidates.pop(number, None)
+        self._retried.pop(number, None)
         return Outcome(number, TrialState.FAILED, error=reason, started=wall, finished=time.time(),
                        cost_seconds=time.monotonic() - start)  # fmt: skip
 
@@ -223,6 +248,7 @@ class RayExecutor(Executor):
             with contextlib.suppress(Exception):  # Ray may already be gone
                 ray.cancel(ref, force=True)
         self._running.clear()
+        self._candidates.clear()
         if self._owns_ray and ray.is_initialized():
             ray.shutdown()
         self._owns_ray = False
