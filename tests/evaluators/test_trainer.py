@@ -311,7 +311,9 @@ def test_training_decisions_count_as_read_and_bad_values_are_refused() -> None:
     )  # fmt: skip
     t = trainer()
     t.constraints(space)  # no "no part reads this decision"
-    arch = Arch({"kernel": 3, "channels": 16, "units": 64, "lr": 1e-2, "optimizer": "sgd", "batch_size": 32, "epochs": 2})
+    arch = Arch(
+        {"kernel": 3, "channels": 16, "units": 64, "lr": 1e-2, "optimizer": "sgd", "batch_size": 32, "epochs": 2}
+    )
     s = t.settings(arch)
     assert (s.lr, s.optimizer, s.batch_size, s.epochs) == (1e-2, "sgd", 32, 2)
     assert t.epochs_for(0.5, s.epochs) == 1
@@ -348,3 +350,82 @@ def test_a_user_network_run_records_the_space_name_and_loads_back(tmp_path: Path
     assert record["builder"].endswith("test_trainer:lazy_cnn")  # importable: load_model needs no builder=
     for model in (load_model(tmp_path / "run"), load_model(tmp_path / "run", builder=lazy_cnn)):
         assert model(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
+
+
+# -- hooks: your training, not only ours --------------------------------------------------------
+
+
+def test_loss_extra_metrics_augment_and_a_scheduler_are_used() -> None:
+    import torch.nn.functional as F
+
+    seen: list[int] = []
+
+    def augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        seen.append(len(x))
+        return x + 0.01 * torch.randn(x.shape, generator=g)
+
+    def top2(out: torch.Tensor, y: torch.Tensor) -> float:
+        return float((out.topk(2, dim=1).indices == y[:, None]).any(1).float().mean())
+
+    plain = trainer().evaluate(SMALL)
+    hooked_t = trainer(loss=lambda out, y: F.cross_entropy(out, y, label_smoothing=0.2), extra_metrics={"top2": top2},
+                       augment=augment, scheduler="cosine")  # fmt: skip
+    assert "top2" in hooked_t.metrics
+    hooked = hooked_t.evaluate(SMALL)
+    assert seen and hooked.metrics["top2"] >= hooked.metrics["accuracy"]
+    assert hooked.metrics["loss"] != plain.metrics["loss"]
+    with pytest.raises(ConfigError, match=r"extra_metrics\.accuracy is a metric the trainer already produces"):
+        trainer(extra_metrics={"accuracy": top2})
+
+
+def test_a_whole_fit_step_of_your_own_and_your_optimizer() -> None:
+    from nasforge.evaluators._hooks import FitContext
+
+    calls: list[str] = []
+
+    def make_optimizer(model: nn.Module, settings: Any) -> torch.optim.Optimizer:
+        calls.append(f"opt lr={settings.lr}")
+        return torch.optim.SGD(model.parameters(), lr=settings.lr)
+
+    def fit_fn(model: nn.Module, x: torch.Tensor, y: torch.Tensor, ctx: FitContext) -> None:
+        calls.append(f"fit epochs={ctx.epochs}")
+        for _ in range(ctx.epochs):
+            for i in range(0, len(y), 32):
+                loss = ctx.loss(model(x[i : i + 32]), y[i : i + 32])
+                ctx.optimizer.zero_grad()
+                loss.backward()
+                ctx.optimizer.step()
+            ctx.check()
+
+    t = trainer(make_optimizer=make_optimizer, fit_fn=fit_fn, lr=0.05, epochs=2)
+    result = t.evaluate(SMALL)
+    assert calls == ["opt lr=0.05", "fit epochs=2"] and result.metrics["accuracy"] > 0.3
+    scores = t.test(t.retrain(SMALL))  # retrain and test go through the same fit step
+    assert calls[-1] == "fit epochs=2" and scores["test_accuracy"] > 0.3
+
+
+def test_epoch_reports_give_the_curve_and_on_epoch_can_stop_a_trial() -> None:
+    t = trainer(epochs=3, epoch_reports=True, folds=2)
+    result = t.evaluate(SMALL)
+    assert len(result.report["epoch_accuracy"]) == 3 and len(result.report["epoch_loss"]) == 3
+    assert result.report["epoch_accuracy"][-1] == pytest.approx(result.metrics["accuracy"], abs=1e-6)
+
+    def prune(epoch: int, metrics: Any) -> None:
+        if epoch >= 1 and metrics["accuracy"] < 0.99:
+            raise TrialFailed(f"pruned after epoch {epoch}: accuracy {metrics['accuracy']:.3f}")
+
+    with pytest.raises(TrialFailed, match="pruned after epoch 1"):
+        trainer(epochs=3, epoch_reports=True, on_epoch=prune).evaluate(SMALL)
+
+
+def test_hooks_in_yaml_by_module_and_callable_and_back(tmp_path: Path) -> None:
+    from nasforge.evaluators import make_evaluator
+
+    spec = {"dataset": "digits", "epochs": 1, "threads": 1, "loss": "hook_fns:smooth_loss",
+            "extra_metrics": {"top2": "hook_fns:top2"}, "scheduler": "cosine"}  # fmt: skip
+    setup = make_evaluator(spec, builtin("seed-cnn"), Path(__file__).parent)
+    assert "top2" in setup.evaluator.metrics  # type: ignore[attr-defined]
+    config = setup.evaluator.to_config()  # type: ignore[attr-defined]
+    assert config["loss"] == "hook_fns:smooth_loss" and config["extra_metrics"] == {"top2": "hook_fns:top2"}
+    with pytest.raises(ConfigError, match=r"evaluator\.augment: cannot import module 'nowhere'"):
+        make_evaluator({**spec, "augment": "nowhere:flip"}, builtin("seed-cnn"), tmp_path)

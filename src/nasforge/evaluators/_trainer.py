@@ -7,8 +7,8 @@ import inspect
 import math
 import os
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,19 @@ from ..models._refs import callable_ref, import_ref
 from ..nn import ModelSpace
 from ..space import Arch, Constraint, SearchSpace
 from ._base import EvaluatorSetup, FinalModel, Result
+from ._hooks import (
+    HOOKS,
+    AugmentFn,
+    EpochFn,
+    FitContext,
+    LossFn,
+    MetricFn,
+    OptimizerFn,
+    SchedulerFn,
+    cosine,
+    hook_config,
+    resolve_hook,
+)
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 FIDELITIES = ("epochs", "data", "both")
@@ -131,6 +144,8 @@ class FoldScore:
     metrics: dict[str, float]
     epochs: int
     seconds: float
+    curve: list[dict[str, float]] = field(default_factory=list)
+    """The validation metrics after each epoch (with ``epoch_reports`` or early stopping)."""
 
 
 def check_device(device: Any, field: str = "device") -> str:
@@ -213,6 +228,23 @@ class Trainer:
         model_options: Options of the model builder (e.g. ``{"C": 16, "N": 1}`` for
             nasbench201); ``model:`` in YAML.
         measure_latency: Time one forward pass per trial (about 10-50 ms).
+        scheduler: The learning-rate schedule, stepped after every batch: ``none`` (default),
+            ``cosine`` (annealed to 0 over the training), or ``fn(optimizer, total_steps)``.
+        loss: ``loss(outputs, targets) -> tensor`` instead of cross-entropy (MSE for regression);
+            also the validation ``loss`` and what early stopping watches.
+        extra_metrics: ``{name: fn(outputs, targets) -> float}`` computed on the validation data
+            of every split (mean over folds), each a metric the objectives may name.
+        augment: ``augment(batch, generator) -> batch`` on every training batch (e.g. random
+            flips or crops of images), seeded by the trial's generator.
+        make_optimizer: ``make_optimizer(model, settings) -> Optimizer`` instead of ``optimizer``.
+        fit_fn: A whole fit step of your own, ``fit_fn(model, x, y, ctx)`` with a
+            :class:`FitContext` (settings, epochs, generator, loss, optimizer, scheduler,
+            augmentation, ``check()`` for the time limit), as Keras Tuner's ``HyperModel.fit``;
+            the trainer still splits, scales, validates, retrains, tests and exports.
+        epoch_reports: Validate after every epoch and report the curve (``epoch_accuracy`` or
+            ``epoch_mse``, and ``epoch_loss``: mean over folds) with the trial.
+        on_epoch: ``on_epoch(epoch, metrics)`` after every epoch's validation (with
+            ``epoch_reports``); raise :class:`nasforge.TrialFailed` in it to stop a trial early.
         standardize: Standardize the inputs with the mean and std of the training part of each
             split (the validation fold and the test part never enter them); default: as the
             data set says (on for tabular data: CSV, arrays of shape ``(samples, features)``).
@@ -251,6 +283,14 @@ class Trainer:
         model_options: Mapping[str, Any] | None = None,
         measure_latency: bool = True,
         standardize: bool | None = None,
+        scheduler: str | SchedulerFn | None = None,
+        loss: LossFn | None = None,
+        extra_metrics: Mapping[str, MetricFn] | None = None,
+        augment: AugmentFn | None = None,
+        make_optimizer: OptimizerFn | None = None,
+        fit_fn: Callable[..., None] | None = None,
+        epoch_reports: bool = False,
+        on_epoch: EpochFn | None = None,
     ) -> None:
         with called("Trainer"):
             self.seed = v.non_negative_int(seed, "seed")
@@ -275,6 +315,19 @@ class Trainer:
                 v.mapping(model_options, "model_options", "{C: 16, N: 1}")
             self.measure_latency = v.boolean(measure_latency, "measure_latency")
             self.standardize = self.data.standardize if standardize is None else v.boolean(standardize, "standardize")
+            self.scheduler = resolve_hook(scheduler, "scheduler")
+            self.loss = resolve_hook(loss, "loss")
+            self.extra_metrics: dict[str, MetricFn] | None = resolve_hook(extra_metrics, "extra_metrics")
+            for name in self.extra_metrics or {}:
+                if name in ("accuracy", "loss", "mse", "mae", "r2", "params", "flops", "latency_ms", "train_seconds"):
+                    raise ConfigError(
+                        f"extra_metrics.{name}", "is a metric the trainer already produces; name it otherwise"
+                    )
+            self.augment = resolve_hook(augment, "augment")
+            self.make_optimizer = resolve_hook(make_optimizer, "make_optimizer")
+            self.fit_fn = resolve_hook(fit_fn, "fit_fn")
+            self.epoch_reports = v.boolean(epoch_reports, "epoch_reports")
+            self.on_epoch = resolve_hook(on_epoch, "on_epoch")
             self.space_name = space if isinstance(space, str) else space.name if space is not None else None
             """The name of the space given (which picks the model builder)."""
             self.network = models.Network.of(
@@ -320,6 +373,9 @@ class Trainer:
         """
         check_keys(spec, cls.options())
         options = {k: val for k, val in spec.items() if k not in cls.YAML_ONLY}
+        for hook in HOOKS:
+            if hook in options:
+                options[hook] = resolve_hook(options[hook], hook, base)
         model_fn: Any = None
         if isinstance(spec.get("model"), str):
             model_fn = import_ref(spec["model"], base, "model")
@@ -374,7 +430,7 @@ class Trainer:
             if name == "standardize" and value == self.data.standardize:
                 continue  # the data set's own default
             if value != params[name].default:
-                out[name] = value
+                out[name] = hook_config(value, name) if name in HOOKS else value
         if self.network.options:
             out["model"] = dict(self.network.options)
         return out
@@ -385,7 +441,7 @@ class Trainer:
     def metrics(self) -> list[str]:
         """The metrics each trial produces (visible to the search)."""
         first = ["mse", "mae", "r2", "loss"] if self.data.regression else ["accuracy", "loss"]
-        names = [*first, "params", "flops", "latency_ms", "train_seconds"]
+        names = [*first, *(self.extra_metrics or {}), "params", "flops", "latency_ms", "train_seconds"]
         return [n for n in names if n != "latency_ms" or self.measure_latency]
 
     def constraints(self, space: SearchSpace) -> list[Constraint]:
@@ -500,44 +556,77 @@ class Trainer:
 
     def fit(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, generator: torch.Generator,
             val: tuple[torch.Tensor, torch.Tensor] | None = None, deadline: float | None = None,
-            settings: TrialSettings | None = None, y_scale: float = 1.0) -> FoldScore:  # fmt: skip
+            settings: TrialSettings | None = None, y_stats: tuple[float, float] = (0.0, 1.0)) -> FoldScore:  # fmt: skip
         """Train ``model`` on ``(x, y)`` (tensors on the training device, already scaled) for
         ``epochs``, the data reshuffled each epoch with ``generator``, with ``settings``
-        (default: the trainer's options); score it on ``val`` (at every epoch with early
-        stopping, else once at the end). Raises :class:`TrialFailed` on a NaN loss or past
+        (default: the trainer's options) and the hooks (``loss``, ``augment``,
+        ``make_optimizer``, ``scheduler``, or a whole ``fit_fn``); score it on ``val`` (at
+        every epoch with early stopping or ``epoch_reports``, else once at the end; the best
+        epoch by validation loss with early stopping). ``y_stats``: the mean and std the
+        regression target was scaled with. Raises :class:`TrialFailed` on a NaN loss or past
         ``deadline`` (a ``time.perf_counter()`` value)."""
         t0 = time.perf_counter()
         s = settings if settings is not None else self.settings()
-        opt = self._make_optimizer(model, s)
+        opt = self.make_optimizer(model, s) if self.make_optimizer is not None else self._make_optimizer(model, s)
         n, bs = len(y), s.batch_size
         # A final batch of one sample breaks batch norm in training mode: drop it (it is a
         # different sample every epoch, since the data is reshuffled).
         stop = n - 1 if n % bs == 1 and n > 1 else n
+        steps = epochs * len(range(0, stop, bs))
+        sched = self._make_scheduler(opt, steps)
+
+        def check(epoch: int = 0) -> None:
+            if deadline is not None and time.perf_counter() > deadline:
+                raise TrialFailed(f"time limit of {self.time_limit:g} s reached in epoch {epoch + 1} of {epochs}")
+
+        curve: list[dict[str, float]] = []
+        if self.fit_fn is not None:
+            ctx = FitContext(s, epochs, generator, self._loss, opt, sched, self.augment, check)
+            model.train()
+            self.fit_fn(model, x, y, ctx)
+            seconds = time.perf_counter() - t0
+            if val is None:
+                return FoldScore({"loss": math.nan}, epochs, seconds)
+            scores = self.score(model, *val, y_stats=y_stats)
+            if not math.isfinite(scores["loss"]):
+                raise TrialFailed(f"validation loss is {scores['loss']}")
+            return FoldScore(scores, epochs, seconds)
         best: dict[str, float] | None = None  # validation metrics of the best epoch
         since_best = 0
         done = 0
         train_loss = math.nan
+        every_epoch = val is not None and (self.early_stopping is not None or self.epoch_reports)
         for epoch in range(epochs):
             model.train()
             perm = torch.randperm(n, generator=generator).to(x.device, non_blocking=True)
             xs, ys = x[perm], y[perm]
             losses = []
             for i in range(0, stop, bs):
-                loss = self._loss(model(xs[i : i + bs]), ys[i : i + bs])
+                xb = xs[i : i + bs]
+                if self.augment is not None:
+                    xb = self.augment(xb, generator)
+                loss = self._loss(model(xb), ys[i : i + bs])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+                if sched is not None:
+                    sched.step()
                 losses.append(loss.detach())
-                if deadline is not None and time.perf_counter() > deadline:
-                    raise TrialFailed(f"time limit of {self.time_limit:g} s reached in epoch {epoch + 1} of {epochs}")
+                check(epoch)
             done = epoch + 1
             if not losses:
                 raise TrialFailed(f"no training batch: {n} training samples")
             train_loss = float(torch.stack(losses).mean())
             if not math.isfinite(train_loss):
                 raise TrialFailed(f"training loss is {train_loss} in epoch {epoch + 1}; lower the learning rate")
-            if val is not None and self.early_stopping is not None:
-                scores = self.score(model, *val, y_scale=y_scale)
+            if every_epoch and val is not None:
+                scores = self.score(model, *val, y_stats=y_stats)
+                curve.append(scores)
+                if self.on_epoch is not None:
+                    self.on_epoch(epoch + 1, dict(scores))
+                if self.early_stopping is None:
+                    best = scores
+                    continue
                 if best is None or scores["loss"] < best["loss"]:
                     best, since_best = scores, 0
                 else:
@@ -548,43 +637,63 @@ class Trainer:
         if val is None:
             return FoldScore({"loss": train_loss}, done, seconds)
         if best is None:
-            best = self.score(model, *val, y_scale=y_scale)
+            best = self.score(model, *val, y_stats=y_stats)
         if not math.isfinite(best["loss"]):
             raise TrialFailed(f"validation loss is {best['loss']}")
-        return FoldScore(best, done, seconds)
+        return FoldScore(best, done, seconds, curve)
+
+    def _make_scheduler(self, opt: torch.optim.Optimizer, steps: int) -> Any:
+        if self.scheduler is None or self.scheduler == "none":
+            return None
+        if self.scheduler == "cosine":
+            return cosine(opt, steps)
+        return self.scheduler(opt, steps)
 
     def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.loss is not None:
+            return self.loss(out, y)
         if self.data.regression:
             return F.mse_loss(out.reshape(-1), y)
         return F.cross_entropy(out, y)
 
     def score(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 2048, *,
-              y_scale: float = 1.0) -> dict[str, float]:  # fmt: skip
-        """``model``'s metrics on ``(x, y)`` in eval mode: ``{"accuracy", "loss"}`` (mean
-        cross-entropy), or for regression ``{"mse", "mae", "r2", "loss"}``: ``loss`` is the mean
-        squared error in the units the model was trained in (the standardized target), ``mse``
-        and ``mae`` in the target's units (``y_scale``: the target's std used to scale it)."""
+              y_stats: tuple[float, float] = (0.0, 1.0)) -> dict[str, float]:  # fmt: skip
+        """``model``'s metrics on ``(x, y)`` in eval mode: ``{"accuracy", "loss"}`` (the
+        training loss: cross-entropy by default), or for regression ``{"mse", "mae", "r2",
+        "loss"}``: ``loss`` in the units the model was trained in (the standardized target),
+        ``mse`` and ``mae`` in the target's units (``y_stats``: the mean and std the target
+        was scaled with); plus each of ``extra_metrics``."""
         model.eval()
         with torch.inference_mode():
             out = torch.cat([model(x[i : i + batch]) for i in range(0, len(y), batch)]) if len(y) else None
+            if out is None:
+                return {"loss": math.nan, **({"mse": math.nan} if self.data.regression else {"accuracy": math.nan})}
+            scores = self._metrics(out, y, y_stats)
+        return scores
+
+    def _metrics(self, out: torch.Tensor, y: torch.Tensor, y_stats: tuple[float, float]) -> dict[str, float]:
         n = max(len(y), 1)
-        if out is None:
-            return {"loss": math.nan, **({"mse": math.nan} if self.data.regression else {"accuracy": math.nan})}
+        loss = float(self._loss(out, y))
         if not self.data.regression:
-            loss = float(F.cross_entropy(out, y, reduction="sum")) / n
-            return {"accuracy": float((out.argmax(1) == y).sum()) / n, "loss": loss}
+            scores = {"accuracy": float((out.argmax(1) == y).sum()) / n, "loss": loss}
+            for name, fn in (self.extra_metrics or {}).items():
+                scores[name] = float(fn(out, y))
+            return scores
+        mean, std = y_stats
         pred = out.reshape(-1).double()
         yd = y.double()
-        std = y_scale
         err = pred - yd
         mse = float((err**2).mean())
         total = float(((yd - yd.mean()) ** 2).mean())
-        return {
+        scores = {
             "mse": mse * std**2,
             "mae": float(err.abs().mean()) * std,
             "r2": 1.0 - mse / total if total > 0 else math.nan,
-            "loss": mse,
+            "loss": loss,
         }
+        for name, fn in (self.extra_metrics or {}).items():
+            scores[name] = float(fn(pred * std + mean, yd * std + mean))
+        return scores
 
     def _scaling(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float, float] | None:
         """Input mean and std per feature (and the target's for regression) of the training part
@@ -641,10 +750,11 @@ class Trainer:
                 model.to(dev)
                 scores.append(self.fit(model, xtr, ytr, epochs=epochs, generator=generator,
                                        val=(xva, yva), deadline=deadline, settings=settings,
-                                       y_scale=stats[3] if stats is not None else 1.0))  # fmt: skip
+                                       y_stats=(stats[2], stats[3]) if stats is not None else (0.0, 1.0)))  # fmt: skip
                 del model  # freed by reference counting; no gc.collect() (0.2 s with torch loaded)
         main = "mse" if self.data.regression else "accuracy"
         names = ["mse", "mae", "r2", "loss"] if self.data.regression else ["accuracy", "loss"]
+        names += list(self.extra_metrics or {})
         metrics = {name: float(np.mean([sc.metrics[name] for sc in scores])) for name in names}
         metrics.update({
             "params": float(prof.params),
@@ -659,6 +769,12 @@ class Trainer:
             values = np.array([sc.metrics[main] for sc in scores])
             report[f"{main}_std"] = float(values.std())
             report[f"fold_{main}"] = [round(float(a), 6) for a in values]
+        if self.epoch_reports:
+            length = min(len(sc.curve) for sc in scores)
+            for name in (main, "loss"):
+                report[f"epoch_{name}"] = [
+                    round(float(np.mean([sc.curve[e][name] for sc in scores])), 6) for e in range(length)
+                ]
         return Result(metrics, report=report, cost_seconds=time.perf_counter() - t0)
 
     # -- the best model -------------------------------------------------------------------
