@@ -75,6 +75,7 @@ def test_arrays_with_string_labels_and_any_torch_dataset() -> None:
     y = np.array(["cat", "dog", "eel"] * 10)
     ds = Dataset.from_arrays(x, y, seed=0)
     assert ds.classes == ("cat", "dog", "eel") and ds.standardize  # tabular: standardized by default
+    assert load_dataset((x, y), seed=0).classes == ("cat", "dog", "eel")  # type: ignore[arg-type]
     tds = torch.utils.data.TensorDataset(torch.rand(30, 1, 4, 4), torch.arange(30) % 3)
     from_torch = load_dataset(tds, seed=0)  # type: ignore[arg-type]
     assert from_torch.input_shape == (1, 4, 4) and from_torch.num_classes == 3 and not from_torch.standardize

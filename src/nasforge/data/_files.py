@@ -240,13 +240,14 @@ def _task(spec: Mapping[str, Any], field: str) -> str:
     return str(task)
 
 
-def load_dataset(spec: str | Mapping[str, Any] | Dataset, *, base: str | os.PathLike[str] = ".",
+def load_dataset(spec: Any, *, base: str | os.PathLike[str] = ".",
                  test_fraction: float = TEST_FRACTION, seed: int = 0, field: str = "evaluator.dataset") -> Dataset:  # fmt: skip
     """A :class:`Dataset` from its config form: a built-in name (``digits``, ``mnist5k``,
     ``mnist1d``), ``{npz: FILE}``, ``{csv: FILE, target: COLUMN[, features: [...]]}`` or
     ``{images: FOLDER[, size: [H, W], grayscale: BOOL]}``; a CSV or npz may say ``task:
     regression``; a CSV may list ``categorical:`` columns and turn ``standardize`` off; a
-    ``torch.utils.data.Dataset`` is read with :meth:`Dataset.from_torch`. Relative paths are taken from
+    ``torch.utils.data.Dataset`` is read with :meth:`Dataset.from_torch`, a tuple ``(x, y)`` of
+    arrays with :meth:`Dataset.from_arrays`. Relative paths are taken from
     ``base``. The test split is stratified, ``test_fraction`` of the data, chosen with ``seed``.
 
     Example:
@@ -256,6 +257,8 @@ def load_dataset(spec: str | Mapping[str, Any] | Dataset, *, base: str | os.Path
     """
     if isinstance(spec, Dataset):
         return spec
+    if isinstance(spec, tuple) and len(spec) == 2:
+        return Dataset.from_arrays(spec[0], spec[1], test_fraction=test_fraction, seed=seed, field=field)
     if not isinstance(spec, str | Mapping) and hasattr(spec, "__getitem__") and hasattr(spec, "__len__"):
         return Dataset.from_torch(spec, test_fraction=test_fraction, seed=seed, field=field)
     if isinstance(spec, str):

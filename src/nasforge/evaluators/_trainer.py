@@ -202,7 +202,8 @@ class Trainer:
     scores it once on the test split (the :class:`Finalizer` capability).
 
     Args:
-        data: A :class:`nasforge.data.Dataset`, a built-in data set name, or a data set's
+        data: A :class:`nasforge.data.Dataset`, arrays ``(x, y)``, any ``torch.utils.data.Dataset``,
+            a built-in data set name, or a data set's
             config form (``{csv: FILE, target: COLUMN}``, ...).
         space: The search space (or a built-in name); it picks the model builder.
         model_fn: Instead of a built-in builder: ``model_fn(arch, input_shape, num_classes) -> nn.Module``.
@@ -261,7 +262,7 @@ class Trainer:
 
     def __init__(
         self,
-        data: Dataset | str | Mapping[str, Any],
+        data: Dataset | str | Mapping[str, Any] | Any,
         *,
         space: SearchSpace | str | None = None,
         model_fn: ModelFn | None = None,
