@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from proc_helpers import config
 
@@ -82,7 +84,7 @@ def test_executor_configs_are_validated() -> None:
     assert isinstance(local, LocalExecutor) and (local.workers, local.trial_timeout, local.threads) == (3, 60.0, 2)
     ray = make_executor({"name": "ray", "address": "auto", "cpus_per_trial": 2, "gpus_per_trial": 0.5})
     assert isinstance(ray, RayExecutor) and (ray.cpus_per_trial, ray.gpus_per_trial, ray.threads) == (2.0, 0.5, 2)
-    bad = [
+    bad: list[tuple[dict[str, Any], str]] = [
         ({"name": "dask"}, "executor.name: unknown executor 'dask'; choose one of ['inline', 'local', 'ray']"),
         ({"name": "local", "workers": 0}, "executor.workers: must be a positive integer, got 0"),
         ({"name": "local", "worker": 2}, "executor.worker: unknown option of executor 'local'"),

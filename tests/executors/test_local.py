@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -10,12 +12,12 @@ from pathlib import Path
 import pytest
 from proc_helpers import config, write_trial_module
 
-from nasforge import ConfigError, FatalError, Study, TrialState
+from nasforge import Candidate, ConfigError, FatalError, Study, TrialState
 from nasforge.config import RunConfig
 from nasforge.evaluators import Function
-from nasforge.executors import LocalExecutor, describe_exit
+from nasforge.executors import LocalExecutor, Outcome, describe_exit
 from nasforge.run import create_study
-from nasforge.space import IntRange, SearchSpace
+from nasforge.space import Arch, IntRange, SearchSpace
 
 pytestmark = pytest.mark.slow
 
@@ -32,9 +34,8 @@ def test_two_local_workers_finish_the_budget_in_parallel(tmp_path: Path) -> None
     assert len(trials) == 8 and all(t.state is TrialState.COMPLETE for t in trials)
     pids = {t.metrics["pid"] for t in trials}
     assert len(pids) == 2  # two workers, each reused for several trials (no process per trial)
-    overlaps = sum(
-        1 for a in trials for b in trials if a.number < b.number and a.started < b.finished and b.started < a.finished
-    )
+    spans = [(t.started or 0.0, t.finished or 0.0) for t in trials]
+    overlaps = len([1 for i, a in enumerate(spans) for b in spans[i + 1 :] if a[0] < b[1] and b[0] < a[1]])
     assert overlaps >= 3  # trials really ran at the same time (the speed-up itself: benchmarks/parallel.py)
 
 
@@ -103,7 +104,9 @@ def test_a_function_lacking_an_objective_metric_stops_the_search_from_a_worker(t
     the function returned."""
     trial_module = write_trial_module(tmp_path)
     study = build(tmp_path, config(trial_module, "wrong_metric", budget={"trials": 6}))
-    with pytest.raises(FatalError, match=r"objectives.score: .*wrong_metric returned the metrics \['accuracy'\], without 'score'"):
+    with pytest.raises(
+        FatalError, match=r"objectives.score: .*wrong_metric returned the metrics \['accuracy'\], without 'score'"
+    ):
         study.run(trials=6)
 
 
@@ -119,3 +122,57 @@ def test_an_evaluator_that_cannot_be_pickled_is_refused_before_any_work() -> Non
 def test_describe_exit() -> None:
     assert describe_exit(3) == "worker died (exit code 3)"
     assert describe_exit(-15) == "worker died (exit code -15, killed by SIGTERM)"
+
+
+def zombie_children() -> list[int]:
+    """This process's children that ended and were not reaped (``<defunct>``)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                state, ppid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+            except OSError:
+                continue
+            if state == "Z" and int(ppid) == os.getpid():
+                out.append(int(entry.name))
+    return out
+
+
+def collect(ex: LocalExecutor, n: int) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    while len(outcomes) < n:
+        outcomes.extend(ex.wait())
+    return outcomes
+
+
+def ended(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_workers_that_die_while_idle_are_reaped_not_left_defunct(tmp_path: Path) -> None:
+    module = write_trial_module(tmp_path)
+    sys.path.insert(0, str(tmp_path))
+    ex = LocalExecutor(2)
+    try:
+        ex.start(Function(importlib.import_module(module).score))
+        for number, x in enumerate((1, 2)):
+            ex.submit(number, Candidate(Arch({"x": x})))
+        pids = {int(o.metrics["pid"]) for o in collect(ex, 2)}
+        for pid in pids:  # both die while idle, unseen by the executor
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while not all(ended(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for number, x in enumerate((3, 4), start=2):
+            ex.submit(number, Candidate(Arch({"x": x})))
+        outcomes = collect(ex, 2)
+        assert sorted(o.number for o in outcomes) == [2, 3] and all(o.state is TrialState.COMPLETE for o in outcomes)
+        assert not zombie_children()
+    finally:
+        ex.shutdown()
+        sys.path.remove(str(tmp_path))
+    assert not zombie_children()

@@ -32,6 +32,6 @@ def test_ray_runs_the_budget_fails_crashed_and_slow_trials_and_shuts_down(tmp_pa
     assert by_x[4].state is TrialState.FAILED and by_x[4].error is not None and by_x[4].error.startswith("worker died")
     done = [t for t in study.trials if t.state is TrialState.COMPLETE]
     assert sorted(t.arch["x"] for t in done) == [0, 6, 7, 8, 9, 10, 11]
-    assert all(t.metrics["score"] == -abs(t.arch["x"] - 37) for t in done)
+    assert all(t.metrics["score"] == -abs(int(t.arch["x"]) - 37) for t in done)
     pids = [t.metrics["pid"] for t in done]
     assert len(set(pids)) < len(pids)  # Ray reuses its worker processes

@@ -123,7 +123,8 @@ class LocalExecutor(Executor):
         worker = next((w for w in idle if w.ready), idle[0])
         try:
             worker.conn.send((number, candidate))
-        except OSError:  # it died while idle: give the trial to a fresh worker
+        except OSError:  # it died while idle: reap it, give the trial to a fresh worker
+            _reap(worker)
             worker = self._replace(worker)
             worker.conn.send((number, candidate))
         worker.task = (number, candidate)
@@ -147,6 +148,7 @@ class LocalExecutor(Executor):
                 if worker.task is not None and worker.deadline is not None and worker.deadline <= now:
                     outcomes.append(self._time_out(worker))
             self._reap_retiring()
+            multiprocessing.active_children()  # joins any child process that ended: no <defunct> left
         return outcomes
 
     def shutdown(self) -> None:
@@ -167,6 +169,7 @@ class LocalExecutor(Executor):
                 w.process.kill()
                 w.process.join(1.0)
             w.conn.close()
+        multiprocessing.active_children()
         _LIVE.discard(self)
 
     # -- workers --------------------------------------------------------------------------
@@ -269,6 +272,15 @@ class LocalExecutor(Executor):
                 w.process.join(0)
                 w.conn.close()
         self._retiring = still
+
+
+def _reap(worker: _Worker) -> None:
+    """Make sure ``worker``'s process is gone and joined (never left a zombie), its pipe closed."""
+    worker.process.join(1.0)
+    if worker.process.is_alive():
+        worker.process.kill()
+        worker.process.join(1.0)
+    worker.conn.close()
 
 
 _LIVE: weakref.WeakSet[LocalExecutor] = weakref.WeakSet()
