@@ -285,3 +285,14 @@ def test_yaml_names_the_model_and_the_space_comes_from_it(tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match=r"^evaluator\.model: cannot import module 'nowhere'"):
         RunConfig.parse({"evaluator": {"dataset": "digits", "model": "nowhere:net"}}, tmp_path)
     assert np.isfinite(cfg.evaluator.evaluate(Arch({"units": 8})).metrics["accuracy"])
+
+
+def test_a_model_space_pickles_by_name_for_worker_processes() -> None:
+    import pickle
+
+    from nasforge.evaluators import Trainer
+
+    assert pickle.loads(pickle.dumps(lazy_net)) is lazy_net
+    t = Trainer("digits", model_fn=lazy_net, epochs=1, threads=1, measure_latency=False)
+    again = pickle.loads(pickle.dumps(t))
+    assert again.model_fn is lazy_net and again.space.names == t.space.names  # type: ignore[union-attr]

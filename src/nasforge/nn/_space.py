@@ -3,7 +3,10 @@ user's network asks for, and build each candidate from the same code."""
 
 from __future__ import annotations
 
+import copyreg
+import importlib
 import inspect
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, overload
 
@@ -88,6 +91,17 @@ class ModelSpace:
     def __repr__(self) -> str:
         return f"ModelSpace({self.name!r})"
 
+    def __reduce__(self) -> Any:
+        """Pickled by name when it is a module's attribute (as a decorated function is), so it
+        travels to worker processes like the function it wraps."""
+        module = sys.modules.get(self.__module__)
+        found: Any = module
+        for part in self.__qualname__.split("."):
+            found = getattr(found, part, None)
+        if found is self:
+            return (_by_name, (self.__module__, self.__qualname__))
+        return (copyreg.__newobj__, (type(self),), dict(self.__dict__))
+
     # -- the space ---------------------------------------------------------------------------
 
     def space(self, input_shape: Sequence[int], num_classes: int) -> SearchSpace:
@@ -126,6 +140,13 @@ class ModelSpace:
         if self.declared is not None:
             return _checked(self.fn(Arch(dict(arch)), tuple(input_shape), int(num_classes), **options), self.name)
         return _checked(self.fn(Fixed(arch, input_shape, num_classes), **options), self.name)
+
+
+def _by_name(module: str, qualname: str) -> ModelSpace:
+    found: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    return found  # type: ignore[no-any-return]
 
 
 def _checked(model: Any, name: str) -> nn.Module:
