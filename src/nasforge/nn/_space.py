@@ -3,7 +3,6 @@ user's network asks for, and build each candidate from the same code."""
 
 from __future__ import annotations
 
-import copyreg
 import importlib
 import inspect
 import sys
@@ -100,7 +99,7 @@ class ModelSpace:
             found = getattr(found, part, None)
         if found is self:
             return (_by_name, (self.__module__, self.__qualname__))
-        return (copyreg.__newobj__, (type(self),), dict(self.__dict__))
+        return (_from_state, (type(self), dict(self.__dict__)))
 
     # -- the space ---------------------------------------------------------------------------
 
@@ -140,6 +139,12 @@ class ModelSpace:
         if self.declared is not None:
             return _checked(self.fn(Arch(dict(arch)), tuple(input_shape), int(num_classes), **options), self.name)
         return _checked(self.fn(Fixed(arch, input_shape, num_classes), **options), self.name)
+
+
+def _from_state(cls: type[ModelSpace], state: dict[str, Any]) -> ModelSpace:
+    obj = cls.__new__(cls)
+    obj.__dict__.update(state)
+    return obj
 
 
 def _by_name(module: str, qualname: str) -> ModelSpace:
