@@ -293,6 +293,10 @@ def test_a_model_space_pickles_by_name_for_worker_processes() -> None:
     from nasforge.evaluators import Trainer
 
     assert pickle.loads(pickle.dumps(lazy_net)) is lazy_net
+    import own_nets  # a top-level function wrapped without being a module attribute: pickled by state
+
+    wrapped = nf.ModelSpace(own_nets.plain, space=SearchSpace({"units": Choice([4])}, name="plain"))
+    assert pickle.loads(pickle.dumps(wrapped)).space(SHAPE, CLASSES).names == ["units"]
     t = Trainer("digits", model_fn=lazy_net, epochs=1, threads=1, measure_latency=False)
     again = pickle.loads(pickle.dumps(t))
     assert again.model_fn is lazy_net and again.space.names == t.space.names  # type: ignore[union-attr]
