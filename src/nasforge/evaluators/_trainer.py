@@ -183,9 +183,17 @@ class Trainer:
 
     Metrics (all visible to the search, listed in :attr:`metrics`): ``accuracy`` (validation,
     mean over folds), ``loss`` (validation cross-entropy), ``params``, ``flops`` (one input),
-    ``latency_ms`` (one input, CPU; only with ``measure_latency``) and ``train_seconds``. The
+    ``latency_ms`` (one input, CPU; only with ``measure_latency``) and ``train_seconds``, plus
+    any ``extra_metrics``; for a regression data set ``mse``, ``mae`` and ``r2`` (in the
+    target's units) replace ``accuracy`` and the default objective is ``{mse: minimize}``. The
     report (hidden from the search) holds ``accuracy_std``, ``fold_accuracy`` (each fold's
-    score) and ``epochs`` (mean epochs trained).
+    score; ``mse_std``, ``fold_mse`` for regression), ``epochs`` (mean epochs trained) and, with
+    ``epoch_reports``, the per-epoch validation curve.
+
+    Decisions named like a training option (:data:`TRAINING_DECISIONS`: ``lr``,
+    ``optimizer``, ``momentum``, ``weight_decay``, ``batch_size``, ``epochs``, ``dropout``)
+    override it for their trial (:meth:`settings`). Tabular inputs (and a regression target)
+    are standardized with the statistics of each split's training part only.
 
     The candidate's ``budget`` (a fraction in (0, 1], ``None`` = 1) scales the epochs, the
     training data, or both (``fidelity``). Each trial seeds torch from ``seed`` and the
@@ -196,8 +204,9 @@ class Trainer:
     The space is not narrowed here: the study asks :meth:`constraints` for the architectures
     that can be built for the data's shape, so ``search(space, Trainer(...))`` is right with
     the plain space. A decision that neither the model builder nor the trainer reads is
-    refused (``space.<name>: no part reads this decision``); with a ``model_fn`` nothing is
-    known about what it reads, so every decision is accepted. For the final model,
+    refused (``space.<name>: no part reads this decision``); a :class:`nasforge.nn.ModelSpace`
+    says what it reads (and gives :attr:`space`), while of a plain ``model_fn`` nothing is
+    known, so every decision is accepted. For the final model,
     :meth:`retrain` trains the best architecture on all the search data and :meth:`test`
     scores it once on the test split (the :class:`Finalizer` capability).
 
