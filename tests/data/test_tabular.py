@@ -165,3 +165,22 @@ def test_regression_trains_reports_mse_mae_r2_and_minimizes_by_default(tmp_path:
     setup = Trainer.from_config({"dataset": {"csv": "r.csv", "target": "y", "task": "regression"}, "epochs": 1},
                                 builtin("mlp"), tmp_path)  # fmt: skip
     assert setup.objectives == {"mse": "minimize"}
+
+
+def test_the_tabular_example_reads_its_generated_csv_with_no_preprocessing(tmp_path: Path) -> None:
+    import importlib.util
+
+    import yaml
+
+    from nasforge.config import RunConfig
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    spec = importlib.util.spec_from_file_location("make_tabular_csv", examples / "make_tabular_csv.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(tmp_path / "data" / "breast_cancer.csv")
+    cfg = RunConfig.parse(yaml.safe_load((examples / "tabular.yaml").read_text()), tmp_path)
+    ds = cfg.evaluator.data  # type: ignore[attr-defined]
+    assert ds.classes == ("benign", "malignant") and ds.input_shape == (33,) and ds.standardize
+    assert ds.feature_names[-3:] == ("texture_band=high", "texture_band=low", "texture_band=mid")
