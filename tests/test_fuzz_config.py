@@ -89,6 +89,8 @@ SPACES: list[tuple[Any, str]] = [  # (malformed space, field named)
     ({"decisions": {"k": {"cell": {"nodes": 3, "ops": []}}}}, "space.decisions.k"),
     ({"decisions": {"k": {"choice": [1, 2]}}, "constraints": ["1/0 > k"]}, "space.constraints"),
     ({"decisions": {"k": {"choice": [1, 2]}}, "constraints": ["len(3) > k"]}, "space.constraints"),
+    ({"decisions": {"k": {"choice": ["a", "b"]}}, "constraints": ["str.upper() == k"]}, "space.constraints"),
+    ({"decisions": {"k": {"choice": ["a", "b"]}}, "constraints": ["k.upper(1, 2) == 'A'"]}, "space.constraints"),
     ({"decisions": {"k": {"choice": [1, 2]}}, "constraints": ["9 ** 9 ** 9 > k"]}, "space.constraints"),
     ({"decisions": {"k": {"choice": [1, 2]}}, "constraints": ["'ab' * 10**10 > k"]}, "space.constraints"),
     ({"decisions": {"k": {"choice": [1, 2]}}, "constraints": ["nosuch > 1"]}, "space.constraints"),
