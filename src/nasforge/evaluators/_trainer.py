@@ -842,6 +842,7 @@ class Trainer:
                 "test_samples": len(self.data.y_test),
                 "seed": self.seed,
                 "builder": self.network.record_builder,
+                **({"builder_path": path} if (path := self.network.record_path) is not None else {}),
                 "task": self.data.task,
                 "standardize": bool(self.standardize or self.data.regression),
             },

@@ -106,7 +106,7 @@ def load_model(path: str | os.PathLike[str], *, builder: Callable[..., nn.Module
     shape = tuple(record["input_shape"])
     made_by = str(record.get("builder", record["space"]))
     if builder is None and made_by != CUSTOM and ":" in made_by:
-        builder = import_ref(made_by, ".", "builder")
+        builder = import_ref(made_by, record.get("builder_path", "."), "builder")
     if builder is not None:
         model = builder(arch, shape, record["num_classes"])
     elif made_by == CUSTOM:

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -106,6 +108,19 @@ class Network:
             return self.builder
         assert self.model_fn is not None
         return callable_ref(self.model_fn) or CUSTOM
+
+    @property
+    def record_path(self) -> str | None:
+        """The folder from which the user model's module imports (``arch.json``'s
+        ``builder_path``, so that :func:`load_model` finds it from any directory), or ``None``."""
+        if self.model_fn is None or callable_ref(self.model_fn) is None:
+            return None
+        module = sys.modules.get(str(getattr(self.model_fn, "__module__", "")))
+        file = getattr(module, "__file__", None)
+        if module is None or not file:
+            return None
+        depth = len(module.__name__.split(".")) + (1 if Path(file).name == "__init__.py" else 0)
+        return str(Path(file).resolve().parents[depth - 1])
 
     def unread(self, space: SearchSpace, also_read: Collection[str] = ()) -> list[str]:
         """Decisions of ``space`` that neither the builder nor ``also_read`` (decisions the
