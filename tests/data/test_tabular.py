@@ -184,3 +184,13 @@ def test_the_tabular_example_reads_its_generated_csv_with_no_preprocessing(tmp_p
     ds = cfg.evaluator.data  # type: ignore[attr-defined]
     assert ds.classes == ("benign", "malignant") and ds.input_shape == (33,) and ds.standardize
     assert ds.feature_names[-3:] == ("texture_band=high", "texture_band=low", "texture_band=mid")
+
+
+def test_describe_data_says_what_would_be_loaded(tmp_path: Path) -> None:
+    from nasforge.data import describe_data
+
+    write_csv(tmp_path / "f.csv", flower_rows(), ["length", "colour", "species"])
+    text = describe_data("f.csv", base=tmp_path)
+    assert "input shape (3,), classification, inputs standardized" in text and "setosa (16)" in text
+    with pytest.raises(ConfigError, match="not a folder, a .npz or a .csv"):
+        describe_data("f.txt", base=tmp_path)

@@ -13,7 +13,7 @@ Example:
 
 from ._builtin import DATASETS, builtin_dataset, cache_dir, cached_arrays, register_dataset
 from ._dataset import TEST_FRACTION, Dataset, check_arrays, holdout_split, kfold_splits, stratified_split
-from ._files import load_csv, load_dataset, load_images, load_npz
+from ._files import describe_data, load_csv, load_dataset, load_images, load_npz
 
 __all__ = [
     "DATASETS",
@@ -23,6 +23,7 @@ __all__ = [
     "cache_dir",
     "cached_arrays",
     "check_arrays",
+    "describe_data",
     "holdout_split",
     "kfold_splits",
     "load_csv",

@@ -308,3 +308,37 @@ def load_dataset(spec: Any, *, base: str | os.PathLike[str] = ".",
                         field=field)  # fmt: skip
     return load_images(path("images"), size=spec.get("size"), grayscale=spec.get("grayscale"), name=name,
                        test_fraction=test_fraction, seed=seed, field=field)  # fmt: skip
+
+
+def describe_data(path_or_spec: Any, *, base: str | os.PathLike[str] = ".", target: str | None = None,
+                  task: str = "classification") -> str:  # fmt: skip
+    """What loading would give, as text (for a ``nasforge data`` command): a built-in name, a
+    config form, or a path — a folder of class folders (images), a ``.npz``, or a ``.csv``
+    (``target`` names the label column; default: the last column).
+
+    Example:
+        >>> print(describe_data("digits").splitlines()[0])
+        digits: 1438 search samples + 359 test samples, input shape (1, 8, 8), classification
+    """
+    spec = path_or_spec
+    if isinstance(spec, str | os.PathLike) and not (isinstance(spec, str) and spec in _builtin_names()):
+        p = Path(spec) if Path(spec).is_absolute() else Path(base) / spec
+        if p.is_dir():
+            spec = {"images": str(p)}
+        elif p.suffix.lower() == ".npz":
+            spec = {"npz": str(p), "task": task}
+        elif p.suffix.lower() == ".csv":
+            if target is None:
+                with p.open(newline="") as fh:
+                    header = next(csv.reader(fh), [])
+                target = header[-1].strip() if header else ""
+            spec = {"csv": str(p), "target": target, "task": task}
+        else:
+            raise ConfigError("dataset", f"{str(p)!r} is not a folder, a .npz or a .csv file")
+    return load_dataset(spec, base=base, field="dataset").describe()
+
+
+def _builtin_names() -> set[str]:
+    from ._builtin import DATASETS
+
+    return set(DATASETS)
