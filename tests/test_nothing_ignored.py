@@ -62,7 +62,7 @@ def test_a_decision_nothing_reads(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 def test_a_single_objective_strategy_given_two_objectives(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    text = DIGITS.replace("strategy: random", "strategy: bayesian") + "objectives: {accuracy: maximize, params: minimize}\n"
+    text = DIGITS.replace("strategy: random", "strategy: local-search") + "objectives: {accuracy: maximize, params: minimize}\n"
     code, err, run_dir = _run(tmp_path, text, capsys)
     assert code == 2 and len(err) == 1 and "objectives" in err[0] and "nsga2" in err[0]
     assert not run_dir.exists()  # nothing written, not even the directory

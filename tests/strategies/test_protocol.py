@@ -171,7 +171,7 @@ def test_no_strategy_keeps_its_own_seen_set_or_marks() -> None:
 TWO = {"score": "maximize", "cost": "minimize"}
 
 
-@pytest.mark.parametrize("name", ["bayesian", "evolution", "hill-climbing", "local-search", "successive-halving"])
+@pytest.mark.parametrize("name", ["evolution", "hill-climbing", "local-search", "successive-halving"])
 def test_a_single_objective_strategy_refuses_two_objectives_naming_the_way_out(name: str) -> None:
     p = suite.PROBLEMS["chain"]
     with pytest.raises(ConfigError) as info:
@@ -185,18 +185,19 @@ def test_a_single_objective_strategy_refuses_two_objectives_naming_the_way_out(n
 
 def test_which_strategies_take_several_objectives() -> None:
     many = {name for name, cls in STRATEGIES.items() if cls.max_objectives is None}
-    assert many == {"grid", "random", "nsga2"}  # grid and random do not use the objectives to decide
+    # grid and random do not use the objectives to decide; bayesian is ParEGO with several
+    assert many == {"grid", "random", "nsga2", "bayesian"}
     assert {name for name, cls in STRATEGIES.items() if cls.min_objectives > 1} == {"nsga2"}
     p = suite.PROBLEMS["chain"]
     three = {**TWO, "score2": "maximize"}
     evaluator = Function(lambda a: {**p.score(a), "score2": 0.0})
-    for name in ("grid", "random", "nsga2"):
+    for name in ("grid", "random", "nsga2", "bayesian"):
         Study(p.space(), evaluator, name, three, progress=False)  # accepted
 
 
 def test_the_warm_start_refuses_what_its_inner_strategy_refuses() -> None:
-    strategy = suite.warm_started("bayesian")
-    with pytest.raises(ConfigError, match="strategy `bayesian` optimizes a single objective"):
+    strategy = suite.warm_started("local-search")
+    with pytest.raises(ConfigError, match="strategy `local-search` optimizes a single objective"):
         strategy.validate(suite.PROBLEMS["chain"].space(), Objectives.parse(TWO))
     assert suite.warm_started("nsga2").min_objectives == 2
 

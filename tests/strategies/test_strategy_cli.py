@@ -79,8 +79,8 @@ def test_search_with_each_strategy(tmp_path: Path, table_csv: Path, strategy: di
         ({"name": "bayesian", "restart": "often"}, None, "error: strategy.restart: must be `random` or `model`"),
         ({"name": "nsga2", "constraints": ["seconds < lots"]}, {"acc": "maximize", "seconds": "minimize"},
          "error: strategy.constraints.0: must look like `params <= 1e6`"),
-        ({"name": "bayesian"}, {"acc": "maximize", "seconds": "minimize"},
-         ("error: objectives: strategy `bayesian` optimizes a single objective and would ignore all but 'acc' of "
+        ({"name": "local-search"}, {"acc": "maximize", "seconds": "minimize"},
+         ("error: objectives: strategy `local-search` optimizes a single objective and would ignore all but 'acc' of "
           "['acc', 'seconds']; use `nsga2` (multi-objective), or keep one objective and turn the others into "
           "`constraints:` such as `params <= 1e6`")),
         ({"name": "hyperband", "sampler": "random"}, {"acc": "maximize", "seconds": "minimize"},

@@ -26,12 +26,13 @@ from ._fidelity import Hyperband, SuccessiveHalving
 from ._gp import GaussianProcess
 from ._history import History
 from ._local import LocalSearch
-from ._make import make_strategy
+from ._make import DEFAULT_STRATEGY, make_strategy
 from ._nsga2 import NSGA2, crowding_distance, non_dominated_sort
 from ._transfer import Transfer, TransferSource
 from ._warm import WarmStart
 
 __all__ = [
+    "DEFAULT_STRATEGY",
     "NSGA2",
     "STRATEGIES",
     "WAIT",

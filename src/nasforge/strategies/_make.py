@@ -10,6 +10,12 @@ from ..space import Arch
 from ._base import STRATEGIES, Strategy, _options
 from ._warm import WarmStart, check_warm_counts
 
+DEFAULT_STRATEGY = "bayesian"
+"""The strategy of a config or :func:`nasforge.search` that names none: Bayesian optimization
+(ParEGO with several objectives), the best of ours against Optuna's TPE on every benchmark
+table of ``benchmarks/RESULTS.md`` (NAS-Bench-201, NAS-Bench-Graph, HPOLib FCNet), with
+defaults not tuned to any one of them but NAS-Bench-201."""
+
 
 def make_strategy(
     name: str,
