@@ -21,7 +21,7 @@ from ._errors import ConfigError
 from ._trial import Objectives
 from .evaluators import Evaluator, EvaluatorSetup, check_decisions, check_objectives, make_evaluator
 from .space import SearchSpace, from_config
-from .strategies import make_strategy
+from .strategies import DEFAULT_STRATEGY, make_strategy
 
 if TYPE_CHECKING:
     from .evaluators import Ranker
@@ -115,7 +115,7 @@ class RunConfig:
         if space is None:
             raise ConfigError("space", "is required: the evaluator's model declares no space")
         data = {**data, "evaluator": {**data["evaluator"], **setup.resolved}}
-        strat = data.get("strategy", "random")
+        strat = data.get("strategy", DEFAULT_STRATEGY)
         if isinstance(strat, str):
             strat = {"name": strat}
         if not isinstance(strat, Mapping) or not isinstance(strat.get("name"), str):

@@ -34,6 +34,7 @@ from ._results import DB_NAME, RunData, db_path, open_storage
 from ._trial import Candidate, MetricConstraint, Objectives
 from .space import Arch, SearchSpace
 from .storage import SQLiteStorage, Storage
+from .strategies import DEFAULT_STRATEGY
 from .study import DEFAULT_MAX_FAILURES_IN_A_ROW, Callback, Study, check_budget
 
 if TYPE_CHECKING:
@@ -589,7 +590,7 @@ def search(
     space: SearchSpace,
     evaluator: Evaluator,
     *,
-    strategy: Strategy | str = "random",
+    strategy: Strategy | str = DEFAULT_STRATEGY,
     objectives: Objectives | Mapping[str, str] | str,
     constraints: Sequence[str | MetricConstraint] = (),
     trials: int | None = None,

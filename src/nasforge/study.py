@@ -19,7 +19,7 @@ from .evaluators import Evaluator, check_decisions, check_objectives
 from .executors import Executor, InlineExecutor, Outcome
 from .space import SearchSpace
 from .storage import InMemoryStorage, Storage
-from .strategies import WAIT, History, Strategy, make_strategy, strategy_label
+from .strategies import DEFAULT_STRATEGY, WAIT, History, Strategy, make_strategy, strategy_label
 
 DEFAULT_MAX_FAILURES_IN_A_ROW = 10
 """A search stops after this many consecutive failed trials unless told otherwise."""
@@ -393,7 +393,7 @@ def search(
     space: SearchSpace,
     evaluator: Evaluator,
     *,
-    strategy: Strategy | str = "random",
+    strategy: Strategy | str = DEFAULT_STRATEGY,
     objectives: Objectives | Mapping[str, str] | str,
     trials: int | None = None,
     seconds: float | None = None,

@@ -206,7 +206,7 @@ class BayesianOptimization(Strategy):
         scalarization and ``candidates`` random architectures."""
         items = list(self._vectors.items())[-self.max_points :]
         values = np.array([v for _, (_, v) in items], dtype=np.float64)
-        finite: np.ndarray = np.isfinite(values).all(axis=1)
+        finite = np.asarray(np.isfinite(values).all(axis=1), dtype=bool)
         if not finite.any():
             return self._sample_new()
         low, high = values[finite].min(0), values[finite].max(0)
