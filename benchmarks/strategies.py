@@ -23,6 +23,15 @@ gains. ``nsga2`` needs two objectives and is left out.
     python benchmarks/strategies.py --table results.csv --space space.yaml \\
         --key "{kernel}-{width}-{depth}" --metric val_acc --test test_acc --seeds 30
 
+``--minimize`` makes the columns losses (HPOLib's ``val_loss_s0``); ``--id COLUMN`` names the
+table's network id (rows with one id are one network: the study deduplicates by it and
+"distinct" counts ids); ``--second COLUMN`` (``--second-maximize``) runs two-objective
+searches instead (ours: random, nsga2, bayesian = ParEGO; Optuna: NSGA-II, multi-objective
+TPE, random) and reports the hypervolume regret on the two search columns, scaled to the
+table's range with the worst corner as reference point. The spaces of the two tables in
+``../shared/benchmarks/`` are ``benchmarks/spaces/*.yaml``; ``benchmarks/RESULTS.md`` has the
+commands.
+
 Runs in one process with NumPy on one thread (``OPENBLAS_NUM_THREADS=1`` is set here).
 """
 
@@ -76,16 +85,38 @@ class Task:
     metric: str
     test: str
     path: Path
+    minimize: bool = False
+    id: str | None = None
+    second: str | None = None
+    """A second objective column (two-objective runs; :func:`main_multi`)."""
+    second_minimize: bool = True
     best_rows: set[str] = field(default_factory=set)
     best_classes: set[str] = field(default_factory=set)
     oracle: float = math.nan
 
     def __post_init__(self) -> None:
         vals = {k: _num(r.get(self.metric)) for k, r in self.rows.items()}
-        top = max(v for v in vals.values() if v is not None)
-        self.best_rows = {k for k, v in vals.items() if v == top}
+        top = max(self.sign * v for v in vals.values() if v is not None)
+        self.best_rows = {k for k, v in vals.items() if v is not None and self.sign * v == top}
         self.oracle = float(np.mean([_num(self.rows[k][self.test]) for k in self.best_rows]))
-        self.best_classes = {self.space.canonical(a) for a in self._archs_of(self.best_rows)}
+        self.best_classes = {self.canonical(a) for a in self._archs_of(self.best_rows)}
+
+    @property
+    def sign(self) -> float:
+        """+1 when the metric is maximized, -1 when minimized."""
+        return -1.0 if self.minimize else 1.0
+
+    def table(self) -> Table:
+        metrics = [self.metric, *([self.second] if self.second else [])]
+        return Table(self.rows, key=self.key, metric=metrics, report=[self.test], source=self.path.name, id=self.id)
+
+    def canonical(self, arch: Arch) -> str:
+        """The network class of ``arch``: the table's id when it has one, else the space's key."""
+        if self.id is not None:
+            row = self.rows.get(self.row_key(arch))
+            if row is not None and row.get(self.id) not in (None, ""):
+                return f"{self.id}:{row[self.id]}"
+        return self.space.canonical(arch)
 
     def _archs_of(self, keys: set[str]) -> list[Arch]:
         if callable(self.key) and self.space.cells:
@@ -124,7 +155,7 @@ class Run:
 
 
 def run_ours(task: Task, name: str, options: dict[str, Any], seed: int, queries: int) -> Run:
-    table = Table(task.rows, key=task.key, metric=task.metric, report=[task.test], source=task.path.name)
+    table = task.table()
     strategy = make_strategy(name, options)
     timer = [0.0, 0]
 
@@ -141,15 +172,37 @@ def run_ours(task: Task, name: str, options: dict[str, Any], seed: int, queries:
 
     strategy.ask = timed(strategy.ask)  # type: ignore[method-assign]
     strategy.tell = timed(strategy.tell)  # type: ignore[method-assign]
-    study = Study(task.space, table, strategy, {task.metric: "maximize"}, seed=seed)
+    study = Study(
+        task.space, table, strategy, {task.metric: "minimize" if task.minimize else "maximize"}, seed=seed,
+        progress=False,
+    )
     study.run(trials=queries)
     run = Run([], [], [], [], timer[0], int(timer[1]))
     for t in study.trials:
         run.vals.append(t.metrics.get(task.metric))
         run.tests.append(t.report.get(task.test))
         run.rows.append(task.row_key(t.arch))
-        run.classes.append(task.space.canonical(t.arch))
+        run.classes.append(task.canonical(t.arch))
     return run
+
+
+def _suggest(space: SearchSpace, trial: Any) -> dict[str, Any]:
+    """One Optuna parameter per active decision: a categorical one for a choice (ordered or
+    not: Optuna has no ordered categorical) and a grid, an int or float one for a range."""
+    values: dict[str, Any] = {}
+    for d in space.decisions:
+        if d.parent is not None and not (d.parent in values and values[d.parent] in d.parent_values):
+            continue
+        dom = d.domain
+        if isinstance(dom, Choice):
+            values[d.name] = trial.suggest_categorical(d.name, list(dom.choices))
+        elif isinstance(dom, IntRange):
+            values[d.name] = trial.suggest_int(d.name, dom.low, dom.high, step=dom.step, log=dom.log)
+        elif isinstance(dom, FloatRange) and dom.grid is not None:
+            values[d.name] = trial.suggest_categorical(d.name, dom.values())
+        else:
+            values[d.name] = trial.suggest_float(d.name, dom.low, dom.high, log=dom.log)  # type: ignore[attr-defined]
+    return values
 
 
 def run_optuna(task: Task, kind: str, seed: int, queries: int) -> Run:
@@ -161,25 +214,13 @@ def run_optuna(task: Task, kind: str, seed: int, queries: int) -> Run:
         "optuna-tpe-independent": lambda: optuna.samplers.TPESampler(seed=seed, multivariate=False),
         "optuna-random": lambda: optuna.samplers.RandomSampler(seed=seed),
     }[kind]()
-    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study = optuna.create_study(direction="minimize" if task.minimize else "maximize", sampler=sampler)
     space = task.space
     run = Run([], [], [], [])
     for _ in range(queries):
         t0 = time.perf_counter()
         trial = study.ask()
-        values: dict[str, Any] = {}
-        for d in space.decisions:
-            if d.parent is not None and not (d.parent in values and values[d.parent] in d.parent_values):
-                continue
-            dom = d.domain
-            if isinstance(dom, Choice):
-                values[d.name] = trial.suggest_categorical(d.name, list(dom.choices))
-            elif isinstance(dom, IntRange):
-                values[d.name] = trial.suggest_int(d.name, dom.low, dom.high, step=dom.step, log=dom.log)
-            elif isinstance(dom, FloatRange) and dom.grid is not None:
-                values[d.name] = trial.suggest_categorical(d.name, dom.values())
-            else:
-                values[d.name] = trial.suggest_float(d.name, dom.low, dom.high, log=dom.log)  # type: ignore[attr-defined]
+        values = _suggest(space, trial)
         run.seconds += time.perf_counter() - t0
         arch = Arch(values)
         val, test = task.lookup(arch) if space.satisfies(arch) else (None, None)
@@ -193,12 +234,113 @@ def run_optuna(task: Task, kind: str, seed: int, queries: int) -> Run:
         run.vals.append(val)
         run.tests.append(test)
         run.rows.append(task.row_key(arch))
-        run.classes.append(space.canonical(arch))
+        run.classes.append(task.canonical(arch))
     return run
+
+
+# -- two objectives ---------------------------------------------------------------------------
+
+MULTI_OURS: dict[str, dict[str, Any]] = {"random": {}, "nsga2": {}, "bayesian": {}}
+MULTI_OPTUNA = ["optuna-nsga2", "optuna-motpe", "optuna-random"]
+
+
+def _points(task: Task, pairs: Sequence[tuple[float | None, float | None]], lo: np.ndarray, span: np.ndarray) -> np.ndarray:
+    """Finite (metric, second) pairs as minimization points scaled by the table's range."""
+    signs = np.array([-task.sign, 1.0 if task.second_minimize else -1.0])
+    pts = [(a, b) for a, b in pairs if a is not None and b is not None]
+    if not pts:
+        return np.empty((0, 2))
+    return (np.array(pts, dtype=np.float64) * signs - lo) / span
+
+
+def hypervolume(points: np.ndarray) -> float:
+    """Area dominated by 2-D minimization ``points`` (scaled to [0, 1]) up to the reference (1, 1)."""
+    pts = points[(points < 1.0).all(axis=1)] if len(points) else points
+    if not len(pts):
+        return 0.0
+    area, best_y = 0.0, 1.0
+    for x, y in sorted(map(tuple, pts)):
+        if y < best_y:
+            area += (1.0 - x) * (best_y - y)
+            best_y = y
+    return area
+
+
+def run_multi_ours(task: Task, name: str, seed: int, queries: int) -> list[tuple[float | None, float | None]]:
+    assert task.second is not None
+    objectives = {task.metric: "minimize" if task.minimize else "maximize",
+                  task.second: "minimize" if task.second_minimize else "maximize"}  # fmt: skip
+    study = Study(task.space, task.table(), make_strategy(name, MULTI_OURS[name]), objectives, seed=seed, progress=False)
+    study.run(trials=queries)
+    return [(t.metrics.get(task.metric), t.metrics.get(task.second)) for t in study.trials]
+
+
+def run_multi_optuna(task: Task, kind: str, seed: int, queries: int) -> list[tuple[float | None, float | None]]:
+    import optuna
+
+    assert task.second is not None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = {
+        "optuna-nsga2": lambda: optuna.samplers.NSGAIISampler(seed=seed),
+        "optuna-motpe": lambda: optuna.samplers.TPESampler(seed=seed),  # with two directions: MOTPE
+        "optuna-random": lambda: optuna.samplers.RandomSampler(seed=seed),
+    }[kind]()
+    directions = ["minimize" if task.minimize else "maximize", "minimize" if task.second_minimize else "maximize"]
+    study = optuna.create_study(directions=directions, sampler=sampler)
+    out: list[tuple[float | None, float | None]] = []
+    for _ in range(queries):
+        trial = study.ask()
+        values = _suggest(task.space, trial)
+        arch = Arch(values)
+        row = task.rows.get(task.row_key(arch)) if task.space.satisfies(arch) else None
+        a, b = (None, None) if row is None else (_num(row.get(task.metric)), _num(row.get(task.second)))
+        if a is None or b is None:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        else:
+            study.tell(trial, [a, b])
+        out.append((a, b))
+    return out
+
+
+def main_multi(task: Task, names: Sequence[str], seeds: int, marks: Sequence[int]) -> str:
+    """Hypervolume regret (of the table's Pareto front, on the two search columns scaled to the
+    table's range, reference point the worst corner) after N queries, mean ± s.e. over seeds."""
+    assert task.second is not None
+    signs = np.array([-task.sign, 1.0 if task.second_minimize else -1.0])
+    every = np.array([(a, b) for a, b in ((_num(r.get(task.metric)), _num(r.get(task.second))) for r in task.rows.values())
+                      if a is not None and b is not None]) * signs  # fmt: skip
+    lo, span = every.min(0), np.where(every.max(0) > every.min(0), every.max(0) - every.min(0), 1.0)
+    best = hypervolume((every - lo) / span)
+    lines = [
+        (
+            f"### {task.title}: hypervolume regret after N queries ({task.metric} "
+            f"{'min' if task.minimize else 'max'}, {task.second} {'min' if task.second_minimize else 'max'}; "
+            f"scaled to the table's range, reference point its worst corner; the table's front: {best:.4f}), "
+            f"mean ± s.e. over {seeds} seeds"
+        ),
+        "",
+        "| searcher | " + " | ".join(str(m) for m in marks) + " |",
+        "|---|" + "---:|" * len(marks),
+    ]
+    for name in names:
+        t0 = time.perf_counter()
+        regrets: dict[int, list[float]] = {m: [] for m in marks}
+        for seed in range(seeds):
+            pairs = (run_multi_optuna(task, name, seed, marks[-1]) if name in MULTI_OPTUNA
+                     else run_multi_ours(task, name, seed, marks[-1]))  # fmt: skip
+            for m in marks:
+                regrets[m].append(best - hypervolume(_points(task, pairs[:m], lo, span)))
+        cells = [f"{np.mean(r):.4f} ± {np.std(r, ddof=1) / math.sqrt(len(r)) if len(r) > 1 else 0.0:.4f}"
+                 for r in regrets.values()]  # fmt: skip
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        print(f"  {task.title} {name} (2 objectives): {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    return "\n".join(lines)
 
 
 @dataclass
 class Summary:
+    val_regret: float
+    """Mean validation regret at the middle mark (how well the search did on what it saw)."""
     regret: dict[int, tuple[float, float]]
     found: dict[int, float]
     found_class: dict[int, float]
@@ -210,28 +352,33 @@ def summarize(task: Task, runs: list[Run], marks: Sequence[int]) -> Summary:
     regrets: dict[int, list[float]] = {m: [] for m in marks}
     found: dict[int, list[bool]] = {m: [] for m in marks}
     found_class: dict[int, list[bool]] = {m: [] for m in marks}
+    sign = task.sign
+    mid = marks[len(marks) // 2]
+    top = sign * max(sign * v for v in (_num(r.get(task.metric)) for r in task.rows.values()) if v is not None)
+    val_regrets = [sign * (top - sign * max(sign * v for v in run.vals[:mid] if v is not None)) for run in runs]
     for run in runs:
         best_val, best_test = -math.inf, math.nan
         picked: dict[str, float] = {}  # test values of the found rows tied at the best validation
         hit = hit_class = False
         for i, (val, test) in enumerate(zip(run.vals, run.tests), start=1):
-            if val is not None and test is not None and val >= best_val:
-                if val > best_val:
-                    best_val, picked = val, {}
+            if val is not None and test is not None and sign * val >= best_val:
+                if sign * val > best_val:
+                    best_val, picked = sign * val, {}
                 picked[run.rows[i - 1]] = test
                 best_test = sum(picked.values()) / len(picked)
             hit = hit or run.rows[i - 1] in task.best_rows
             hit_class = hit_class or run.classes[i - 1] in task.best_classes
             if i in regrets:
-                regrets[i].append(task.oracle - best_test)
+                regrets[i].append(sign * (task.oracle - best_test))
                 found[i].append(hit)
                 found_class[i].append(hit_class)
         for m in marks:  # a search that ran out of architectures keeps its last pick
             if len(run.vals) < m:
-                regrets[m].append(task.oracle - best_test)
+                regrets[m].append(sign * (task.oracle - best_test))
                 found[m].append(hit)
                 found_class[m].append(hit_class)
     return Summary(
+        val_regret=float(np.mean(val_regrets)),
         regret={m: (float(np.mean(r)), float(np.std(r, ddof=1) / math.sqrt(len(r))) if len(r) > 1 else 0.0)
                 for m, r in regrets.items()},
         found={m: float(np.mean(f)) for m, f in found.items()},
@@ -247,7 +394,7 @@ def table_markdown(task: Task, results: dict[str, Summary], marks: Sequence[int]
     head = ["searcher", *(f"{m}" for m in marks), f"found@{marks[len(marks) // 2]}", f"found@{last}"]
     if show_class:
         head.append(f"found class@{last}")
-    head += [f"distinct@{last}", "ms/ask"]
+    head += [f"val regret@{marks[len(marks) // 2]}", f"distinct@{last}", "ms/ask"]
     lines = [
         f"### {task.title}: test regret after N queries (points of {task.test}), mean ± s.e. over {seeds} seeds",
         "",
@@ -260,11 +407,12 @@ def table_markdown(task: Task, results: dict[str, Summary], marks: Sequence[int]
         "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|",
     ]
     for name, s in results.items():
-        cells = [name, *(f"{s.regret[m][0]:.3f} ± {s.regret[m][1]:.3f}" for m in marks)]
+        digits = 3 if abs(task.oracle) >= 5 else 4
+        cells = [name, *(f"{s.regret[m][0]:.{digits}f} ± {s.regret[m][1]:.{digits}f}" for m in marks)]
         cells += [f"{100 * s.found[marks[len(marks) // 2]]:.0f}%", f"{100 * s.found[last]:.0f}%"]
         if show_class:
             cells.append(f"{100 * s.found_class[last]:.0f}%")
-        cells += [f"{s.distinct:.0f}", f"{s.ms_per_ask:.2f}"]
+        cells += [f"{s.val_regret:.{digits}f}", f"{s.distinct:.0f}", f"{s.ms_per_ask:.2f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -302,6 +450,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--key-column", help="the table's key column (default arch, key or the first)")
     parser.add_argument("--metric", help="validation column the searches maximize")
     parser.add_argument("--test", help="test column used for the regret")
+    parser.add_argument("--minimize", action="store_true", help="the --metric and --test columns are losses")
+    parser.add_argument("--second", help="a second objective column: run two-objective searches (hypervolume)")
+    parser.add_argument("--second-maximize", action="store_true", help="the --second column is maximized")
+    parser.add_argument("--id", help="the table's column naming each row's network (rows of one id are one network)")
     parser.add_argument("--datasets", default="cifar10,cifar100,imagenet", help="NAS-Bench-201 datasets")
     parser.add_argument("--seeds", type=int, default=30)
     parser.add_argument("--queries", default="25,50,100,200,300")
@@ -309,9 +461,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     marks = [int(q) for q in args.queries.split(",")]
     names = [n for n in args.strategies.split(",") if n]
+    if args.second and args.strategies == parser.get_default("strategies"):
+        names = [*MULTI_OURS, *MULTI_OPTUNA]
+    known = [*MULTI_OURS, *MULTI_OPTUNA] if args.second else [*OURS, *OPTUNA]
     for n in names:
-        if n not in OURS and n not in OPTUNA:
-            parser.error(f"unknown searcher {n!r}; choose from {[*OURS, *OPTUNA]}")
+        if n not in known:
+            parser.error(f"unknown searcher {n!r}; choose from {known}")
     if args.table is None:
         path = os.environ.get("NASFORGE_NB201")
         if not path:
@@ -322,12 +477,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("--table needs --metric and --test")
         space = load_space(args.space or "nasbench201")
         key: str | Callable[[Arch], str] = args.key if args.key else space.to_string
-        table = Table.from_file(args.table, key=key, key_column=args.key_column, metric=args.metric, report=[args.test])
+        table = Table.from_file(
+            args.table, key=key, key_column=args.key_column, metric=[args.metric, *([args.second] if args.second else [])],
+            report=[args.test], id=args.id,
+        )
         rows = {k: dict(r) for k, r in table.rows.items()}
-        tasks = [Task(Path(args.table).name, space, rows, key, args.metric, args.test, Path(args.table))]
+        tasks = [Task(Path(args.table).name, space, rows, key, args.metric, args.test, Path(args.table),
+                      minimize=args.minimize, id=args.id, second=args.second,
+                      second_minimize=not args.second_maximize)]  # fmt: skip
     print(f"# {' '.join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])])}\n")
     t_all = time.perf_counter()
     for task in tasks:
+        if task.second is not None:
+            print(main_multi(task, names, args.seeds, marks) + "\n", flush=True)
+            continue
         results: dict[str, Summary] = {}
         for name in names:
             t0 = time.perf_counter()
