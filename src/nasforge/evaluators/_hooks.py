@@ -1,4 +1,5 @@
-"""Your training, not only ours: the hooks of :class:`nasforge.evaluators.Trainer` (a loss,
+"""Your training, not only ours: a trial's training settings (the trainer's options overridden
+by decisions of the same names) and the hooks of :class:`nasforge.evaluators.Trainer` (a loss,
 extra metrics, the optimizer and its schedule, augmentation, a whole fit step, per-epoch
 reports), and how they are named in a config (``module:callable``)."""
 
@@ -8,16 +9,51 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
 
+from .. import _validate as v
 from .._errors import ConfigError, NotStorable
 from ..models._refs import callable_ref, import_ref
 
-if TYPE_CHECKING:
-    from ._trainer import TrialSettings
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+TRAINING_DECISIONS = ("lr", "optimizer", "momentum", "weight_decay", "batch_size", "epochs", "dropout")
+"""Decisions the trainer reads itself: a decision of one of these names overrides the trainer's
+option of the same name for that trial (``dropout`` sets ``p`` of every ``nn.Dropout``)."""
+
+
+@dataclass(frozen=True)
+class TrialSettings:
+    """The training options of one trial: the trainer's, overridden by the architecture's
+    decisions of the same names (:data:`TRAINING_DECISIONS`)."""
+
+    lr: float
+    optimizer: str
+    momentum: float
+    weight_decay: float
+    batch_size: int
+    epochs: int
+    dropout: float | None = None
+
+
+def check_setting(name: str, value: Any, field: str) -> Any:
+    """One training option's value, checked (``ConfigError`` naming ``field``)."""
+    if name == "optimizer":
+        return v.one_of(value, OPTIMIZERS, field, what="optimizer")
+    if name in ("batch_size", "epochs"):
+        return v.positive_int(value, field)
+    if name == "lr":
+        return v.positive_number(value, field)
+    if name == "dropout":
+        number = v.non_negative_number(value, field)
+        if number >= 1:
+            raise ConfigError(field, f"must be a probability in [0, 1), got {value!r}")
+        return number
+    return v.non_negative_number(value, field)
+
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """``loss(outputs, targets) -> scalar tensor`` (targets standardized for regression)."""
@@ -26,7 +62,7 @@ MetricFn = Callable[[torch.Tensor, torch.Tensor], float]
 targets in the target's units); larger or smaller is for the objectives to say."""
 AugmentFn = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 """``augment(batch, generator) -> batch``: applied to every training batch (not to validation)."""
-OptimizerFn = Callable[[nn.Module, "TrialSettings"], torch.optim.Optimizer]
+OptimizerFn = Callable[[nn.Module, TrialSettings], torch.optim.Optimizer]
 """``make_optimizer(model, settings) -> Optimizer`` (``settings.lr`` etc. include the trial's decisions)."""
 SchedulerFn = Callable[[torch.optim.Optimizer, int], Any]
 """``scheduler(optimizer, total_steps) -> an LR scheduler`` stepped after every batch."""

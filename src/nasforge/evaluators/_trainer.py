@@ -5,9 +5,8 @@ from __future__ import annotations
 import contextlib
 import inspect
 import math
-import os
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from torch import nn
 from .. import _validate as v
 from .. import models
 from .._errors import ConfigError, NotStorable, SpaceError, TrialFailed
-from .._validate import called, check_keys, resolve_path
+from .._validate import called, check_keys
 from ..data import TEST_FRACTION, Dataset, holdout_split, kfold_splits, load_dataset, stratified_split
 from ..models import ModelFn
 from ..models._network import resolve_space
@@ -30,6 +29,8 @@ from ..space import Arch, Constraint, SearchSpace
 from ._base import EvaluatorSetup, FinalModel, Result
 from ._hooks import (
     HOOKS,
+    OPTIMIZERS,
+    TRAINING_DECISIONS,
     AugmentFn,
     EpochFn,
     FitContext,
@@ -37,102 +38,22 @@ from ._hooks import (
     MetricFn,
     OptimizerFn,
     SchedulerFn,
+    TrialSettings,
+    check_setting,
     cosine,
     hook_config,
     resolve_hook,
 )
+from ._torch import (
+    check_device,
+    data_config,
+    default_threads,
+    resolve_device,
+    signature_options,
+    torch_scope,
+)
 
-OPTIMIZERS = ("adam", "adamw", "sgd")
 FIDELITIES = ("epochs", "data", "both")
-TRAINING_DECISIONS = ("lr", "optimizer", "momentum", "weight_decay", "batch_size", "epochs", "dropout")
-"""Decisions the trainer reads itself: a decision of one of these names overrides the trainer's
-option of the same name for that trial (``dropout`` sets ``p`` of every ``nn.Dropout``)."""
-
-
-@dataclass(frozen=True)
-class TrialSettings:
-    """The training options of one trial: the trainer's, overridden by the architecture's
-    decisions of the same names (:data:`TRAINING_DECISIONS`)."""
-
-    lr: float
-    optimizer: str
-    momentum: float
-    weight_decay: float
-    batch_size: int
-    epochs: int
-    dropout: float | None = None
-
-
-def check_setting(name: str, value: Any, field: str) -> Any:
-    """One training option's value, checked (``ConfigError`` naming ``field``)."""
-    if name == "optimizer":
-        return v.one_of(value, OPTIMIZERS, field, what="optimizer")
-    if name in ("batch_size", "epochs"):
-        return v.positive_int(value, field)
-    if name == "lr":
-        return v.positive_number(value, field)
-    if name == "dropout":
-        number = v.non_negative_number(value, field)
-        if number >= 1:
-            raise ConfigError(field, f"must be a probability in [0, 1), got {value!r}")
-        return number
-    return v.non_negative_number(value, field)
-
-
-def default_threads() -> int:
-    """torch threads per trial when not given: ``OMP_NUM_THREADS`` when set (worker processes
-    of the local and Ray executors set it), else half the CPUs this process may use (at least 1).
-
-    On a 2-core machine that is 1 thread: 2 threads are at most 1.1-1.75x faster when the
-    machine is idle, and 10-20x slower as soon as anything else uses a core (measured here),
-    while 1 thread is unaffected. The count is fixed, not read from the load, because the
-    thread count changes floating-point sums and so the scores.
-    """
-    env = os.environ.get("OMP_NUM_THREADS", "")
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    return max(1, available_cpus() // 2)
-
-
-def available_cpus() -> int:
-    """CPUs this process may use (its CPU affinity mask where the OS has one)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` → CUDA when available, else CPU; other names as torch reads them."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ConfigError("device", f"unknown device {device!r}: {exc}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device", "CUDA is not available on this machine; use device: auto or cpu")
-    return dev
-
-
-@contextlib.contextmanager
-def torch_scope(threads: int, device: torch.device, seed: int | None = None) -> Iterator[None]:
-    """Run a block that owns torch for a while: ``threads`` intra-op threads and a forked RNG
-    (seeded with ``seed`` when given), both restored afterwards; CUDA's cache emptied."""
-    before = torch.get_num_threads()
-    if threads != before:
-        torch.set_num_threads(threads)
-    cuda = [device.index or 0] if device.type == "cuda" else []
-    try:
-        with torch.random.fork_rng(devices=cuda):
-            if seed is not None:
-                torch.manual_seed(seed)
-            yield
-    finally:
-        if threads != before:
-            torch.set_num_threads(before)
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
 
 
 @dataclass
@@ -146,34 +67,6 @@ class FoldScore:
     seconds: float
     curve: list[dict[str, float]] = field(default_factory=list)
     """The validation metrics after each epoch (with ``epoch_reports`` or early stopping)."""
-
-
-def check_device(device: Any, field: str = "device") -> str:
-    """``device`` when torch can use it here (``auto``, ``cpu``, ``cuda``, ``cuda:1``, ...)."""
-    if not isinstance(device, str):
-        raise ConfigError(field, f"must be a device name such as auto, cpu or cuda, got {device!r}")
-    try:
-        resolve_device(device)
-    except ConfigError as exc:
-        raise ConfigError(field, exc.message) from None
-    return device
-
-
-def signature_options(cls: type, exclude: Collection[str] = ()) -> list[str]:
-    """The keyword-only options of ``cls.__init__``: what its YAML form may set."""
-    params = inspect.signature(cls.__init__).parameters  # type: ignore[misc]
-    return [p for p, v in params.items() if v.kind is inspect.Parameter.KEYWORD_ONLY and p not in exclude]
-
-
-def data_config(spec: Any, base: Path) -> Any:
-    """A data set's config form with its file paths made absolute (to store with a run)."""
-    if isinstance(spec, Mapping):
-        out = dict(spec)
-        for key in ("npz", "csv", "images"):
-            if key in out and isinstance(out[key], str | os.PathLike):
-                out[key] = str(resolve_path(out[key], f"dataset.{key}", base).resolve())
-        return out
-    return spec
 
 
 class Trainer:
