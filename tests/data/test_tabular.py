@@ -70,11 +70,18 @@ def test_a_regression_csv_and_a_non_numeric_target(tmp_path: Path) -> None:
         load_dataset({"csv": "r.csv", "target": "y", "task": "ranking"}, base=tmp_path, field="dataset")
 
 
+def test_a_fractional_label_asks_for_task_regression(tmp_path: Path) -> None:
+    write_csv(tmp_path / "r.csv", [[i, i * 0.5] for i in range(20)], ["x", "y"])
+    with pytest.raises(ConfigError, match="line 3: label '0.5' in column 'y' is not a class.*task: regression"):
+        load_dataset({"csv": "r.csv", "target": "y"}, base=tmp_path)
+
+
 def test_arrays_with_string_labels_and_any_torch_dataset() -> None:
     x = np.random.default_rng(0).normal(size=(30, 4))
     y = np.array(["cat", "dog", "eel"] * 10)
     ds = Dataset.from_arrays(x, y, seed=0)
     assert ds.classes == ("cat", "dog", "eel") and ds.standardize  # tabular: standardized by default
+    assert Dataset.from_arrays(x, np.array([1, 2, 3] * 10, dtype=object), seed=0).classes == (1, 2, 3)
     assert load_dataset((x, y), seed=0).classes == ("cat", "dog", "eel")  # type: ignore[arg-type]
     tds = torch.utils.data.TensorDataset(torch.rand(30, 1, 4, 4), torch.arange(30) % 3)
     from_torch = load_dataset(tds, seed=0)  # type: ignore[arg-type]

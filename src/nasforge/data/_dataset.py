@@ -279,6 +279,8 @@ def check_arrays(x: Any, y: Any, field: str, *, numeric_target: bool = False) ->
                 field, f"the target holds NaN or infinite values (first in sample {int(np.argmin(finite))})"
             )
         return xa, yf.astype(np.float32)
+    if ya.dtype.kind == "O" and all(isinstance(val, int | np.integer) and not isinstance(val, bool) for val in ya):
+        ya = ya.astype(np.int64)
     if ya.dtype.kind in "USO":
         names = ya.astype(str)
         empty = np.flatnonzero(np.char.strip(names) == "")

@@ -145,6 +145,10 @@ def load_csv(path: str | os.PathLike[str], *, target: str, features: Sequence[st
         y: np.ndarray = numeric
     elif numeric is not None and np.all(numeric == np.round(numeric)):
         y = numeric.astype(np.int64)
+    elif numeric is not None:
+        r = int(np.argmax(numeric != np.round(numeric)))
+        raise ConfigError(f"{field}.target", f"{p.name} line {r + 2}: label {labels[r]!r} in column {target!r} is not a "
+                                             "class (a whole number or a name); for a numeric target give task: regression")  # fmt: skip
     else:
         y = np.array(labels)
     ds = Dataset.from_arrays(x, y, name=name or p.stem, test_fraction=test_fraction, seed=seed, field=f"{field}.csv",
