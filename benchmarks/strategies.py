@@ -27,8 +27,8 @@ gains. ``nsga2`` needs two objectives and is left out.
 table's network id (rows with one id are one network: the study deduplicates by it and
 "distinct" counts ids); ``--second COLUMN`` (``--second-maximize``) runs two-objective
 searches instead (ours: random, nsga2, bayesian = ParEGO; Optuna: NSGA-II, multi-objective
-TPE, random) and reports the hypervolume regret on the two search columns, scaled to the
-table's range with the worst corner as reference point. The spaces of the two tables in
+TPE, random) and reports the hypervolume regret on the two search columns, each on the
+table's quantile scale (the share of rows at least as good; reference point (1, 1)). The spaces of the two tables in
 ``../shared/benchmarks/`` are ``benchmarks/spaces/*.yaml``; ``benchmarks/RESULTS.md`` has the
 commands.
 
@@ -244,17 +244,20 @@ MULTI_OURS: dict[str, dict[str, Any]] = {"random": {}, "nsga2": {}, "bayesian": 
 MULTI_OPTUNA = ["optuna-nsga2", "optuna-motpe", "optuna-random"]
 
 
-def _points(task: Task, pairs: Sequence[tuple[float | None, float | None]], lo: np.ndarray, span: np.ndarray) -> np.ndarray:
-    """Finite (metric, second) pairs as minimization points scaled by the table's range."""
+def _points(task: Task, pairs: Sequence[tuple[float | None, float | None]], columns: np.ndarray) -> np.ndarray:
+    """Finite (metric, second) pairs as minimization points on the table's quantile scale:
+    each coordinate is the share of the table's rows at least as good, so a table's heavy
+    tail (diverged runs) does not squash the differences between good rows."""
     signs = np.array([-task.sign, 1.0 if task.second_minimize else -1.0])
     pts = [(a, b) for a, b in pairs if a is not None and b is not None]
     if not pts:
         return np.empty((0, 2))
-    return (np.array(pts, dtype=np.float64) * signs - lo) / span
+    raw = np.array(pts, dtype=np.float64) * signs
+    return np.stack([np.searchsorted(columns[k], raw[:, k], side="right") / len(columns[k]) for k in range(2)], 1)
 
 
 def hypervolume(points: np.ndarray) -> float:
-    """Area dominated by 2-D minimization ``points`` (scaled to [0, 1]) up to the reference (1, 1)."""
+    """Area dominated by 2-D minimization ``points`` (in [0, 1]) up to the reference (1, 1)."""
     pts = points[(points < 1.0).all(axis=1)] if len(points) else points
     if not len(pts):
         return 0.0
@@ -303,19 +306,19 @@ def run_multi_optuna(task: Task, kind: str, seed: int, queries: int) -> list[tup
 
 
 def main_multi(task: Task, names: Sequence[str], seeds: int, marks: Sequence[int]) -> str:
-    """Hypervolume regret (of the table's Pareto front, on the two search columns scaled to the
-    table's range, reference point the worst corner) after N queries, mean ± s.e. over seeds."""
+    """Hypervolume regret (of the table's Pareto front, on the two search columns on the
+    table's quantile scale, reference point (1, 1)) after N queries, mean ± s.e. over seeds."""
     assert task.second is not None
     signs = np.array([-task.sign, 1.0 if task.second_minimize else -1.0])
-    every = np.array([(a, b) for a, b in ((_num(r.get(task.metric)), _num(r.get(task.second))) for r in task.rows.values())
-                      if a is not None and b is not None]) * signs  # fmt: skip
-    lo, span = every.min(0), np.where(every.max(0) > every.min(0), every.max(0) - every.min(0), 1.0)
-    best = hypervolume((every - lo) / span)
+    pairs_all = [(_num(r.get(task.metric)), _num(r.get(task.second))) for r in task.rows.values()]
+    every = np.array([(a, b) for a, b in pairs_all if a is not None and b is not None]) * signs
+    columns = np.sort(every, axis=0).T
+    best = hypervolume(_points(task, pairs_all, columns))
     lines = [
         (
             f"### {task.title}: hypervolume regret after N queries ({task.metric} "
             f"{'min' if task.minimize else 'max'}, {task.second} {'min' if task.second_minimize else 'max'}; "
-            f"scaled to the table's range, reference point its worst corner; the table's front: {best:.4f}), "
+            f"on the table's quantile scale, reference point (1, 1); the table's front: {best:.4f}), "
             f"mean ± s.e. over {seeds} seeds"
         ),
         "",
@@ -329,7 +332,7 @@ def main_multi(task: Task, names: Sequence[str], seeds: int, marks: Sequence[int
             pairs = (run_multi_optuna(task, name, seed, marks[-1]) if name in MULTI_OPTUNA
                      else run_multi_ours(task, name, seed, marks[-1]))  # fmt: skip
             for m in marks:
-                regrets[m].append(best - hypervolume(_points(task, pairs[:m], lo, span)))
+                regrets[m].append(best - hypervolume(_points(task, pairs[:m], columns)))
         cells = [f"{np.mean(r):.4f} ± {np.std(r, ddof=1) / math.sqrt(len(r)) if len(r) > 1 else 0.0:.4f}"
                  for r in regrets.values()]  # fmt: skip
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
