@@ -301,7 +301,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def _explain_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", help="a run directory")
     p.add_argument("--evaluate", action="store_true", help="first evaluate the unmeasured neighbours of the best (one decision changed)")
-    p.add_argument("--tolerance", type=float, help="differences up to this count as none (default: 1%% of the range)")
+    p.add_argument("--tolerance", type=float, help="differences up to this count as none (default: from the measured noise: fold scores, seed columns or repeats; 1%% of the range only when none is measured)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
