@@ -114,6 +114,8 @@ class RunConfig:
         space = given if given is not None else setup.space
         if space is None:
             raise ConfigError("space", "is required: the evaluator's model declares no space")
+        if given is None:  # stored with the run, so status, report and explain read it without the model
+            data = {**data, "space": space.to_config()}
         data = {**data, "evaluator": {**data["evaluator"], **setup.resolved}}
         strat = data.get("strategy", DEFAULT_STRATEGY)
         if isinstance(strat, str):
