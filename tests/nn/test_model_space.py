@@ -276,6 +276,7 @@ def test_yaml_names_the_model_and_the_space_comes_from_it(tmp_path: Path) -> Non
     '''))  # fmt: skip
     cfg = RunConfig.parse({"evaluator": {"dataset": "digits", "model": "yaml_net_a:net", "epochs": 1}}, tmp_path)
     assert cfg.space.names == ["units"] and cfg.space.name == "net"
+    assert cfg.raw["space"]["decisions"] == {"units": {"choice": [8, 16]}}  # stored with the run, for status/report
     assert cfg.evaluator.to_config()["model"] == "yaml_net_a:net"  # type: ignore[attr-defined]
     with pytest.raises(ConfigError, match=r"^space: is required: the model 'yaml_net_a:plain' declares no space"):
         RunConfig.parse({"evaluator": {"dataset": "digits", "model": "yaml_net_a:plain"}}, tmp_path)
