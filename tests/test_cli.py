@@ -138,3 +138,11 @@ def test_nb201_example_runs_100_trials(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["status", str(tmp_path / "nb"), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["counted"] == 100 and info["best"]["report"]["cifar10-test"] > 80
+
+
+def test_data_shows_what_would_be_loaded(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["data", "digits"]) == 0
+    out = capsys.readouterr().out
+    assert "1438 search samples + 359 test samples" in out and "10 classes" in out
+    assert main(["data", "no-such-data.csv"]) == 2
+    assert "neither a built-in data set" in capsys.readouterr().err

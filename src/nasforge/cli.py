@@ -349,6 +349,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("source", help="a built-in data set (digits, mnist5k, mnist1d), a folder of class folders, a .npz or a .csv")
+    p.add_argument("--target", help="the label column of a CSV (default: the last column)")
+    p.add_argument("--task", choices=["classification", "regression"], default="classification")
+
+
+@command("data", "show what a data set would load as: samples, input shape, classes and counts", _data_args)
+def cmd_data(args: argparse.Namespace) -> int:
+    from .data import describe_data
+    from .data._builtin import DATASETS
+
+    if args.source not in DATASETS and not Path(args.source).exists():
+        raise ConfigError("source", f"{args.source!r} is neither a built-in data set {sorted(DATASETS)} nor a file or folder")
+    print(describe_data(args.source, target=args.target, task=args.task))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
     from ._version import __version__
@@ -400,7 +417,7 @@ def _main(argv: Sequence[str] | None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as exc:  # disk full, permissions: one line, what is stored stays stored
-        print(f"error: {exc.strerror or exc} ({exc.filename or 'run directory'}); what was stored is kept", file=sys.stderr)
+        print(f"error: {exc.strerror or exc} ({exc.filename or 'a file'}); trials already stored are kept", file=sys.stderr)
         return 1
 
 
