@@ -19,7 +19,7 @@ from .evaluators import Evaluator, check_decisions, check_objectives
 from .executors import Executor, InlineExecutor, Outcome
 from .space import SearchSpace
 from .storage import InMemoryStorage, Storage
-from .strategies import DEFAULT_STRATEGY, WAIT, History, Strategy, make_strategy, strategy_label
+from .strategies import WAIT, History, Strategy, make_strategy, strategy_label
 
 DEFAULT_MAX_FAILURES_IN_A_ROW = 10
 """A search stops after this many consecutive failed trials unless told otherwise."""
@@ -387,31 +387,3 @@ class Study:
         self.storage.put_trial(trial)
         self._tell(trial)
         return trial
-
-
-def search(
-    space: SearchSpace,
-    evaluator: Evaluator,
-    *,
-    strategy: Strategy | str = DEFAULT_STRATEGY,
-    objectives: Objectives | Mapping[str, str] | str,
-    trials: int | None = None,
-    seconds: float | None = None,
-    seed: int = 0,
-    storage: Storage | None = None,
-    **options: Any,
-) -> Study:
-    """Build a :class:`Study` and run it: the one-call shortcut.
-
-    Example:
-        >>> from nasforge.space import builtin
-        >>> from nasforge.evaluators import Function
-        >>> study = search(builtin("seed-cnn"), Function(lambda a: {"s": a["kernel"] + a["units"]}),
-        ...                objectives={"s": "maximize"}, trials=5, seed=1)
-        >>> len(study.trials)
-        5
-    """
-    if trials is None and seconds is None and math.isinf(space.cardinality):
-        raise ConfigError("budget", "a space with continuous decisions needs `trials` or `seconds`")
-    study = Study(space, evaluator, strategy, objectives, storage=storage, seed=seed, **options)
-    return study.run(trials=trials, seconds=seconds)
