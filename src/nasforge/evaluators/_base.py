@@ -3,10 +3,8 @@ capabilities (final model, warm-start ranking); the ``function:`` evaluator."""
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import math
-import sys
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .._errors import ConfigError, FatalError, NotStorable, TrialFailed
+from .._refs import callable_ref, import_ref
 from .._validate import called, check_keys, str_list
 from ..space import Arch, SearchSpace
 
@@ -147,55 +146,11 @@ def check_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
-def load_callable(spec: str, base: str | Path = ".", field: str = "function") -> Callable[..., Any]:
-    """Import ``module:attribute`` (the config's folder ``base`` is searched first)."""
-    if not isinstance(spec, str) or ":" not in spec:
-        raise ConfigError(field, f"must be `module:callable`, got {spec!r}")
-    module_name, _, attr = spec.partition(":")
-    if not module_name or not attr:
-        raise ConfigError(field, f"must be `module:callable`, got {spec!r}")
-    if str(base) not in sys.path:
-        sys.path.insert(0, str(base))
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(field, f"cannot import module {module_name!r}: {exc}") from None
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's module failed while importing
-        raise ConfigError(field, f"importing module {module_name!r} failed: {_raised(exc)}") from None
-    fn: Any = module
-    for part in attr.split("."):
-        fn = getattr(fn, part, None)
-    if not callable(fn):
-        raise ConfigError(field, f"module {module_name!r} has no callable {attr!r}")
-    return fn  # type: ignore[no-any-return]
+load_callable = import_ref
+"""Import ``module:attribute`` for ``function:`` (see :func:`nasforge._refs.import_ref`)."""
 
-
-def _raised(exc: BaseException) -> str:
-    """What an exception says, with where it was raised in the user's code (file:line)."""
-    if isinstance(exc, SystemExit):
-        return f"it called sys.exit({exc.code!r})"
-    if isinstance(exc, SyntaxError):
-        return f"SyntaxError: {exc.msg} ({Path(exc.filename or '?').name}:{exc.lineno})"
-    import traceback
-
-    frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
-    at = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
-    return f"{type(exc).__name__}: {exc}{at}"
-
-
-def callable_spec(fn: Callable[..., Any]) -> str | None:
-    """``module:qualname`` when ``fn`` can be imported back by that name, else ``None``
-    (a lambda, a nested function, a callable object, a function of ``__main__``)."""
-    module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", None)
-    if not module or not qualname or module == "__main__" or "<" in qualname:
-        return None
-    try:
-        found: Any = importlib.import_module(module)
-        for part in qualname.split("."):
-            found = getattr(found, part)
-    except (ImportError, AttributeError):
-        return None
-    return f"{module}:{qualname}" if found is fn else None
+callable_spec = callable_ref
+"""``module:qualname`` of a callable that can be imported back, else ``None``."""
 
 
 class Function:

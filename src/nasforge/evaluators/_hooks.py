@@ -16,7 +16,7 @@ from torch import nn
 
 from .. import _validate as v
 from .._errors import ConfigError, NotStorable
-from ..models._refs import callable_ref, import_ref
+from .._refs import callable_ref, import_ref
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 

@@ -19,11 +19,11 @@ from torch import nn
 from .. import _validate as v
 from .. import models
 from .._errors import ConfigError, NotStorable, SpaceError, TrialFailed
+from .._refs import callable_ref, import_ref
 from .._validate import called, check_keys
 from ..data import TEST_FRACTION, Dataset, holdout_split, kfold_splits, load_dataset, stratified_split
 from ..models import ModelFn
 from ..models._network import resolve_space
-from ..models._refs import callable_ref, import_ref
 from ..nn import ModelSpace
 from ..space import Arch, Constraint, SearchSpace
 from ._base import EvaluatorSetup, FinalModel, Result

@@ -16,9 +16,9 @@ from safetensors.torch import save_model as _save_weights
 from torch import nn
 
 from .._errors import ConfigError
+from .._refs import import_ref
 from ..space import Arch
 from ._profile import materialize, summary
-from ._refs import import_ref
 from ._registry import build_model
 from ._scaled import Standardized
 

@@ -15,10 +15,10 @@ import torch
 from torch import nn
 
 from .._errors import ConfigError
+from .._refs import callable_ref
 from ..space import Arch, Constraint, SearchSpace, builtin
 from ._io import CUSTOM
 from ._profile import materialize
-from ._refs import callable_ref
 from ._registry import build_model, check_model_options, fitting_constraints, get_builder
 
 ModelFn = Callable[[Arch, tuple[int, ...], int], nn.Module]
