@@ -18,7 +18,7 @@ Example:
 """
 
 from .._trial import MetricConstraint
-from ._base import STRATEGIES, WAIT, Ask, Strategy, register_strategy, registered_name, strategy_label
+from ._base import STRATEGIES, WAIT, Ask, Strategy, Wrapper, register_strategy, registered_name, strategy_label
 from ._basic import GridSearch, HillClimbing, RandomSearch
 from ._bayesian import BayesianOptimization
 from ._evolution import RegularizedEvolution
@@ -52,6 +52,7 @@ __all__ = [
     "Transfer",
     "TransferSource",
     "WarmStart",
+    "Wrapper",
     "crowding_distance",
     "make_strategy",
     "non_dominated_sort",

@@ -173,3 +173,26 @@ def strategy_label(strategy: Strategy) -> str:
 def _options(cls: type) -> list[str]:
     params = inspect.signature(cls.__init__).parameters  # type: ignore[misc]
     return [p for p in params if p != "self" and params[p].kind is inspect.Parameter.KEYWORD_ONLY]
+
+
+class Wrapper(Strategy):
+    """A strategy around another one (a warm start, a transfer from earlier studies): it
+    decides some asks itself and hands the rest to ``inner``, and it takes the inner
+    strategy's limits on the number of objectives and its metric constraints as its own."""
+
+    inner: Strategy
+
+    @property
+    def min_objectives(self) -> int:  # type: ignore[override]
+        """As the inner strategy."""
+        return self.inner.min_objectives
+
+    @property
+    def max_objectives(self) -> int | None:  # type: ignore[override]
+        """As the inner strategy."""
+        return self.inner.max_objectives
+
+    @property
+    def constraints(self) -> Sequence[MetricConstraint]:  # type: ignore[override]
+        """As the inner strategy."""
+        return self.inner.constraints

@@ -38,9 +38,9 @@ from typing import Any
 import numpy as np
 
 from .._errors import ConfigError
-from .._trial import Candidate, MetricConstraint, Objectives, Trial
+from .._trial import Candidate, Objectives, Trial
 from ..space import Arch, SearchSpace, from_config
-from ._base import Ask, Strategy
+from ._base import Ask, Strategy, Wrapper
 from ._history import History
 
 SOURCE_TOP = 50
@@ -114,7 +114,7 @@ def space_difference(source: SearchSpace, target: SearchSpace) -> str | None:
     return None
 
 
-class Transfer(Strategy):
+class Transfer(Wrapper):
     """Wraps any strategy: proposes the sources' best architectures first, then asks the inner
     strategy; drops a source whose seeds do badly on the target (see the module's text).
 
@@ -152,21 +152,6 @@ class Transfer(Strategy):
         self.patience = patience
         self.dropped: dict[str, str] = {}
         """Sources dropped as negative transfer: name -> the evidence."""
-
-    @property
-    def min_objectives(self) -> int:  # type: ignore[override]
-        """As the inner strategy."""
-        return self.inner.min_objectives
-
-    @property
-    def max_objectives(self) -> int | None:  # type: ignore[override]
-        """As the inner strategy."""
-        return self.inner.max_objectives
-
-    @property
-    def constraints(self) -> Sequence[MetricConstraint]:  # type: ignore[override]
-        """As the inner strategy."""
-        return self.inner.constraints
 
     def validate(self, space: SearchSpace, objectives: Objectives) -> None:
         for k, src in enumerate(self.sources):

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 
 from .._errors import ConfigError
-from .._trial import Candidate, MetricConstraint, Objectives, Trial
+from .._trial import Candidate, Objectives, Trial
 from ..space import Arch, SearchSpace
-from ._base import Ask, Strategy
+from ._base import Ask, Strategy, Wrapper
 from ._history import History
 
 Ranker = Callable[[Sequence[Arch]], Sequence[float]]
@@ -33,7 +33,7 @@ def check_warm_counts(samples: object, top: object, field: str = "strategy.warm_
     return int(samples), int(top)
 
 
-class WarmStart(Strategy):
+class WarmStart(Wrapper):
     """Wraps any strategy: ranks ``samples`` sampled architectures with ``rank`` (e.g. a
     zero-cost proxy) and proposes the ``top`` ones first, then asks the inner strategy. Every
     result, warm-start ones included, is told to the inner strategy, so that it builds on
@@ -77,21 +77,6 @@ class WarmStart(Strategy):
         self.samples, self.top = check_warm_counts(samples, top)
         self._ranked_for: tuple[str, ...] | None = None
         self.ranked: list[Arch] = []
-
-    @property
-    def min_objectives(self) -> int:  # type: ignore[override]
-        """As the inner strategy."""
-        return self.inner.min_objectives
-
-    @property
-    def max_objectives(self) -> int | None:  # type: ignore[override]
-        """As the inner strategy."""
-        return self.inner.max_objectives
-
-    @property
-    def constraints(self) -> Sequence[MetricConstraint]:  # type: ignore[override]
-        """As the inner strategy."""
-        return self.inner.constraints
 
     def validate(self, space: SearchSpace, objectives: Objectives) -> None:
         self.inner.validate(space, objectives)
