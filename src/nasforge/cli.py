@@ -301,6 +301,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 def _explain_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", help="a run directory")
     p.add_argument("--evaluate", action="store_true", help="first evaluate the unmeasured neighbours of the best (one decision changed)")
+    p.add_argument("--accept-changes", action="store_true",
+                   help="with --evaluate: go on although the config, space, table or function changed since the search")  # fmt: skip
     p.add_argument("--tolerance", type=float, help="differences up to this count as none (default: from the measured noise: fold scores, seed columns or repeats; 1%% of the range only when none is measured)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -309,7 +311,8 @@ def _explain_args(p: argparse.ArgumentParser) -> None:
 def cmd_explain(args: argparse.Namespace) -> int:
     from .report import explain
 
-    evaluated, previous = RunDir(args.run_dir).evaluate_neighbours() if args.evaluate else (0, None)
+    run = RunDir(args.run_dir)
+    evaluated, previous = run.evaluate_neighbours(accept_changes=args.accept_changes) if args.evaluate else (0, None)
     exp = explain(args.run_dir, tolerance=args.tolerance, evaluated=evaluated, previous_best=previous)
     print(json.dumps(exp.to_dict(), indent=2, default=str) if args.json else exp.text)
     return 0

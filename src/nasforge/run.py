@@ -454,7 +454,7 @@ class RunDir:
             f"best model: {out}/ ({', '.join(written)})",
         ]
 
-    def evaluate_neighbours(self, *, progress: bool = False) -> tuple[int, int | None]:
+    def evaluate_neighbours(self, *, progress: bool = False, accept_changes: bool = False) -> tuple[int, int | None]:
         """Run the neighbours of the best architecture (one decision changed, every value) that
         no trial at its fidelity has measured, as new trials of this study; returns how many
         ran and the number of the best trial before they ran (for ``explain``)."""
@@ -462,7 +462,7 @@ class RunDir:
 
         open_storage(self.path).close()  # one clear line, before the lock, when there is no study
         with self.lock():
-            _, study = self.open()
+            _, study = self.open(accept_changes=accept_changes)
             study.progress = progress
             try:
                 trials = study.trials
