@@ -20,7 +20,7 @@ import numpy as np
 from .._results import RunData
 from .._trial import Trial
 from ..space import Arch, Choice, FloatRange, IntRange, Value
-from ._importance import RANGE_POINTS, _points, tree_main_effects
+from ._importance import RANGE_POINTS, _points, marginal_grid, tree_main_effects
 
 MIN_TRIALS = 8
 """Fewest trials a surrogate is fitted to; with fewer, nothing is predicted."""
@@ -118,18 +118,7 @@ class Surrogate:
         points of :func:`nasforge.report._importance._points`, concatenated)."""
         if self._marginals is None:
             decisions = self.space.decisions
-            points = [_points(d) for d in decisions]
-            owner = np.concatenate([np.full(len(p), i) for i, p in enumerate(points)])
-            weights = np.concatenate([np.full(len(p), 1.0 / len(p)) for p in points])
-            owner_col: list[int] = []
-            local_val: list[np.ndarray] = []
-            for i, p in enumerate(points):
-                for k in range(p.shape[1]):
-                    owner_col.append(i)
-                    col = np.zeros(len(owner))
-                    col[owner == i] = p[:, k]
-                    local_val.append(col)
-            cols = np.array(owner_col)
+            owner, weights, cols, local_val = marginal_grid(self.space)
             rows = []
             for forest in self.forests:
                 conds = [tree_main_effects(e, cols, local_val, owner, weights, len(decisions))[1] for e in forest.estimators_]

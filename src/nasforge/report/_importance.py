@@ -51,6 +51,24 @@ class Importance:
     wider than the forest's)."""
 
 
+def marginal_grid(space: SearchSpace) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
+    """The points at which each decision's marginal is taken, laid out for the tree walk:
+    which decision owns each point, its weight within its decision (1 / points), the decision
+    of each encoding column, and each column's value at every point (0 off its decision)."""
+    points = [_points(d) for d in space.decisions]
+    owner = np.concatenate([np.full(len(p), i) for i, p in enumerate(points)])
+    weights = np.concatenate([np.full(len(p), 1.0 / len(p)) for p in points])
+    owner_col: list[int] = []
+    local_val: list[np.ndarray] = []
+    for i, p in enumerate(points):
+        for k in range(p.shape[1]):
+            owner_col.append(i)
+            col = np.zeros(len(owner))
+            col[owner == i] = p[:, k]
+            local_val.append(col)
+    return owner, weights, np.array(owner_col), local_val
+
+
 def _points(d: Decision) -> np.ndarray:
     """Encodings (rows) of the values that stand for decision ``d``; an absent row for a
     conditional decision."""
@@ -160,23 +178,13 @@ def compute_importance(source: Any, *, metric: str | None = None, trees: int = 3
         )
     space: SearchSpace = data.space
     decisions = space.decisions
-    points = [_points(d) for d in decisions]
-    owner = np.concatenate([np.full(len(p), i) for i, p in enumerate(points)])
-    weights = np.concatenate([np.full(len(p), 1.0 / len(p)) for p in points])
-    owner_col: list[int] = []
-    local_val: list[np.ndarray] = []
-    for i, p in enumerate(points):
-        for k in range(p.shape[1]):
-            owner_col.append(i)
-            col = np.zeros(len(owner))
-            col[owner == i] = p[:, k]
-            local_val.append(col)
+    owner, weights, owner_col, local_val = marginal_grid(space)
     forest = RandomForestRegressor(
         n_estimators=trees, min_samples_leaf=2, random_state=int(rng.integers(2**31)), n_jobs=1
     )
     forest.fit(x, y)
     per_tree = [
-        s for s in (_tree_shares(e, np.array(owner_col), local_val, owner, weights, len(decisions)) for e in forest.estimators_)
+        s for s in (_tree_shares(e, owner_col, local_val, owner, weights, len(decisions)) for e in forest.estimators_)
         if s is not None
     ]  # fmt: skip
     mean_shares = np.mean(per_tree, axis=0) if per_tree else np.zeros(len(decisions))
