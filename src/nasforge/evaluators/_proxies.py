@@ -33,6 +33,7 @@ from ..models import ModelFn
 from ..models._network import resolve_space
 from ..space import Arch, Constraint, SearchSpace
 from ._base import WARM_RANKER_KEYS, EvaluatorSetup, Result
+from ._torch import NetworkEvaluator
 from ._trainer import (
     Trainer,
     check_device,
@@ -238,7 +239,7 @@ def flops(model: nn.Module, batch: Batch) -> float:
 # -- the evaluator ----------------------------------------------------------------------------
 
 
-class ZeroCost:
+class ZeroCost(NetworkEvaluator):
     """Evaluates an architecture by zero-cost proxies of its untrained network instead of
     training it: milliseconds per architecture, for ranking many architectures quickly (on its
     own, or as a strategy's warm start: ``strategy: {warm_start: {proxy: synflow}}``).
@@ -436,21 +437,6 @@ class ZeroCost:
         builder can build for the input shape; refuses a decision the builder does not read."""
         self.network.check_decisions(space, "the proxies read none of the space's decisions")
         return self.network.constraints(space)
-
-    @property
-    def model_fn(self) -> ModelFn | None:
-        """The user's model function, if any."""
-        return self.network.model_fn
-
-    @property
-    def model_options(self) -> dict[str, Any]:
-        """The model builder's options."""
-        return self.network.options
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_cache"] = {}
-        return state
 
     @property
     def primary(self) -> str:

@@ -14,6 +14,7 @@ import torch
 
 from .._errors import ConfigError
 from .._validate import resolve_path
+from ..models import ModelFn, Network
 
 
 def default_threads() -> int:
@@ -98,3 +99,28 @@ def data_config(spec: Any, base: Path) -> Any:
                 out[key] = str(resolve_path(out[key], f"dataset.{key}", base).resolve())
         return out
     return spec
+
+
+class NetworkEvaluator:
+    """What the evaluators that build a network per architecture (:class:`Trainer`,
+    :class:`ZeroCost`) share: a :class:`~nasforge.models.Network` as ``self.network``, and a
+    ``_cache`` of device tensors that is dropped when the evaluator is pickled to a worker
+    (it is rebuilt there)."""
+
+    network: Network
+    _cache: dict[Any, Any]
+
+    @property
+    def model_fn(self) -> ModelFn | None:
+        """The user's model function, if any."""
+        return self.network.model_fn
+
+    @property
+    def model_options(self) -> dict[str, Any]:
+        """The model builder's options."""
+        return self.network.options
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_cache"] = {}
+        return state

@@ -45,6 +45,7 @@ from ._hooks import (
     resolve_hook,
 )
 from ._torch import (
+    NetworkEvaluator,
     check_device,
     data_config,
     default_threads,
@@ -69,7 +70,7 @@ class FoldScore:
     """The validation metrics after each epoch (with ``epoch_reports`` or early stopping)."""
 
 
-class Trainer:
+class Trainer(NetworkEvaluator):
     """Evaluates an architecture by training its network (PyTorch) and scoring it on held-out
     validation data: one stratified holdout split, or stratified K-fold cross-validation whose
     score is the mean over the folds.
@@ -367,16 +368,6 @@ class Trainer:
         self.space_name = space.name
         return self.network.constraints(space)
 
-    @property
-    def model_fn(self) -> ModelFn | None:
-        """The user's model function, if any."""
-        return self.network.model_fn
-
-    @property
-    def model_options(self) -> dict[str, Any]:
-        """The model builder's options."""
-        return self.network.options
-
     # -- setup ----------------------------------------------------------------------------
 
     def _make_splits(self) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -384,11 +375,6 @@ class Trainer:
         if self.folds is not None:
             return kfold_splits(y, self.folds, seed=self.seed, field="folds")
         return [holdout_split(y, self.validation, seed=self.seed, field="validation")]
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_cache"] = {}  # device tensors are rebuilt where the trainer is unpickled
-        return state
 
     @property
     def device(self) -> torch.device:
