@@ -317,7 +317,7 @@ class RunDir:
         cfg = self.config()
         self.accepted_changes = self.check_unchanged(cfg, accept=accept_changes)
         if workers is not None:
-            cfg = _with_workers(cfg, workers)
+            cfg = cfg.with_overrides(workers=workers)
         study = Study(
             cfg.space, cfg.evaluator, cfg.make_strategy(), cfg.objectives,
             storage=open_storage(self.path), executor=cfg.make_executor(), seed=cfg.seed, name=cfg.name,
@@ -553,10 +553,6 @@ def _describe(entry: Any) -> str:
     if entry.get("what") == "space":
         return "the space's definition changed"
     return f"the {entry.get('what', 'file')} {entry.get('path', '?')} changed"
-
-
-def _with_workers(cfg: RunConfig, workers: int) -> RunConfig:
-    return cfg.with_overrides(workers=workers)
 
 
 def _entries(path: Path) -> set[str] | None:
