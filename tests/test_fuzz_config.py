@@ -232,8 +232,7 @@ def strategy_cases() -> Iterator[tuple[str, dict[str, Any], str]]:
                     cfg["evaluator"]["metric"] = ["acc", "test_acc"]
                     cfg["evaluator"]["report"] = []
                     cfg["objectives"] = {"acc": "maximize", "test_acc": "minimize"}
-                # hyperband's eta = inf is refused through the min_budget it derives from it
-                field = "strategy." if (strategy, value) == ("hyperband", float("inf")) else f"strategy.{option}"
+                field = f"strategy.{option}"
                 if (
                     (strategy, option) == ("nsga2", "constraints")
                     and isinstance(value, list)

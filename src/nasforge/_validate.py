@@ -233,8 +233,10 @@ def str_list(value: Any, field: str, *, what: str = "a name or a list of names",
         out = list(value)
     else:
         raise ConfigError(field, f"must be {what}, got {value!r}")
-    if not out and not empty_ok:
+    if not out and not empty_ok or any(not name.strip() for name in out):
         raise ConfigError(field, f"must be {what}, got {value!r}")
+    if len(set(out)) < len(out):
+        raise ConfigError(field, f"names {value!r} twice; give each once")
     return out
 
 

@@ -38,6 +38,8 @@ class _Worker:
     started_wall: float = 0.0
     deadline: float | None = None
     runs: int = 0
+    took: bool = False
+    """The worker said it started its task (a death before that is not the trial's fault)."""
 
 
 def pickle_evaluator(evaluator: Evaluator) -> bytes:
@@ -122,12 +124,17 @@ class LocalExecutor(Executor):
             raise RuntimeError("LocalExecutor.submit() with no free worker; check free() first")
         worker = next((w for w in idle if w.ready), idle[0])
         try:
+            if not worker.process.is_alive():  # reaps it if it is gone
+                raise BrokenPipeError
             worker.conn.send((number, candidate))
         except OSError:  # it died while idle: reap it, give the trial to a fresh worker
             _reap(worker)
             worker = self._replace(worker)
             worker.conn.send((number, candidate))
-        worker.task = (number, candidate)
+        self._assign(worker, (number, candidate))
+
+    def _assign(self, worker: _Worker, task: tuple[int, Candidate]) -> None:
+        worker.task, worker.took = task, False
         worker.started, worker.started_wall = time.monotonic(), time.time()
         worker.deadline = self._deadline() if worker.ready else None
 
@@ -206,6 +213,8 @@ class LocalExecutor(Executor):
                     self._early_deaths = 0
                     if worker.task is not None:
                         worker.started, worker.deadline = time.monotonic(), self._deadline()
+                elif kind == "took":
+                    worker.took = True
                 elif kind == "done":
                     if value.fatal:
                         raise FatalError(value.error or "a trial stopped the search")
@@ -230,7 +239,15 @@ class LocalExecutor(Executor):
             worker.process.join(1.0)
         code = worker.process.exitcode
         worker.conn.close()
-        if worker.task is not None:
+        task = worker.task
+        if task is not None and worker.ready and not worker.took:
+            # It was dying while idle when the trial was sent (its pipe still took the bytes):
+            # the trial never started, so a fresh worker runs it instead of failing it.
+            fresh = self._replace(worker)
+            fresh.conn.send(task)
+            self._assign(fresh, task)
+            return
+        if task is not None:
             outcomes.append(self._failed(worker, describe_exit(code)))
         if not worker.ready:
             self._early_deaths += 1

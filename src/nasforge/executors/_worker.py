@@ -95,7 +95,7 @@ def worker_main(conn: Any, parent_pid: int, sys_path: list[str], threads: int | 
     """Entry point of a local worker process.
 
     Messages to the parent: ``("ready", pid)`` once the evaluator is loaded, ``("init-error",
-    reason)`` if it cannot be, ``("done", outcome, stop)`` per trial (``stop``: this worker ends now, e.g. after a
+    reason)`` if it cannot be, ``("took", number)`` when a trial starts, ``("done", outcome, stop)`` per trial (``stop``: this worker ends now, e.g. after a
     ``MemoryError``). From the parent: ``(number,
     candidate)`` to run, ``None`` to stop. Ctrl-C is left to the parent, which stops workers.
     """
@@ -120,6 +120,7 @@ def worker_main(conn: Any, parent_pid: int, sys_path: list[str], threads: int | 
         if message is None:
             return
         number, candidate = message
+        conn.send(("took", number))  # from here on, this worker's death is the trial's
         outcome = run_trial(evaluator, number, candidate)
         stop = recycle_after(outcome)
         try:

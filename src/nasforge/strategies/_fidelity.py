@@ -24,8 +24,8 @@ def fidelity_budgets(budgets: Sequence[float] | None, min_budget: float | None, 
         >>> [round(b, 3) for b in fidelity_budgets(None, 1 / 9, 3)]
         [0.111, 0.333, 1.0]
     """
-    if isinstance(eta, bool) or not isinstance(eta, int | float) or not eta > 1:
-        raise ConfigError("eta", f"must be a number > 1 (the promotion ratio), got {eta!r}")
+    if isinstance(eta, bool) or not isinstance(eta, int | float) or not 1 < eta < math.inf:
+        raise ConfigError("eta", f"must be a finite number > 1 (the promotion ratio), got {eta!r}")
     if budgets is not None:
         if min_budget is not None:
             raise ConfigError("min_budget", "give either `budgets` or `min_budget`, not both")
