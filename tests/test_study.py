@@ -209,3 +209,27 @@ def test_enqueued_archs_run_first_are_told_and_survive_resume(space, tmp_path: P
     assert again.replay_mismatches == 0 and len(again.trials) == 20
     with pytest.raises(ConfigError, match="enqueue.kernel: 4 is not a value"):
         study.enqueue({"kernel": 4, "width": 8, "depth": 1})
+
+
+class _Prepared(Function):
+    """A Function evaluator with a ``prepare()`` hook (as a one-shot supernet has), counting calls."""
+
+    def __init__(self) -> None:
+        super().__init__(toy_score_after_prepare)
+        self.prepared = 0
+
+    def prepare(self) -> None:
+        self.prepared += 1
+
+
+def toy_score_after_prepare(arch):  # type: ignore[no-untyped-def]
+    return toy_score(arch)
+
+
+def test_prepare_hook_runs_once_before_trials(space) -> None:  # type: ignore[no-untyped-def]
+    evaluator = _Prepared()
+    study = Study(space, evaluator, "random", {"score": "maximize"}, progress=False)
+    study.run(trials=3)
+    assert evaluator.prepared == 1 and len(study.trials) == 3
+    study.run(trials=5)  # each run prepares (the evaluator makes it idempotent)
+    assert evaluator.prepared == 2 and len(study.trials) == 5

@@ -300,6 +300,9 @@ class Study:
 
         bar = Progress(self, trials) if self.progress else None
         callbacks: list[Callback] = [*self.callbacks, *([bar] if bar is not None else [])]
+        prepare = getattr(self.evaluator, "prepare", None)
+        if callable(prepare):  # e.g. a one-shot supernet, trained once here before workers load it
+            prepare()
         self.executor.start(self.evaluator)
         try:
             while True:
