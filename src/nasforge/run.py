@@ -27,10 +27,15 @@ import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
+from . import _rundir
 from ._errors import ConfigError, NasforgeError
 from ._results import DB_NAME, RunData, db_path, open_storage
+from ._rundir import LOCK_NAME, PENDING, RunDirLock
+from ._rundir import entries as _entries
+from ._rundir import read_json as _read_json
+from ._rundir import write_json as _write_json
 from ._trial import Candidate, MetricConstraint, Objectives
 from .space import Arch, SearchSpace
 from .storage import SQLiteStorage, Storage
@@ -58,72 +63,7 @@ __all__ = [
 ]
 
 BEST_JSON = "best.json"
-PENDING = "config.pending.json"
-"""The config of a search that is starting, written before anything else (see :meth:`RunDir.begin`)."""
 BEST_DIR = "best"
-LOCK_NAME = ".lock"
-
-
-class RunDirLock:
-    """An exclusive lock on a run directory, held while a search or resume writes it, so that
-    a second one is refused instead of corrupting the study. The operating system releases
-    it when the process ends, even by ``kill -9``.
-
-    Example:
-        >>> import tempfile
-        >>> with lock_run_dir(tempfile.mkdtemp()) as lock:
-        ...     lock.held
-        True
-    """
-
-    def __init__(self, run_dir: str | os.PathLike[str]) -> None:
-        self.run_dir = Path(run_dir)
-        self.path = self.run_dir / LOCK_NAME
-        self._fd: int | None = None
-
-    @property
-    def held(self) -> bool:
-        """Whether this object holds the lock now."""
-        return self._fd is not None
-
-    def acquire(self) -> Self:
-        """Take the lock or raise :class:`ConfigError` naming the process that holds it."""
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: no lock, as before
-            return self
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        try:  # never through a symbolic link: truncating it would damage the file it points at
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        except OSError as exc:
-            raise ConfigError("run_dir", f"cannot lock {str(self.path)!r} ({exc.strerror}); remove it if it is a link") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.read(fd, 32).decode(errors="replace").strip()
-            os.close(fd)
-            who = f" (pid {holder})" if holder.isdigit() else ""
-            raise ConfigError(
-                "run_dir",
-                f"{str(self.run_dir)!r} is being searched by another nasforge process{who}; wait for it to end "
-                f"(`nasforge status {self.run_dir}`) or stop it, then `nasforge resume {self.run_dir}`",
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
-        return self
-
-    def release(self) -> None:
-        """Give the lock up (closing the file releases it)."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    def __enter__(self) -> Self:
-        return self.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
 
 
 def lock_run_dir(run_dir: str | os.PathLike[str]) -> RunDirLock:
@@ -208,20 +148,17 @@ class RunDir:
         a search killed while it loads data or builds its parts leaves a directory that
         ``nasforge resume`` starts. :meth:`create` removes it; :meth:`abandon` too, when the
         config is refused, so a refused config leaves nothing."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        record = {"config": dict(config), "config_dir": str(Path(config_dir).resolve())}
-        if self.config_file is not None:
-            record["config_file"] = str(self.config_file)
-        _write_json(self.path / PENDING, record)
+        _rundir.begin(self.path, config, config_dir, self.config_file)
 
     def pending(self) -> tuple[dict[str, Any], Path] | None:
         """The config and folder of a search that began here but has no study yet."""
-        data = _read_json(self.path / PENDING)
-        if not isinstance(data.get("config"), dict):
+        found = _rundir.read_pending(self.path)
+        if found is None:
             return None
-        if isinstance(data.get("config_file"), str):
-            self.config_file = Path(data["config_file"])
-        return data["config"], Path(data.get("config_dir", "."))
+        config, folder, file = found
+        if file is not None:
+            self.config_file = file
+        return config, folder
 
     def abandon(self) -> None:
         """Forget a search that began here and was refused: remove its config, its lock and
@@ -555,31 +492,12 @@ def _describe(entry: Any) -> str:
     return f"the {entry.get('what', 'file')} {entry.get('path', '?')} changed"
 
 
-def _entries(path: Path) -> set[str] | None:
-    """The names in directory ``path``, or ``None`` when there is no such directory."""
-    try:
-        return set(os.listdir(path))
-    except OSError:
-        return None
-
 
 def _remove_db(path: Path) -> None:
     for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         leftover.unlink(missing_ok=True)
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    tmp.replace(path)
 
 
 def search(
