@@ -13,7 +13,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "nasforge"
 
 LAYERS: list[set[str]] = [
-    {"_errors", "_validate", "_version", "_yaml", "_refs"},
+    {"_errors", "_validate", "_version", "_yaml", "_refs", "_rundir"},
     {"space"},
     {"_trial"},
     {"strategies"},
