@@ -178,8 +178,9 @@ def test_a_single_objective_strategy_refuses_two_objectives_naming_the_way_out(n
         Study(p.space(), p.evaluator(), name, TWO, progress=False)
     assert str(info.value) == (
         f"objectives: strategy `{name}` optimizes a single objective and would ignore all but 'score' of "
-        "['score', 'cost']; use `nsga2` (multi-objective), or keep one objective and turn the others into "
-        "`constraints:` such as `params <= 1e6`"
+        "['score', 'cost']; use `nsga2` (multi-objective) or `bayesian` (ParEGO), weigh them into one "
+        "with `scalarize: {weights: {...}}`, or keep one objective and turn the others into `constraints:` "
+        "such as `params <= 1e6`"
     )
 
 

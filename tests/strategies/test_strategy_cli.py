@@ -81,8 +81,9 @@ def test_search_with_each_strategy(tmp_path: Path, table_csv: Path, strategy: di
          "error: strategy.constraints.0: must look like `params <= 1e6`"),
         ({"name": "local-search"}, {"acc": "maximize", "seconds": "minimize"},
          ("error: objectives: strategy `local-search` optimizes a single objective and would ignore all but 'acc' of "
-          "['acc', 'seconds']; use `nsga2` (multi-objective), or keep one objective and turn the others into "
-          "`constraints:` such as `params <= 1e6`")),
+          "['acc', 'seconds']; use `nsga2` (multi-objective) or `bayesian` (ParEGO), weigh them into one "
+          "with `scalarize: {weights: {...}}`, or keep one objective and turn the others into `constraints:` "
+          "such as `params <= 1e6`")),
         ({"name": "hyperband", "sampler": "random"}, {"acc": "maximize", "seconds": "minimize"},
          "error: objectives: strategy `hyperband` optimizes a single objective"),
     ],

@@ -28,6 +28,7 @@ from ._history import History
 from ._local import LocalSearch
 from ._make import DEFAULT_STRATEGY, make_strategy
 from ._nsga2 import NSGA2, crowding_distance, non_dominated_sort
+from ._scalarize import Scalarize, WeightedSum
 from ._transfer import Transfer, TransferSource
 from ._warm import WarmStart
 
@@ -47,11 +48,13 @@ __all__ = [
     "MetricConstraint",
     "RandomSearch",
     "RegularizedEvolution",
+    "Scalarize",
     "Strategy",
     "SuccessiveHalving",
     "Transfer",
     "TransferSource",
     "WarmStart",
+    "WeightedSum",
     "Wrapper",
     "crowding_distance",
     "make_strategy",

@@ -94,8 +94,9 @@ class Strategy(ABC):
             raise ConfigError(
                 "objectives",
                 f"strategy `{strategy_label(self)}` {uses} and would ignore all but {kept} of "
-                f"{objectives.names}; use `nsga2` (multi-objective), or keep one objective and turn the others into "
-                "`constraints:` such as `params <= 1e6`",
+                f"{objectives.names}; use `nsga2` (multi-objective) or `bayesian` (ParEGO), weigh them into one "
+                "with `scalarize: {weights: {...}}`, or keep one objective and turn the others into `constraints:` "
+                "such as `params <= 1e6`",
             )
 
     def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator, history: History) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from .._errors import ConfigError
 from ..space import Arch
 from ._base import STRATEGIES, Strategy, _options
+from ._scalarize import Scalarize, read_scalarize
 from ._warm import WarmStart, check_warm_counts
 
 DEFAULT_STRATEGY = "bayesian"
@@ -27,6 +28,9 @@ def make_strategy(
     """Build the strategy called ``name`` with ``options``; unknown names or options are a
     :class:`ConfigError` that lists what is accepted.
 
+    A ``scalarize: {weights: {metric: weight, ...}}`` option makes the strategy search the
+    weighted sum of the study's objectives (:class:`~nasforge.strategies.Scalarize`).
+
     A ``warm_start: {samples: N, top: K}`` option puts the strategy behind a
     :class:`~nasforge.strategies.WarmStart` ranking with ``rank`` (which must then be given;
     other keys of ``warm_start`` describe the ranking and are read by whoever built ``rank``,
@@ -40,6 +44,14 @@ def make_strategy(
     options = dict(options or {})
     warm = options.pop("warm_start", None)
     transfer = options.pop("transfer", None)
+    scalarize = options.pop("scalarize", None)
+    weights = None if scalarize is None else read_scalarize(scalarize, f"{field}.scalarize")
+    if weights is not None and transfer is not None:
+        raise ConfigError(
+            f"{field}.scalarize",
+            "cannot be combined with `transfer` (a transfer judges its sources by the study's primary objective); "
+            "drop one of them",
+        )
     for key in options:
         if key not in accepted:
             raise ConfigError(f"{field}.{key}", f"unknown option of strategy {name!r}; accepted: {accepted or 'none'}")
@@ -52,7 +64,7 @@ def make_strategy(
     except (TypeError, ValueError) as exc:
         raise ConfigError(field, f"bad options for strategy {name!r}: {exc}") from None
     if warm is None:
-        return _with_transfer(strategy, transfer, field)
+        return _scalarized(_with_transfer(strategy, transfer, field), weights)
     if not isinstance(warm, Mapping):
         raise ConfigError(f"{field}.warm_start", f"must be a mapping such as {{samples: 1000, top: 10}}, got {warm!r}")
     if rank is None:
@@ -61,7 +73,12 @@ def make_strategy(
             "needs a ranking of architectures: pass `rank=` (in a config file, `proxy:` builds one from the evaluator)",
         )
     samples, top = check_warm_counts(warm.get("samples", 1000), warm.get("top", 10), f"{field}.warm_start")
-    return _with_transfer(WarmStart(strategy, rank, samples=samples, top=top), transfer, field)
+    return _scalarized(_with_transfer(WarmStart(strategy, rank, samples=samples, top=top), transfer, field), weights)
+
+
+def _scalarized(strategy: Strategy, weights: dict[str, float] | None) -> Strategy:
+    """``strategy`` behind a :class:`~nasforge.strategies.Scalarize` when weights are given."""
+    return strategy if weights is None else Scalarize(strategy, weights)
 
 
 def _with_transfer(strategy: Strategy, transfer: Any, field: str) -> Strategy:
