@@ -97,7 +97,7 @@ class Task:
     def __post_init__(self) -> None:
         vals = {k: _num(r.get(self.metric)) for k, r in self.rows.items()}
         top = max(self.sign * v for v in vals.values() if v is not None)
-        self.best_rows = {k for k, v in vals.items() if v is not None and self.sign * v == top}
+        self.best_rows = {k for k, v in vals.items() if v is not None and _tied(self.sign * v, top)}
         self.oracle = float(np.mean([_num(self.rows[k][self.test]) for k in self.best_rows]))
         self.best_classes = {self.canonical(a) for a in self._archs_of(self.best_rows)}
 
@@ -105,6 +105,20 @@ class Task:
     def sign(self) -> float:
         """+1 when the metric is maximized, -1 when minimized."""
         return -1.0 if self.minimize else 1.0
+
+    def reach(self, ks: Sequence[int] = (5, 10, 20, 50, 100)) -> list[tuple[int, float, float]]:
+        """What searching on validation can reach: for the ``k`` best networks by validation
+        (distinct ids when the table has them), the validation regret of the ``k``-th and the
+        mean test regret of the ``k`` (a search that lands on one of them at random)."""
+        seen: dict[str, tuple[float, float]] = {}
+        for k, row in self.rows.items():
+            val, test = _num(row.get(self.metric)), _num(row.get(self.test))
+            if val is not None and test is not None:
+                seen.setdefault(f"{row.get(self.id)}" if self.id else k, (self.sign * val, self.sign * test))
+        pairs = sorted(seen.values(), key=lambda p: -p[0])
+        top = pairs[0][0]
+        return [(k, top - pairs[k - 1][0], self.sign * self.oracle - float(np.mean([t for _, t in pairs[:k]])))
+                for k in ks if k <= len(pairs)]  # fmt: skip
 
     def table(self) -> Table:
         metrics = [self.metric, *([self.second] if self.second else [])]
@@ -131,6 +145,12 @@ class Task:
         if row is None:
             return None, None
         return _num(row.get(self.metric)), _num(row.get(self.test))
+
+
+def _tied(value: float, best: float) -> bool:
+    """Whether ``value`` equals ``best`` up to float rounding: tables store fractions such as
+    1229/1500 computed two ways (0.8193333333333334 and 0.8193333333333332)."""
+    return math.isclose(value, best, rel_tol=1e-9, abs_tol=1e-12)
 
 
 def _num(value: Any) -> float | None:
@@ -364,8 +384,8 @@ def summarize(task: Task, runs: list[Run], marks: Sequence[int]) -> Summary:
         picked: dict[str, float] = {}  # test values of the found rows tied at the best validation
         hit = hit_class = False
         for i, (val, test) in enumerate(zip(run.vals, run.tests), start=1):
-            if val is not None and test is not None and sign * val >= best_val:
-                if sign * val > best_val:
+            if val is not None and test is not None and (sign * val > best_val or _tied(sign * val, best_val)):
+                if not _tied(sign * val, best_val):
                     best_val, picked = sign * val, {}
                 picked[run.rows[i - 1]] = test
                 best_test = sum(picked.values()) / len(picked)
@@ -394,6 +414,7 @@ def summarize(task: Task, runs: list[Run], marks: Sequence[int]) -> Summary:
 def table_markdown(task: Task, results: dict[str, Summary], marks: Sequence[int], seeds: int) -> str:
     show_class = any(s.found_class != s.found for s in results.values())
     last = marks[-1]
+    digits = 3 if abs(task.oracle) >= 5 else 4
     head = ["searcher", *(f"{m}" for m in marks), f"found@{marks[len(marks) // 2]}", f"found@{last}"]
     if show_class:
         head.append(f"found class@{last}")
@@ -406,11 +427,13 @@ def table_markdown(task: Task, results: dict[str, Summary], marks: Sequence[int]
         f"{task.test} {task.oracle:.4g}"
         + (f" (mean of {len(task.best_rows)} tied rows)" if len(task.best_rows) > 1 else ""),
         "",
+        "What searching on validation can reach (the k best networks by validation: validation regret of the k-th, "
+        "mean test regret of the k): " + "; ".join(f"k={k} {v:.{digits}f} / {t:.{digits}f}" for k, v, t in task.reach()),
+        "",
         "| " + " | ".join(head) + " |",
         "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|",
     ]
     for name, s in results.items():
-        digits = 3 if abs(task.oracle) >= 5 else 4
         cells = [name, *(f"{s.regret[m][0]:.{digits}f} ± {s.regret[m][1]:.{digits}f}" for m in marks)]
         cells += [f"{100 * s.found[marks[len(marks) // 2]]:.0f}%", f"{100 * s.found[last]:.0f}%"]
         if show_class:
