@@ -10,19 +10,73 @@ Example:
     1
 """
 
-from . import space
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._errors import ConfigError, FatalError, NasforgeError, SpaceError, TrialFailed
-from ._load import load_model
-from ._results import RunData
-from ._trial import Candidate, MetricConstraint, Objective, Objectives, Trial, TrialState
 from ._version import __version__
-from .evaluators import Evaluator, Function, Result, Table
-from .report import Refinement, explain, importance, refine, write_report
-from .run import RunDir, search
-from .space import Arch, SearchSpace
-from .storage import InMemoryStorage, SQLiteStorage, Storage
-from .strategies import Strategy
-from .study import Study
+
+if TYPE_CHECKING:
+    from . import space
+    from ._load import load_model
+    from ._results import RunData
+    from ._trial import Candidate, MetricConstraint, Objective, Objectives, Trial, TrialState
+    from .evaluators import Evaluator, Function, Result, Table
+    from .report import Refinement, explain, importance, refine, write_report
+    from .run import RunDir, search
+    from .space import Arch, SearchSpace
+    from .storage import InMemoryStorage, SQLiteStorage, Storage
+    from .strategies import Strategy
+    from .study import Study
+
+_LAZY: dict[str, str] = {
+    "space": ".space",
+    "load_model": "._load",
+    "RunData": "._results",
+    "Candidate": "._trial",
+    "MetricConstraint": "._trial",
+    "Objective": "._trial",
+    "Objectives": "._trial",
+    "Trial": "._trial",
+    "TrialState": "._trial",
+    "Evaluator": ".evaluators",
+    "Function": ".evaluators",
+    "Result": ".evaluators",
+    "Table": ".evaluators",
+    "Refinement": ".report",
+    "explain": ".report",
+    "importance": ".report",
+    "refine": ".report",
+    "write_report": ".report",
+    "RunDir": ".run",
+    "search": ".run",
+    "Arch": ".space",
+    "SearchSpace": ".space",
+    "InMemoryStorage": ".storage",
+    "SQLiteStorage": ".storage",
+    "Storage": ".storage",
+    "Strategy": ".strategies",
+    "Study": ".study",
+}
+"""Public names by the module that defines them, imported on first use: ``import nasforge``
+stays light (the command line writes a starting search's config before numpy and torch load)."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nasforge' has no attribute {name!r}")
+    loaded = importlib.import_module(module, __name__)
+    value = loaded if module == "." + name else getattr(loaded, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "Arch",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
@@ -90,24 +91,41 @@ def has_study(run_dir: Path) -> bool:
     return (run_dir / DB_FILE).is_file()
 
 
-def begin(run_dir: Path, config: Mapping[str, Any], config_dir: str | os.PathLike[str],
-          config_file: Path | None = None) -> None:  # fmt: skip
+@dataclass
+class Pending:
+    """The record of a search that is starting: its config as read, where it was read from,
+    and the command line's executor overrides (``--executor``, ``--workers``), applied when
+    the config is parsed (that needs the executors, which a fast start does not import)."""
+
+    config: dict[str, Any]
+    config_dir: Path
+    config_file: Path | None = None
+    executor: str | None = None
+    workers: int | None = None
+
+
+def begin(run_dir: Path, pending: Pending) -> None:
     """Record the config of a search about to start, atomically (see ``RunDir.begin``)."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    record = {"config": dict(config), "config_dir": str(Path(config_dir).resolve())}
-    if config_file is not None:
-        record["config_file"] = str(config_file)
+    record: dict[str, Any] = {"config": dict(pending.config), "config_dir": str(pending.config_dir.resolve())}
+    if pending.config_file is not None:
+        record["config_file"] = str(pending.config_file)
+    if pending.executor is not None or pending.workers is not None:
+        record["overrides"] = {"executor": pending.executor, "workers": pending.workers}
     write_json(run_dir / PENDING, record)
 
 
-def read_pending(run_dir: Path) -> tuple[dict[str, Any], Path, Path | None] | None:
-    """The config, its folder and its file of a search that began in ``run_dir`` but has no
-    study yet; ``None`` when there is none."""
+def read_pending(run_dir: Path) -> Pending | None:
+    """What :func:`begin` recorded in ``run_dir``; ``None`` when there is nothing (or the
+    file is damaged: then the search never began in a way that can be resumed)."""
     data = read_json(run_dir / PENDING)
     if not isinstance(data.get("config"), dict):
         return None
     file = Path(data["config_file"]) if isinstance(data.get("config_file"), str) else None
-    return data["config"], Path(data.get("config_dir", ".")), file
+    over: dict[str, Any] = data["overrides"] if isinstance(data.get("overrides"), dict) else {}
+    name, workers = over.get("executor"), over.get("workers")
+    return Pending(data["config"], Path(data.get("config_dir", ".")), file,
+                   name if isinstance(name, str) else None, workers if isinstance(workers, int) else None)  # fmt: skip
 
 
 def entries(path: Path) -> set[str] | None:

@@ -10,15 +10,18 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from . import _rundir
 from ._errors import ConfigError, FatalError, NasforgeError
-from ._progress import Progress
-from ._results import RunData, open_storage
-from ._trial import Trial
-from .config import RunConfig, override_executor, read_config_file
-from .run import RunDir
-from .study import Study
+
+if TYPE_CHECKING:  # imported where used: `nasforge search` writes its config before these load
+    from ._progress import Progress
+    from ._results import RunData
+    from ._trial import Trial
+    from .config import RunConfig
+    from .run import RunDir
+    from .study import Study
 
 EXIT_BAD_INPUT = 2
 
@@ -52,6 +55,8 @@ LEADERBOARD_EXTRAS = ("accuracy_std", "params", "latency_ms", "train_seconds")
 def leaderboard(source: Study | RunData, n: int = 5, *, trials: list[Trial] | None = None) -> str:
     """The top ``n`` trials by the primary objective (the one ranking of best: complete,
     feasible, at the top budget), or the given ``trials``, as a text table."""
+    from ._results import RunData
+
     data = RunData.load(source)
     top = data.ranked[:n] if trials is None else trials
     if not top:
@@ -100,6 +105,8 @@ def _finish(study: Study, cfg: RunConfig, run: RunDir, progress: Progress) -> in
 
 
 def _run(study: Study, cfg: RunConfig, run: RunDir, trials: int | None, seconds: float | None) -> int:
+    from ._progress import Progress
+
     progress = Progress(study, trials)
     study.callbacks.append(progress)
     try:
@@ -138,19 +145,23 @@ def _search_args(p: argparse.ArgumentParser) -> None:
     _executor_args(p)
 
 
-def _executor_args(p: argparse.ArgumentParser, *, choose: bool = True) -> None:
-    from .executors import EXECUTORS
+EXECUTOR_NAMES = ("inline", "local", "ray")
+"""The executors ``--executor`` names (``nasforge.executors.EXECUTORS``, known without importing it)."""
 
+
+def _executor_args(p: argparse.ArgumentParser, *, choose: bool = True) -> None:
     if choose:
-        p.add_argument("--executor", choices=sorted(EXECUTORS),
+        p.add_argument("--executor", choices=EXECUTOR_NAMES,
                        help="where trials run: inline (this process), local (worker processes), ray (overrides executor.name)")  # fmt: skip
     p.add_argument("--workers", type=int, help="trials at once (overrides executor.workers; implies local if inline)")
 
 
 @command("search", "run a search from a config file and show the leaderboard", _search_args)
 def cmd_search(args: argparse.Namespace) -> int:
+    from ._yaml import load_config_file
+
     path = Path(args.config)
-    data = read_config_file(path)
+    data = load_config_file(path)
     if args.seed is not None:
         data["seed"] = args.seed
     budget = dict(data.get("budget") or {}) if isinstance(data.get("budget", {}), dict) else data.get("budget")
@@ -160,11 +171,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         if args.seconds is not None:
             budget["seconds"] = args.seconds
         data["budget"] = budget
-    if args.executor is not None or args.workers is not None:
-        data["executor"] = override_executor(data.get("executor"), args.executor, args.workers)
-    run = RunDir(args.run_dir) if args.run_dir else RunDir(Path("runs") / _run_name(data))
-    run.config_file = path.resolve()  # part of the run's fingerprint: resume refuses when it changed
-    return _start(run, data, path.parent)
+    run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / _run_name(data)
+    return _start(run_dir, _rundir.Pending(data, path.parent, path.resolve(), args.executor, args.workers))
 
 
 def _run_name(data: dict[str, Any]) -> str:
@@ -176,19 +184,27 @@ def _run_name(data: dict[str, Any]) -> str:
     return name
 
 
-def _start(run: RunDir, data: dict[str, Any], base: Path) -> int:
-    """Create the study of ``data`` in ``run`` and search. The config is written first (so a
-    kill at any moment leaves a directory that `resume` starts); if it is refused, nothing of
+def _start(path: Path, pending: _rundir.Pending) -> int:
+    """Create the study of ``pending`` in ``path`` and search. The lock and the config are
+    written first, before the heavy imports (so a kill at any moment after the first fraction
+    of a second leaves a directory that `resume` starts); if the config is refused, nothing of
     it is left."""
-    with run.lock():  # first: a directory another process is searching is refused as such
-        if run.exists():
+    before = _rundir.entries(path)
+    with _rundir.RunDirLock(path):  # first: a directory another process is searching is refused as such
+        if _rundir.has_study(path):
             raise ConfigError(
                 "run_dir",
-                f"{str(run.path)!r} already holds a study; resume it with `nasforge resume {run.path}` "
-                "or choose another --run-dir",
+                f"{str(path)!r} already holds a study; resume it with `nasforge resume {path}` or choose another --run-dir",
             )
-        run.begin(data, base)
+        _rundir.begin(path, pending)
+        from .run import RunDir
+
+        run = RunDir(path)
+        run.config_file = pending.config_file
         try:
+            from .config import RunConfig
+
+            data, base = run.pending() or (pending.config, pending.config_dir)  # the overrides applied
             cfg = RunConfig.parse(data, base)
             study = run.create(
                 cfg.space, cfg.evaluator, cfg.make_strategy(), cfg.objectives,
@@ -196,7 +212,7 @@ def _start(run: RunDir, data: dict[str, Any], base: Path) -> int:
                 max_failures_in_a_row=cfg.max_failures_in_a_row, progress=False,
             )  # fmt: skip
         except Exception:
-            run.abandon()
+            run.abandon(before=before)
             raise
         print(f"nasforge: searching {cfg.space.name} ({_fmt(cfg.space.cardinality)} architectures) with "
               f"{cfg.strategy_name}, objectives {cfg.objectives.to_config()}, into {run.path}", file=sys.stderr)  # fmt: skip
@@ -212,13 +228,16 @@ def _resume_args(p: argparse.ArgumentParser) -> None:
 
 @command("resume", "continue a stopped search in RUN_DIR to its budget", _resume_args)
 def cmd_resume(args: argparse.Namespace) -> int:
-    run = RunDir(args.run_dir)
-    pending = run.pending()
-    if not run.exists() and pending is not None:  # stopped before its study existed: start it now
-        data, base = pending
+    path = Path(args.run_dir)
+    pending = _rundir.read_pending(path)
+    if not _rundir.has_study(path) and pending is not None:  # stopped before its study existed: start it now
         if args.workers is not None:
-            data["executor"] = override_executor(data.get("executor"), None, args.workers)
-        return _start(run, data, base)
+            pending.workers = args.workers
+        return _start(path, pending)
+    from ._results import open_storage
+    from .run import RunDir
+
+    run = RunDir(path)
     if not run.exists() and not run.db.with_name(run.db.name + "-wal").exists():
         _no_study(run)
     open_storage(run.path).close()  # a clear error, before the lock, when there is no study
@@ -246,6 +265,8 @@ def _status_args(p: argparse.ArgumentParser) -> None:
 
 @command("status", "show trial counts by state and the best trial of RUN_DIR", _status_args)
 def cmd_status(args: argparse.Namespace) -> int:
+    from .run import RunDir
+
     run = RunDir(args.run_dir)
     if args.check:
         problems = run.check()
@@ -310,6 +331,7 @@ def _explain_args(p: argparse.ArgumentParser) -> None:
 @command("explain", "why the best architecture of RUN_DIR: the effect of changing each decision alone", _explain_args)
 def cmd_explain(args: argparse.Namespace) -> int:
     from .report import explain
+    from .run import RunDir
 
     run = RunDir(args.run_dir)
     evaluated, previous = run.evaluate_neighbours(accept_changes=args.accept_changes) if args.evaluate else (0, None)

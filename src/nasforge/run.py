@@ -148,25 +148,32 @@ class RunDir:
         a search killed while it loads data or builds its parts leaves a directory that
         ``nasforge resume`` starts. :meth:`create` removes it; :meth:`abandon` too, when the
         config is refused, so a refused config leaves nothing."""
-        _rundir.begin(self.path, config, config_dir, self.config_file)
+        _rundir.begin(self.path, _rundir.Pending(dict(config), Path(config_dir), self.config_file))
 
     def pending(self) -> tuple[dict[str, Any], Path] | None:
-        """The config and folder of a search that began here but has no study yet."""
+        """The config (with the command line's executor overrides applied) and folder of a
+        search that began here but has no study yet."""
         found = _rundir.read_pending(self.path)
         if found is None:
             return None
-        config, folder, file = found
-        if file is not None:
-            self.config_file = file
-        return config, folder
+        if found.config_file is not None:
+            self.config_file = found.config_file
+        config = dict(found.config)
+        if found.executor is not None or found.workers is not None:
+            from .config import override_executor
 
-    def abandon(self) -> None:
+            config["executor"] = override_executor(config.get("executor"), found.executor, found.workers)
+        return config, found.config_dir
+
+    def abandon(self, *, before: set[str] | None | bool = True) -> None:
         """Forget a search that began here and was refused: remove its config, its lock and
-        the directory itself when nothing else is in it."""
+        the directory itself when nothing else is in it. ``before``: the names the directory
+        held before this writer (``None``: it did not exist); by default what :meth:`lock` saw."""
         (self.path / PENDING).unlink(missing_ok=True)
         (self.path / (PENDING + ".tmp")).unlink(missing_ok=True)
         _remove_db(self.db.with_name(DB_NAME + ".new"))
-        before = getattr(self, "_before", None)
+        if isinstance(before, bool):
+            before = getattr(self, "_before", None)
         if before is not None:  # a directory that was there before: left as it was found
             if LOCK_NAME not in before:
                 (self.path / LOCK_NAME).unlink(missing_ok=True)
@@ -321,6 +328,8 @@ class RunDir:
         record = data.trial_dict(best)
         if previous.get("trial") == best.number and "finalized" in previous:
             record["finalized"] = previous["finalized"]
+            if "final_choice" in previous:
+                record["final_choice"] = previous["final_choice"]
         _write_json(out, record)
         return out
 
@@ -344,8 +353,22 @@ class RunDir:
             if record.get("finalized") == best.number and (self.path / BEST_DIR).is_dir():
                 lines.append(f"best model of trial {best.number} already in {self.path / BEST_DIR}/ (not retrained)")
             else:
+                arch = best.arch
+                choose = getattr(study.evaluator, "choose_final", None)
+                if callable(choose):  # e.g. one-shot: the top-k retrained stand-alone, picked by validation
+                    ranked = data.ranked
+                    lines.append(f"Training the top {min(len(ranked), getattr(study.evaluator, 'top_k', len(ranked)))} "
+                                 "architectures stand-alone to choose the final one ...")  # fmt: skip
+                    index, why = choose([t.arch for t in ranked])
+                    chosen = ranked[index]
+                    for trial, row in zip(ranked, why.get("candidates", [])):
+                        row.update({"trial": trial.number, "search": {m: trial.metrics[m] for m in data.objectives.names}})
+                    record["final_choice"] = {"trial": chosen.number, "arch": chosen.arch.to_dict(),
+                                              "arch_string": data.space.to_string(chosen.arch), **why}  # fmt: skip
+                    lines.append(f"chose trial {chosen.number}: {why.get('reason', '')}")
+                    arch = chosen.arch
                 lines.append("Retraining the best architecture on train+validation and testing it once ...")
-                lines.extend(self.write_final_model(study.evaluator, best.arch, data.space))
+                lines.extend(self.write_final_model(study.evaluator, arch, data.space))
                 record["finalized"] = best.number
                 _write_json(best_path, record)
         lines.append(f"Results: {self.db}, {best_path}")

@@ -10,7 +10,8 @@ import yaml
 from proc_helpers import config, write_trial_module
 
 from nasforge import SQLiteStorage, TrialState
-from nasforge.cli import main, override_executor
+from nasforge.cli import main
+from nasforge.config import override_executor
 from nasforge.executors import LocalExecutor
 from nasforge.run import load_study
 

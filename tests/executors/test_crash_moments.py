@@ -2,7 +2,8 @@
 including before anything is written, with the inline and the local executor; then
 `nasforge resume DIR` finishes exactly the budget: no trial lost, none run twice, none changed.
 
-A kill before the search wrote its config (the CLI's own import takes about 0.3 s) leaves
+A kill before the search wrote its config (about 0.15 s after start: the CLI writes it before
+it imports numpy or torch) leaves
 either no directory or one holding only its lock. Nothing there knows the config, so
 `resume` cannot start it: the test asserts that `resume` refuses in one line naming the way
 forward (`nasforge search CONFIG --run-dir DIR`), writes nothing, and that this search then

@@ -301,3 +301,28 @@ def test_a_model_space_pickles_by_name_for_worker_processes() -> None:
     t = Trainer("digits", model_fn=lazy_net, epochs=1, threads=1, measure_latency=False)
     again = pickle.loads(pickle.dumps(t))
     assert again.model_fn is lazy_net and again.space.names == t.space.names  # type: ignore[union-attr]
+
+
+def test_zero_cost_scores_a_model_named_in_yaml_with_its_own_space(tmp_path: Path) -> None:
+    from nasforge.config import RunConfig
+
+    (tmp_path / "yaml_net_zc.py").write_text(textwrap.dedent('''
+        from torch import nn
+        import nasforge.nn as nf
+
+        @nf.model_space
+        def net(c):
+            return nn.Sequential(nn.Flatten(), nn.LazyLinear(c.choice("units", [8, 64])), nn.ReLU(),
+                                 nn.LazyLinear(c.num_classes))
+
+        def plain(arch, input_shape, num_classes):
+            return nn.Sequential(nn.Flatten(), nn.LazyLinear(num_classes))
+    '''))  # fmt: skip
+    spec = {"dataset": "digits", "proxy": ["synflow", "params"], "model": "yaml_net_zc:net"}
+    cfg = RunConfig.parse({"evaluator": spec}, tmp_path)
+    assert cfg.space.names == ["units"] and cfg.raw["space"]["decisions"] == {"units": {"choice": [8, 64]}}
+    assert cfg.evaluator.to_config()["model"] == "yaml_net_zc:net"  # type: ignore[attr-defined]
+    small, big = (cfg.evaluator.evaluate(Arch({"units": u})).metrics for u in (8, 64))
+    assert big["params"] > small["params"]  # the user's network was built for each architecture
+    with pytest.raises(ConfigError, match=r"^space: is required"):
+        RunConfig.parse({"evaluator": {**spec, "model": "yaml_net_zc:plain"}}, tmp_path)

@@ -26,11 +26,13 @@ from torch import nn
 
 from .. import _validate as v
 from .. import models
-from .._errors import ConfigError, NotStorable, TrialFailed
+from .._errors import ConfigError, NotStorable, SpaceError, TrialFailed
+from .._refs import callable_ref, import_ref
 from .._validate import called, check_keys
 from ..data import TEST_FRACTION, Dataset, load_dataset
 from ..models import ModelFn
 from ..models._network import resolve_space
+from ..nn import ModelSpace
 from ..space import Arch, Constraint, SearchSpace
 from ._base import WARM_RANKER_KEYS, EvaluatorSetup, Result
 from ._torch import NetworkEvaluator
@@ -317,15 +319,26 @@ class ZeroCost(NetworkEvaluator):
             """The name of the space given (which picks the model builder)."""
             self.network = models.Network.of(space, model_fn, self.input_shape, self.num_classes, model_options)
             given = resolve_space(space)
+            self.space: SearchSpace | None = given
+            """The space given, or the one the model declares (a :class:`nasforge.nn.ModelSpace`)."""
+            if given is None and isinstance(model_fn, ModelSpace):
+                try:
+                    self.space = model_fn.space(self.input_shape, self.num_classes)
+                except SpaceError as exc:
+                    raise ConfigError("model_fn", str(exc)) from None
+                self.space_name = self.space.name
             if given is not None:
                 self.network.constraints(given)  # a space of which nothing fits the input is refused now
         self._cache: dict[str, Any] = {}
+        self.model_ref: str | None = None
+        """``module:callable`` of the user's model when the YAML named it (kept for :meth:`to_config`)."""
 
     # -- config ---------------------------------------------------------------------------
 
     YAML_ONLY = ("dataset", "model", "classes")
     """Keys of the YAML form that are not constructor options of the same name: ``dataset``
-    is ``data``, ``model`` is ``model_options``, ``classes`` is ``num_classes``."""
+    is ``data``, ``model`` is ``model_options`` (a mapping) or ``model_fn`` (``module:callable``,
+    the user's model, path relative to the config), ``classes`` is ``num_classes``."""
 
     @classmethod
     def options(cls) -> list[str]:
@@ -338,7 +351,10 @@ class ZeroCost(NetworkEvaluator):
     def _kwargs(cls, spec: Mapping[str, Any], base: Path) -> dict[str, Any]:
         """Constructor arguments from a YAML form (the data set loaded, paths from ``base``)."""
         kwargs = {k: val for k, val in spec.items() if k not in cls.YAML_ONLY}
-        kwargs["model_options"] = dict(v.mapping(spec.get("model", {}), "model", "{C: 16, N: 1}"))
+        if isinstance(spec.get("model"), str):
+            kwargs["model_fn"] = import_ref(spec["model"], base, "model")
+        else:
+            kwargs["model_options"] = dict(v.mapping(spec.get("model", {}), "model", "{C: 16, N: 1} or module:callable"))
         if "classes" in spec:
             kwargs["num_classes"] = spec["classes"]
         seed = v.non_negative_int(kwargs.get("seed", 0), "seed")
@@ -351,18 +367,23 @@ class ZeroCost(NetworkEvaluator):
         return kwargs
 
     @classmethod
-    def from_config(cls, spec: Mapping[str, Any], space: SearchSpace, base: Path) -> EvaluatorSetup:
+    def from_config(cls, spec: Mapping[str, Any], space: SearchSpace | None, base: Path) -> EvaluatorSetup:
         """Build from ``{dataset: digits, proxy: synflow | [names], batch_size: 64, seed: 0,
-        model: {...}}``: every trial scores the untrained network instead of training it.
+        model: {...} | module:callable}``: every trial scores the untrained network instead of training it.
         Default objective: the first proxy, maximized. Errors name relative fields."""
         check_keys(spec, cls.options())
         kwargs = cls._kwargs(spec, base)
+        model_fn = kwargs.get("model_fn")
+        if space is None and not isinstance(model_fn, ModelSpace):
+            raise ConfigError("space", "is required (or name a model that declares its own: `model: module:callable`)")
         try:
             zc = cls(space=space, **kwargs)
         except ConfigError as exc:
-            raise exc.within("") from None
+            field = "model" if exc.field == "model_fn" else exc.field
+            raise ConfigError(field, exc.message).within("") from None
         zc.data_config = data_config(spec.get("dataset"), base)
-        return EvaluatorSetup(zc, {zc.proxies[0]: "maximize"}, space=space, base_dir=base)
+        zc.model_ref = spec["model"] if model_fn is not None else None
+        return EvaluatorSetup(zc, {zc.proxies[0]: "maximize"}, space=zc.space, base_dir=base)
 
     WARM_KEYS = WARM_RANKER_KEYS
     """The ranker options of a warm start (besides its ``samples`` and ``top``)."""
@@ -407,13 +428,21 @@ class ZeroCost(NetworkEvaluator):
     def to_config(self) -> dict[str, Any]:
         """The ``evaluator:`` config that rebuilds this proxy evaluator; :class:`NotStorable`
         for data given in memory or a ``model_fn``."""
+        ref = None
         if self.network.model_fn is not None:
-            raise NotStorable("a ZeroCost evaluator with a model_fn cannot be stored as a config")
+            ref = self.model_ref or callable_ref(self.network.model_fn)
+            if ref is None:
+                raise NotStorable(
+                    "a ZeroCost evaluator with a model_fn that cannot be imported by name (a lambda, a nested "
+                    "function or a function of __main__) cannot be stored as a config; define it in a module"
+                )
         if self.data is not None and self.data_config is None:
             raise NotStorable(
                 "a ZeroCost evaluator on a data set given in memory cannot be stored; give it by name or file"
             )
         out: dict[str, Any] = {"dataset": self.data_config, "proxy": list(self.proxies)}
+        if ref is not None:
+            out["model"] = ref
         if self.data is None:
             out.update(input_shape=list(self.input_shape), classes=self.num_classes)
         params = inspect.signature(type(self).__init__).parameters
