@@ -17,6 +17,7 @@ LAYERS: list[set[str]] = [
     {"space"},
     {"_trial"},
     {"strategies"},
+    {"pruners"},
     {"storage"},
     {"models", "nn"},
     {"data"},

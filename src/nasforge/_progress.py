@@ -16,9 +16,12 @@ class Progress:
     """A progress bar on stderr: one redrawn line on a terminal, a line per 10% otherwise.
 
     It counts the trials it is shown (after those already stored), so each update is O(1).
+    With a time budget (``seconds``; ``elapsed`` of it spent by earlier runs) and no trial
+    budget, the bar follows time (``12/30 s``).
     """
 
-    def __init__(self, study: Study, total: int | None, stream: TextIO | None = None) -> None:
+    def __init__(self, study: Study, total: int | None, stream: TextIO | None = None, *,
+                 seconds: float | None = None, elapsed: float = 0.0) -> None:  # fmt: skip
         stream = sys.stderr if stream is None else stream
         trials = study.trials
         self.total, self.stream, self.objectives = total, stream, study.objectives
@@ -31,6 +34,7 @@ class Progress:
         self.t0 = time.monotonic()
         self.tty = stream.isatty()
         self._last_step = -1
+        self.seconds, self.elapsed = seconds, elapsed
 
     def __call__(self, study: Study, trial: Trial) -> None:
         self.done += 1
@@ -38,10 +42,16 @@ class Progress:
         # The same rule as study.best (largest budget first, feasible trials only), one trial at a time.
         self.best = self.objectives.best(t for t in (self.best, trial) if t is not None)
         best_text = f"best {self.metric}={self.best.metrics[self.metric]:.4g}" if self.best else "no result yet"
-        rate = (self.done - self.start_done) / max(time.monotonic() - self.t0, 1e-9)
+        spent = time.monotonic() - self.t0
+        rate = (self.done - self.start_done) / max(spent, 1e-9)
+        by_time = not self.total and self.seconds is not None
         if self.total:
             filled = int(24 * min(self.done, self.total) / self.total)
             bar = "[" + "#" * filled + "-" * (24 - filled) + f"] {self.done}/{self.total}"
+        elif self.seconds is not None:
+            used = min(self.elapsed + spent, self.seconds)
+            filled = int(24 * used / self.seconds)
+            bar = "[" + "#" * filled + "-" * (24 - filled) + f"] {used:.0f}/{self.seconds:g} s  {self.done} trials"
         else:
             bar = f"{self.done} trials"
         line = f"{bar}  {best_text}  {self.failed} failed  {rate:.1f} trials/s"
@@ -49,7 +59,10 @@ class Progress:
             self.stream.write("\r" + line + " " * 4)
             self.stream.flush()
         else:
-            step = int(10 * self.done / self.total) if self.total else self.done // 10
+            if by_time and self.seconds:
+                step = int(10 * (self.elapsed + spent) / self.seconds)
+            else:
+                step = int(10 * self.done / self.total) if self.total else self.done // 10
             if step != self._last_step:
                 self._last_step = step
                 self.stream.write(line + "\n")

@@ -26,12 +26,13 @@ from .strategies import DEFAULT_STRATEGY, make_strategy
 if TYPE_CHECKING:
     from .evaluators import Ranker
     from .executors import Executor
+    from .pruners import Pruner
     from .strategies import Strategy
 
 DEFAULT_MAX_FAILURES_IN_A_ROW = 10
 """A search stops after this many consecutive failed trials unless the config says otherwise."""
 
-TOP_KEYS = {"name", "seed", "space", "evaluator", "strategy", "objectives", "constraints", "budget", "executor"}
+TOP_KEYS = {"name", "seed", "space", "evaluator", "strategy", "objectives", "constraints", "budget", "executor", "pruner"}
 BUDGET_KEYS = {"trials", "seconds", "max_failures_in_a_row"}
 WARM_COUNTS = ("samples", "top")
 
@@ -55,6 +56,7 @@ class StudyParts:
     strategy: Strategy
     executor: Executor
     objectives: Objectives
+    pruner: Pruner | None = None
 
 
 def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -91,6 +93,9 @@ class RunConfig:
     """``budget.max_failures_in_a_row``: stop after this many consecutive failed trials."""
     warm_start: WarmStartSpec | None = None
     """``strategy.warm_start``, validated, with its ranker; or ``None``."""
+    pruner: Pruner | None = None
+    """``pruner:`` (``asha``, ``{name: median, ...}``), built and checked against the evaluator;
+    pass it to the study (``Study(..., pruner=cfg.pruner)``)."""
     setup: EvaluatorSetup | None = dataclasses.field(default=None, repr=False)
     _strategy: Any = dataclasses.field(default=None, repr=False)
     _executor: Any = dataclasses.field(default=None, repr=False)
@@ -133,6 +138,7 @@ class RunConfig:
         narrowed = space.with_constraints(check_decisions(setup.evaluator, space))
         strategy.validate(narrowed, objectives)  # e.g. population vs space
         trials, seconds, max_failures = _budget(data.get("budget", {}), narrowed)
+        pruner = _pruner(data.get("pruner"), setup.evaluator, objectives)
         executor_spec = _executor_spec(data.get("executor", {"name": "inline"}))
         from .executors import make_executor
 
@@ -141,12 +147,12 @@ class RunConfig:
             raw=dict(data), base_dir=base, name=name, seed=seed, space=space, evaluator=setup.evaluator,
             strategy_name=strat["name"], strategy_options=options, objectives=objectives, trials=trials,
             seconds=seconds, executor=dict(executor_spec), max_failures_in_a_row=max_failures, warm_start=warm_start,
-            setup=setup, _strategy=strategy, _executor=executor,
+            setup=setup, _strategy=strategy, _executor=executor, pruner=pruner,
         )  # fmt: skip
 
     def build(self) -> StudyParts:
         """The components :meth:`parse` constructed (the same objects, not rebuilt)."""
-        return StudyParts(self.space, self.evaluator, self._strategy, self._executor, self.objectives)
+        return StudyParts(self.space, self.evaluator, self._strategy, self._executor, self.objectives, self.pruner)
 
     def with_overrides(
         self,
@@ -204,6 +210,19 @@ class RunConfig:
         from .executors import make_executor
 
         return make_executor(self.executor)
+
+
+def _pruner(spec: Any, evaluator: Evaluator, objectives: Objectives) -> Pruner | None:
+    """``pruner:`` built, and checked against the evaluator's step reports (which must hold
+    the primary objective) and its number of steps."""
+    from .pruners import check_pruner, make_pruner
+
+    pruner = make_pruner(spec)
+    if pruner is not None:
+        check_pruner(pruner, evaluator, objectives)
+        steps = getattr(evaluator, "max_steps", None)
+        pruner.start(max_steps=steps if isinstance(steps, int) and not isinstance(steps, bool) else None)
+    return pruner
 
 
 def _read_transfer(spec: Any, base: Path) -> Any:

@@ -15,8 +15,10 @@ from ._errors import ConfigError, FatalError, NasforgeError
 from ._progress import Progress
 from ._results import RunData
 from ._trial import Candidate, Objectives, Trial, TrialState
-from .evaluators import Evaluator, check_decisions, check_objectives
-from .executors import Executor, InlineExecutor, Outcome
+from .evaluators import DEADLINE, Evaluator, check_decisions, check_objectives
+from .executors import Executor, InlineExecutor, Outcome, TrialWatch
+from .executors._base import DEADLINE_GRACE_SECONDS
+from .pruners import Curves, Pruner, check_pruner, make_pruner
 from .space import SearchSpace
 from .storage import InMemoryStorage, Storage
 from .strategies import WAIT, History, Strategy, make_strategy, strategy_label
@@ -29,6 +31,9 @@ Callback = Callable[["Study", Trial], None]
 
 INTERRUPTED = "interrupted: the search stopped while this trial ran"
 
+DEADLINE_STOPPED = "pruned: deadline (the search's time budget ended while this trial ran)"
+"""The error of a trial the study stopped at its deadline (it is run again on resume)."""
+
 
 def check_budget(trials: int | None, seconds: float | None) -> None:
     """Refuse a trial budget that is not a non-negative integer, or a time budget that is not
@@ -39,6 +44,11 @@ def check_budget(trials: int | None, seconds: float | None) -> None:
         isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds < math.inf
     ):
         raise ConfigError("budget.seconds", f"must be a positive number of seconds, got {seconds!r}")
+
+
+def _stopped_at_deadline(outcome: Outcome) -> bool:
+    """Whether a trial ended because the search's time budget did (not on its merits)."""
+    return outcome.state is TrialState.PRUNED and outcome.report.get("pruned_reason") == DEADLINE
 
 
 def component_config(component: object) -> dict[str, Any] | str:
@@ -76,6 +86,10 @@ class Study:
         max_failures_in_a_row: Stop with :class:`FatalError` after this many consecutive
             failed trials (default 10, as the CLI; ``None``: never).
         progress: Show a progress line on stderr while :meth:`run` runs (``False``: silent).
+        pruner: Stops poor trials at the steps (epochs) they report: a
+            :class:`~nasforge.pruners.Pruner`, its name (``asha``, ``median``) or config
+            (``{"name": "asha", "eta": 3}``); it judges the primary objective. Refused with an
+            evaluator that does not report steps.
 
     Example:
         >>> from nasforge.space import SearchSpace, Choice
@@ -100,6 +114,7 @@ class Study:
         callbacks: Iterable[Callback] = (),
         max_failures_in_a_row: int | None = DEFAULT_MAX_FAILURES_IN_A_ROW,
         progress: bool = True,
+        pruner: Pruner | str | Mapping[str, Any] | None = None,
     ) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
             raise ConfigError("seed", f"must be a non-negative integer, got {seed!r}")
@@ -116,6 +131,11 @@ class Study:
             self.objectives = Objectives.parse(self.objectives, constraints=alias)
         check_objectives(evaluator, self.objectives)  # before any work: metrics the evaluator produces
         self.strategy.validate(self.space, self.objectives)
+        self.pruner = make_pruner(pruner)
+        if self.pruner is not None:
+            check_pruner(self.pruner, evaluator, self.objectives)
+            steps = getattr(evaluator, "max_steps", None)
+            self.pruner.start(max_steps=steps if isinstance(steps, int) and not isinstance(steps, bool) else None)
         self.storage = storage if storage is not None else InMemoryStorage()
         self.executor = executor if executor is not None else InlineExecutor()
         self.seed = int(seed)
@@ -144,6 +164,7 @@ class Study:
                     "constraints": self.objectives.constraints_config(),
                     "space": space.describe(),
                     "strategy": component_config(self.strategy),
+                    **({"pruner": component_config(self.pruner)} if self.pruner is not None else {}),
                     "created": time.time(),
                     "elapsed_seconds": 0.0,
                 }
@@ -201,6 +222,7 @@ class Study:
         self.history = History(self.space, self.objectives)
         self.strategy.start(self.space, self.objectives, np.random.default_rng(self.seed), self.history)
         trials = self.storage.trials(space=self.space)
+        self.curves = self._stored_curves(trials)
         told = sorted((t for t in trials if t.tell_seq is not None), key=lambda t: t.tell_seq or 0)
         i = 0
         for t in trials:
@@ -235,6 +257,19 @@ class Study:
                 self.storage.put_trial(t)
                 self._tell(t)
         return sum(1 for t in trials if self.counts_toward_budget(t))
+
+    def _stored_curves(self, trials: Iterable[Trial]) -> Curves:
+        """The pruner's curves rebuilt from the steps stored with finished trials (those run
+        again, interrupted, left out), in trial order."""
+        curves = Curves()
+        metric = self.objectives.primary.metric
+        for t in trials:
+            if not t.state.finished or t.interrupted:
+                continue
+            for step in t.report.get("steps", ()) if isinstance(t.report.get("steps"), list) else ():
+                if isinstance(step, Mapping) and isinstance(step.get("step"), int | float):
+                    curves.record(t.number, int(step["step"]), self._signed(step.get(metric)))
+        return curves
 
     def _tell(self, trial: Trial) -> None:
         """Record a stored result in the history, then tell the strategy."""
@@ -283,27 +318,42 @@ class Study:
         more and ends when the running trials are done. Neither answer is replayed on resume,
         so neither may change the strategy's state. Every candidate the study submits is
         recorded in the strategy's history; one already asked is refused (:class:`FatalError`).
+
+        A time budget holds: each trial is handed the deadline (a trainer stops at the next
+        batch, a function at its next :func:`~nasforge.evaluators.report_step`), and trials
+        still running a short grace after it are stopped (their workers killed). Both are
+        stored as pruned (``report["pruned_reason"] == "deadline"``), marked interrupted: they
+        do not count toward the trial budget and a resume with time left runs them again once.
+        With a :attr:`pruner`, each step a trial reports is judged; a pruned trial is stored
+        with the step it reached (``report["pruned_at"]``) and its cost, counts toward the
+        trial budget, is told to the strategy, and is never the best.
         """
         check_budget(trials, seconds)
         self.space.check_possible()
         done = self._rebuild()
         elapsed_before = float(self.storage.get_meta().get("elapsed_seconds", 0.0))
         t0 = time.monotonic()
+        deadline = time.time() + max(0.0, seconds - elapsed_before) if seconds is not None else None
+        stop_at = deadline + DEADLINE_GRACE_SECONDS if deadline is not None else None
         running: dict[int, Trial] = {}
         failures_in_a_row = 0
         self._exhausted = False
+        self._live_steps: dict[int, list[dict[str, float]]] = {}
 
         def out_of_budget() -> bool:
             if trials is not None and done + len(running) >= trials:
                 return True
             return seconds is not None and elapsed_before + time.monotonic() - t0 >= seconds
 
-        bar = Progress(self, trials) if self.progress else None
+        bar = Progress(self, trials, seconds=seconds, elapsed=elapsed_before) if self.progress else None
         callbacks: list[Callback] = [*self.callbacks, *([bar] if bar is not None else [])]
         prepare = getattr(self.evaluator, "prepare", None)
         if callable(prepare):  # e.g. a one-shot supernet, trained once here before workers load it
             prepare()
+        watch = TrialWatch(deadline, prune=self.pruner is not None, metric=self.objectives.primary.metric)
+        self.executor.watch(watch, self._on_step if self.pruner is not None else None)
         self.executor.start(self.evaluator)
+        past_deadline = False
         try:
             while True:
                 while not self._exhausted and not out_of_budget() and self.executor.free() > 0:
@@ -328,8 +378,19 @@ class Study:
                     self.executor.submit(trial.number, cand)
                 if not running:
                     break
+                if stop_at is not None and time.time() >= stop_at:
+                    past_deadline = True
+                    break  # the trials still running are stopped below
                 last_failed: Trial | None = None
-                for outcome in self.executor.wait():
+                outcomes = self.executor.wait()
+                if not outcomes:  # past the deadline and its grace
+                    past_deadline = True
+                    break
+                for outcome in outcomes:
+                    self._live_steps.pop(outcome.number, None)
+                    if _stopped_at_deadline(outcome):
+                        self._store_deadline_stop(running.pop(outcome.number), outcome)
+                        continue
                     trial = self._finish(running.pop(outcome.number), outcome)
                     done += 1
                     self.storage.set_meta({"elapsed_seconds": elapsed_before + time.monotonic() - t0})
@@ -348,14 +409,57 @@ class Study:
                 bar.close()
             self.executor.shutdown()
             self.storage.set_meta({"elapsed_seconds": elapsed_before + time.monotonic() - t0})
-            for trial in running.values():  # stopped (Ctrl-C, a fatal error): not left "running"
-                stopped = replace(trial, state=TrialState.FAILED, error=INTERRUPTED, interrupted=True, finished=time.time())
+            for trial in running.values():  # stopped (deadline, Ctrl-C, a fatal error): not left "running"
                 try:
-                    self.storage.put_trial(stopped)
+                    if past_deadline:
+                        self._store_deadline_stop(trial, None)
+                    else:
+                        stopped = replace(
+                            trial, state=TrialState.FAILED, error=INTERRUPTED, interrupted=True, finished=time.time()
+                        )
+                        self.storage.put_trial(stopped)
                 except NasforgeError:  # the storage itself failed: resume marks it the same way
                     break
         self._warn_if_nothing_completed()
         return self
+
+    def _on_step(self, number: int, step: int, metrics: dict[str, float]) -> str | None:
+        """The pruner's answer to trial ``number``'s report after ``step`` (executors call it
+        from :meth:`Executor.wait`): record the judged value, then ask the pruner."""
+        assert self.pruner is not None  # only installed with a pruner
+        self._live_steps.setdefault(number, []).append({"step": float(step), **metrics})
+        self.curves.record(number, step, self._signed(metrics.get(self.objectives.primary.metric)))
+        return self.pruner.prune(self.curves, number, step)
+
+    def _signed(self, value: Any) -> float:
+        """A judged metric's value as larger-is-better (missing or NaN: ``-inf``)."""
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return -math.inf
+        return -math.inf if math.isnan(number) else self.objectives.primary.sign * number
+
+    def _store_deadline_stop(self, trial: Trial, outcome: Outcome | None) -> None:
+        """Store ``trial`` as stopped by the deadline: pruned, interrupted (run again on resume,
+        not told now), with its partial metrics and cost (from ``outcome`` when it stopped by
+        itself, else from the steps the study saw)."""
+        now = time.time()
+        if outcome is not None:
+            metrics, report = outcome.metrics, dict(outcome.report)
+            cost = outcome.cost_seconds
+        else:
+            from .executors._base import stored_step
+
+            seen = self._live_steps.get(trial.number, [])
+            last = seen[-1] if seen else {}
+            metrics = {k: float(val) for k, val in last.items() if k != "step" and math.isfinite(val)}
+            report = {"pruned_at": int(last["step"]) if last else None, "pruned_reason": DEADLINE,
+                      **({"steps": [stored_step(s) for s in seen]} if seen else {})}  # fmt: skip
+            cost = now - (trial.started or now)
+        self.storage.put_trial(replace(
+            trial, state=TrialState.PRUNED, metrics=metrics, report=report, error=DEADLINE_STOPPED,
+            interrupted=True, finished=now, cost_seconds=cost,
+        ))  # fmt: skip
 
     def _warn_if_nothing_completed(self) -> None:
         """Say why there is no best trial when every trial failed (instead of a silent ``None``)."""

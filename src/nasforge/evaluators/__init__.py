@@ -35,13 +35,27 @@ from ._config import (
     make_evaluator,
     register_evaluator,
 )
+from ._steps import (
+    DEADLINE,
+    StepContext,
+    TrialPruned,
+    current_step_context,
+    past_deadline,
+    report_step,
+    step_context,
+    steps_wanted,
+    stop_reason,
+    trial_deadline,
+)
 from ._table import NB201_COLUMNS, Table, format_key, nasbench201
 
 if TYPE_CHECKING:
+    from ._hooks import FitContext
     from ._proxies import PROXIES, ZeroCost, proxy
     from ._trainer import Trainer
 
 __all__ = [
+    "DEADLINE",
     "EVALUATORS",
     "NB201_COLUMNS",
     "PROXIES",
@@ -51,24 +65,34 @@ __all__ = [
     "EvaluatorSetup",
     "FinalModel",
     "Finalizer",
+    "FitContext",
     "Function",
     "Ranker",
     "Result",
+    "StepContext",
     "Table",
     "Trainer",
     "TrialFailed",
+    "TrialPruned",
     "ZeroCost",
     "callable_spec",
     "check_decisions",
     "check_metrics",
     "check_objectives",
+    "current_step_context",
     "declared_metrics",
     "format_key",
     "load_callable",
     "make_evaluator",
     "nasbench201",
+    "past_deadline",
     "proxy",
     "register_evaluator",
+    "report_step",
+    "step_context",
+    "steps_wanted",
+    "stop_reason",
+    "trial_deadline",
 ]
 
 
@@ -77,6 +101,10 @@ def __getattr__(name: str) -> Any:
         from ._trainer import Trainer
 
         return Trainer
+    if name == "FitContext":
+        from ._hooks import FitContext
+
+        return FitContext
     if name in ("PROXIES", "ZeroCost", "proxy"):
         from . import _proxies
 

@@ -157,6 +157,12 @@ class Function:
     """An evaluator from any callable ``arch -> {metric: value}`` (or ``arch -> float``,
     recorded as metric ``value``); the callable may take ``budget`` as a keyword.
 
+    A function that trains in steps may report each step's metrics with
+    :func:`nasforge.evaluators.report_step` (and stop when it answers ``True``, raising
+    :class:`nasforge.evaluators.TrialPruned`); ``step_metrics`` declares the metrics those
+    reports hold, which a ``pruner`` needs (a pruner with a function that declares none is
+    refused: nothing would be pruned).
+
     ``metrics`` declares the metric names it returns, so that objectives naming another
     metric are refused before any work. Without it the first result is checked instead: a
     result that lacks a metric the objectives need stops the search (:class:`FatalError`)
@@ -174,7 +180,12 @@ class Function:
     """
 
     def __init__(
-        self, fn: Callable[..., Any], *, name: str | None = None, metrics: Sequence[str] | None = None
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        metrics: Sequence[str] | None = None,
+        step_metrics: Sequence[str] | None = None,
     ) -> None:
         with called("Function"):
             if not callable(fn):
@@ -186,6 +197,11 @@ class Function:
             )
             if self.metrics is not None and not all(m.strip() for m in self.metrics):
                 raise ConfigError("metrics", f"metric names must be non-empty, got {self.metrics!r}")
+            self.step_metrics: list[str] | None = (
+                None
+                if step_metrics is None
+                else str_list(step_metrics, "step_metrics", what="a list of metric names", empty_ok=False)
+            )
         self.expected: tuple[str, ...] = ()
         """Metrics the objectives need, checked on each result when :attr:`metrics` is not
         declared (set by :func:`check_objectives`)."""
@@ -220,11 +236,12 @@ class Function:
 
     @classmethod
     def from_config(cls, spec: Mapping[str, Any], space: SearchSpace, base: Path) -> EvaluatorSetup:
-        """``{function: module:callable[, metrics: [names]]}``; errors name relative fields."""
-        check_keys(spec, {"function", "metrics"})
+        """``{function: module:callable[, metrics: [names], step_metrics: [names]]}``; errors
+        name relative fields."""
+        check_keys(spec, {"function", "metrics", "step_metrics"})
         fn = load_callable(spec["function"], base, "function")
         try:
-            function = cls(fn, name=spec["function"], metrics=spec.get("metrics"))
+            function = cls(fn, name=spec["function"], metrics=spec.get("metrics"), step_metrics=spec.get("step_metrics"))
         except ConfigError as exc:
             raise exc.within("") from None
         return EvaluatorSetup(function, space=space, base_dir=base)
@@ -241,4 +258,6 @@ class Function:
         out: dict[str, Any] = {"function": spec}
         if self.metrics is not None:
             out["metrics"] = list(self.metrics)
+        if self.step_metrics is not None:
+            out["step_metrics"] = list(self.step_metrics)
         return out

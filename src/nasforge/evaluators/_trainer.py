@@ -44,6 +44,16 @@ from ._hooks import (
     hook_config,
     resolve_hook,
 )
+from ._steps import (
+    DEADLINE,
+    TrialPruned,
+    current_step_context,
+    finite_metrics,
+    past_deadline,
+    report_step,
+    steps_wanted,
+    stop_reason,
+)
 from ._torch import (
     NetworkEvaluator,
     check_device,
@@ -348,6 +358,21 @@ class Trainer(NetworkEvaluator):
         names = [*first, *(self.extra_metrics or {}), "params", "flops", "latency_ms", "train_seconds"]
         return [n for n in names if n != "latency_ms" or self.measure_latency]
 
+    @property
+    def step_metrics(self) -> list[str]:
+        """The metrics of each epoch's report to a pruner (validation ``accuracy`` and
+        ``loss``, or ``mse``, ``mae``, ``r2`` and ``loss``, and the ``extra_metrics``); none
+        with a ``fit_fn``, whose epochs the trainer does not see."""
+        if self.fit_fn is not None:
+            return []
+        first = ["mse", "mae", "r2", "loss"] if self.data.regression else ["accuracy", "loss"]
+        return [*first, *(self.extra_metrics or {})]
+
+    @property
+    def max_steps(self) -> int:
+        """Steps (epochs) of a trial at the full budget: where a pruner's rungs end."""
+        return self.epochs
+
     def constraints(self, space: SearchSpace) -> list[Constraint]:
         """The study's hook: constraints that keep ``space`` to the architectures the model
         builder can build for the data's shape. Refuses (``space.<name>``) a decision that
@@ -445,7 +470,8 @@ class Trainer(NetworkEvaluator):
 
     def fit(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, generator: torch.Generator,
             val: tuple[torch.Tensor, torch.Tensor] | None = None, deadline: float | None = None,
-            settings: TrialSettings | None = None, y_stats: tuple[float, float] = (0.0, 1.0)) -> FoldScore:  # fmt: skip
+            settings: TrialSettings | None = None, y_stats: tuple[float, float] = (0.0, 1.0),
+            report: bool = False) -> FoldScore:  # fmt: skip
         """Train ``model`` on ``(x, y)`` (tensors on the training device, already scaled) for
         ``epochs``, the data reshuffled each epoch with ``generator``, with ``settings``
         (default: the trainer's options) and the hooks (``loss``, ``augment``,
@@ -453,7 +479,10 @@ class Trainer(NetworkEvaluator):
         every epoch with early stopping or ``epoch_reports``, else once at the end; the best
         epoch by validation loss with early stopping). ``y_stats``: the mean and std the
         regression target was scaled with. Raises :class:`TrialFailed` on a NaN loss or past
-        ``deadline`` (a ``time.perf_counter()`` value)."""
+        ``deadline`` (a ``time.perf_counter()`` value). With ``report`` it validates after
+        every epoch and reports it (:func:`~nasforge.evaluators.report_step`), raising
+        :class:`TrialPruned` when the study answers "stop"; past the search's deadline
+        (checked after every batch) it raises :class:`TrialPruned` (``deadline``)."""
         t0 = time.perf_counter()
         s = settings if settings is not None else self.settings()
         opt = self.make_optimizer(model, s) if self.make_optimizer is not None else self._make_optimizer(model, s)
@@ -467,6 +496,8 @@ class Trainer(NetworkEvaluator):
         def check(epoch: int = 0) -> None:
             if deadline is not None and time.perf_counter() > deadline:
                 raise TrialFailed(f"time limit of {self.time_limit:g} s reached in epoch {epoch + 1} of {epochs}")
+            if past_deadline():
+                raise TrialPruned(DEADLINE)
 
         curve: list[dict[str, float]] = []
         if self.fit_fn is not None:
@@ -484,7 +515,8 @@ class Trainer(NetworkEvaluator):
         since_best = 0
         done = 0
         train_loss = math.nan
-        every_epoch = val is not None and (self.early_stopping is not None or self.epoch_reports)
+        report = report and val is not None
+        every_epoch = val is not None and (self.early_stopping is not None or self.epoch_reports or report)
         for epoch in range(epochs):
             model.train()
             perm = torch.randperm(n, generator=generator).to(x.device, non_blocking=True)
@@ -513,6 +545,8 @@ class Trainer(NetworkEvaluator):
                 curve.append(scores)
                 if self.on_epoch is not None:
                     self.on_epoch(epoch + 1, dict(scores))
+                if report and report_step(epoch + 1, scores):
+                    raise TrialPruned(stop_reason() or "pruned", metrics=scores, step=epoch + 1)
                 if self.early_stopping is None:
                     best = scores
                     continue
@@ -610,37 +644,65 @@ class Trainer(NetworkEvaluator):
         return (x - mean) / std, ((y - ym) / ys if self.data.regression else y)
 
     def evaluate(self, arch: Arch, budget: float | None = None) -> Result:
-        """Train and validate ``arch`` at ``budget`` on every split; see the class docs."""
+        """Train and validate ``arch`` at ``budget`` on every split; see the class docs.
+
+        When the study listens to step reports (a pruner or a time budget), the first
+        split's epochs are reported (:func:`~nasforge.evaluators.report_step`: K-fold reports
+        fold 1's curve) and a "stop" answer or the search's deadline ends the trial with
+        :class:`TrialPruned`, its metrics those of the last reported epoch plus ``params``,
+        ``flops`` and ``train_seconds``."""
         t0 = time.perf_counter()
-        deadline = t0 + self.time_limit if self.time_limit is not None else None
         seed = self.trial_seed(arch)
         settings = self.settings(arch)
-        epochs = self.epochs_for(budget, settings.epochs)
-        fraction = 1.0 if budget is None or self.fidelity == "epochs" else float(budget)
-        x, y = self._tensors()
-        dev = x.device
-        strata = self.data.strata()
         scores: list[FoldScore] = []
         with self._trial_context(seed):
             model = self._build(arch)
             prof = models.profile(model, self.data.input_shape, latency=self.measure_latency)
-            for k, (train_idx, val_idx) in enumerate(self.splits):
-                if k:
-                    model = self._build(arch)  # a fresh initialisation for every fold
-                if fraction < 1.0:
-                    sub, _ = stratified_split(strata[train_idx], 1.0 - fraction, np.random.default_rng(seed + k))
-                    train_idx = train_idx[sub]
-                tr = torch.from_numpy(train_idx).to(dev)
-                va = torch.from_numpy(val_idx).to(dev)
-                stats = self._scaling(x[tr], y[tr])  # the training part of this split only
-                xtr, ytr = self._scaled(stats, x[tr], y[tr])
-                xva, yva = self._scaled(stats, x[va], y[va])
-                generator = torch.Generator().manual_seed(seed + k)
-                model.to(dev)
-                scores.append(self.fit(model, xtr, ytr, epochs=epochs, generator=generator,
-                                       val=(xva, yva), deadline=deadline, settings=settings,
-                                       y_stats=(stats[2], stats[3]) if stats is not None else (0.0, 1.0)))  # fmt: skip
-                del model  # freed by reference counting; no gc.collect() (0.2 s with torch loaded)
+            try:
+                self._fit_splits(arch, model, budget, seed, settings, scores, t0)
+            except TrialPruned as exc:
+                ctx = current_step_context()
+                last = ctx.steps[-1] if ctx is not None and ctx.steps else None
+                partial = exc.metrics if exc.metrics is not None else last
+                exc.metrics = {**finite_metrics(partial), "params": float(prof.params), "flops": float(prof.flops),
+                               "train_seconds": time.perf_counter() - t0}  # fmt: skip
+                if exc.step is None and last is not None:
+                    exc.step = int(last["step"])
+                raise
+        return self._result(scores, prof, t0)
+
+    def _fit_splits(self, arch: Arch, model: nn.Module, budget: float | None, seed: int, settings: TrialSettings,
+                    scores: list[FoldScore], t0: float) -> None:  # fmt: skip
+        """Train and validate ``arch`` on every split (``model``: the first split's network),
+        appending each split's score to ``scores``."""
+        deadline = t0 + self.time_limit if self.time_limit is not None else None
+        epochs = self.epochs_for(budget, settings.epochs)
+        fraction = 1.0 if budget is None or self.fidelity == "epochs" else float(budget)
+        report = steps_wanted()  # a pruner or a deadline listens
+        x, y = self._tensors()
+        dev = x.device
+        strata = self.data.strata()
+        for k, (train_idx, val_idx) in enumerate(self.splits):
+            if k:
+                model = self._build(arch)  # a fresh initialisation for every fold
+            if fraction < 1.0:
+                sub, _ = stratified_split(strata[train_idx], 1.0 - fraction, np.random.default_rng(seed + k))
+                train_idx = train_idx[sub]
+            tr = torch.from_numpy(train_idx).to(dev)
+            va = torch.from_numpy(val_idx).to(dev)
+            stats = self._scaling(x[tr], y[tr])  # the training part of this split only
+            xtr, ytr = self._scaled(stats, x[tr], y[tr])
+            xva, yva = self._scaled(stats, x[va], y[va])
+            generator = torch.Generator().manual_seed(seed + k)
+            model.to(dev)
+            scores.append(self.fit(model, xtr, ytr, epochs=epochs, generator=generator,
+                                   val=(xva, yva), deadline=deadline, settings=settings,
+                                   y_stats=(stats[2], stats[3]) if stats is not None else (0.0, 1.0),
+                                   report=report and k == 0))  # fmt: skip
+            del model  # freed by reference counting; no gc.collect() (0.2 s with torch loaded)
+
+    def _result(self, scores: list[FoldScore], prof: Any, t0: float) -> Result:
+        """The trial's result from its splits' scores and the network's profile."""
         main = "mse" if self.data.regression else "accuracy"
         names = ["mse", "mae", "r2", "loss"] if self.data.regression else ["accuracy", "loss"]
         names += list(self.extra_metrics or {})

@@ -6,19 +6,22 @@ Example:
     2
 """
 
-from ._base import Executor, InlineExecutor, Outcome, run_trial
+from ._base import DEADLINE_GRACE_SECONDS, Executor, InlineExecutor, Outcome, StepHandler, TrialWatch, run_trial
 from ._config import EXECUTORS, config_of, executor_options, make_executor, register_executor
 from ._local import LocalExecutor
 from ._ray import RayExecutor
 from ._worker import describe_exit
 
 __all__ = [
+    "DEADLINE_GRACE_SECONDS",
     "EXECUTORS",
     "Executor",
     "InlineExecutor",
     "LocalExecutor",
     "Outcome",
     "RayExecutor",
+    "StepHandler",
+    "TrialWatch",
     "config_of",
     "describe_exit",
     "executor_options",

@@ -126,11 +126,11 @@ class LocalExecutor(Executor):
         try:
             if not worker.process.is_alive():  # reaps it if it is gone
                 raise BrokenPipeError
-            worker.conn.send((number, candidate))
+            worker.conn.send((number, candidate, self.trial_watch))
         except OSError:  # it died while idle: reap it, give the trial to a fresh worker
             _reap(worker)
             worker = self._replace(worker)
-            worker.conn.send((number, candidate))
+            worker.conn.send((number, candidate, self.trial_watch))
         self._assign(worker, (number, candidate))
 
     def _assign(self, worker: _Worker, task: tuple[int, Candidate]) -> None:
@@ -140,11 +140,17 @@ class LocalExecutor(Executor):
 
     def wait(self) -> list[Outcome]:
         outcomes: list[Outcome] = []
+        stop_at = self._stop_at()
         while not outcomes:
             if not any(w.task is not None for w in self._pool):
                 raise RuntimeError("LocalExecutor.wait() with nothing submitted")
+            if stop_at is not None and time.time() >= stop_at:
+                return outcomes  # past the search's deadline: the study stops what still runs
             deadlines = [w.deadline for w in self._pool if w.task is not None and w.deadline is not None]
             timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+            if stop_at is not None:
+                left = max(0.0, stop_at - time.time())
+                timeout = left if timeout is None else min(timeout, left)
             waitables = [w.conn for w in self._pool] + [w.process.sentinel for w in self._pool]
             ready = set(multiprocessing.connection.wait(waitables, timeout))
             for worker in list(self._pool):
@@ -215,6 +221,10 @@ class LocalExecutor(Executor):
                         worker.started, worker.deadline = time.monotonic(), self._deadline()
                 elif kind == "took":
                     worker.took = True
+                elif kind == "step":
+                    step, metrics = rest
+                    answer = self.on_step(value, step, metrics) if self.on_step is not None else None
+                    worker.conn.send(("decision", answer))
                 elif kind == "done":
                     if value.fatal:
                         raise FatalError(value.error or "a trial stopped the search")
@@ -244,7 +254,7 @@ class LocalExecutor(Executor):
             # It was dying while idle when the trial was sent (its pipe still took the bytes):
             # the trial never started, so a fresh worker runs it instead of failing it.
             fresh = self._replace(worker)
-            fresh.conn.send(task)
+            fresh.conn.send((*task, self.trial_watch))
             self._assign(fresh, task)
             return
         if task is not None:

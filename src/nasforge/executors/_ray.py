@@ -16,16 +16,63 @@ from .._errors import ConfigError, FatalError
 from .._trial import Candidate, TrialState
 from .._validate import called
 from ..evaluators import Evaluator
-from ._base import Executor, Outcome, run_trial
+from ._base import Executor, Outcome, TrialWatch, run_trial
 from ._local import SECONDS
 from ._worker import prepare_process, set_torch_threads
+
+BOARD_POLL_SECONDS = 0.05
+"""How often the search takes the step reports of Ray trials while it waits (with a pruner)."""
 
 _EVALUATORS: dict[str, Any] = {}
 """Evaluators already loaded in this Ray worker process, by executor key (loaded once each)."""
 
 
+class StepBoard:
+    """The Ray actor through which trials' step reports reach the search and its answers come
+    back: a task posts ``(number, step, metrics)`` and polls for the answer; the search takes
+    the posted reports in its ``wait()`` and posts the answers."""
+
+    def __init__(self) -> None:
+        self.posted: list[tuple[int, int, dict[str, float]]] = []
+        self.answers: dict[tuple[int, int], str | None] = {}
+
+    def post(self, number: int, step: int, metrics: dict[str, float]) -> None:
+        self.posted.append((number, step, metrics))
+
+    def take(self) -> list[tuple[int, int, dict[str, float]]]:
+        out, self.posted = self.posted, []
+        return out
+
+    def answer(self, number: int, step: int, reason: str | None) -> None:
+        self.answers[(number, step)] = reason
+
+    def poll(self, number: int, step: int) -> tuple[bool, str | None]:
+        if (number, step) in self.answers:
+            return True, self.answers.pop((number, step))
+        return False, None
+
+
+ANSWER_POLL_SECONDS = 0.02
+"""How often a Ray trial waiting for a step decision asks the board."""
+
+
+def _board_decider(board: Any, number: int) -> Any:
+    """A step decider for a Ray task: post the report, wait for the search's answer."""
+    import ray
+
+    def decide(step: int, metrics: dict[str, float]) -> str | None:
+        board.post.remote(number, step, metrics)
+        while True:
+            done, reason = ray.get(board.poll.remote(number, step))
+            if done:
+                return reason  # type: ignore[no-any-return]
+            time.sleep(ANSWER_POLL_SECONDS)
+
+    return decide
+
+
 def _ray_trial(key: str, boxed: list[Any], sys_path: list[str], threads: int | None, number: int,
-               candidate: Candidate) -> Any:  # fmt: skip
+               candidate: Candidate, watch: TrialWatch | None = None, board: Any = None) -> Any:  # fmt: skip
     """The body of one Ray task: load the evaluator once per worker process, run the trial."""
     evaluator = _EVALUATORS.get(key)
     if evaluator is None:
@@ -40,7 +87,8 @@ def _ray_trial(key: str, boxed: list[Any], sys_path: list[str], threads: int | N
         set_torch_threads(threads)
         _EVALUATORS.clear()  # one study's evaluator at a time per worker
         _EVALUATORS[key] = evaluator
-    return run_trial(evaluator, number, candidate)
+    decide = _board_decider(board, number) if board is not None else None
+    return run_trial(evaluator, number, candidate, watch, decide)
 
 
 def ray_available() -> bool:
@@ -121,6 +169,7 @@ class RayExecutor(Executor):
         self._running: dict[Any, tuple[int, float, float]] = {}  # ref -> (number, monotonic start, wall start)
         self._candidates: dict[int, Candidate] = {}  # number -> candidate, to run again after its node died
         self._retried: dict[int, str] = {}  # number -> why it was run again
+        self._board: Any = None  # the StepBoard actor while a pruner listens
 
     def start(self, evaluator: Evaluator) -> None:
         try:
@@ -167,12 +216,14 @@ class RayExecutor(Executor):
         self._running.clear()
         self._candidates.clear()
         self._retried.clear()
+        self._board = ray.remote(num_cpus=0)(StepBoard).remote() if self.trial_watch.prune else None
 
     def free(self) -> int:
         return max(0, self._slots - len(self._running))
 
     def submit(self, number: int, candidate: Candidate) -> None:
-        ref = self._task.remote(self._key, self._boxed, self._sys_path, self.threads, number, candidate)
+        ref = self._task.remote(self._key, self._boxed, self._sys_path, self.threads, number, candidate,
+                                self.trial_watch, self._board)  # fmt: skip
         self._running[ref] = (number, time.monotonic(), time.time())
         self._candidates[number] = candidate
 
@@ -181,11 +232,20 @@ class RayExecutor(Executor):
             raise RuntimeError("RayExecutor.wait() with nothing submitted")
         ray = self._ray
         outcomes: list[Outcome] = []
+        stop_at = self._stop_at()
         while not outcomes:
+            if stop_at is not None and time.time() >= stop_at:
+                return outcomes  # past the search's deadline: the study stops what still runs
             timeout = None
             if self.trial_timeout is not None:
                 first = min(start for _, start, _ in self._running.values())
                 timeout = max(0.0, first + self.trial_timeout - time.monotonic())
+            if stop_at is not None:
+                left = max(0.0, stop_at - time.time())
+                timeout = left if timeout is None else min(timeout, left)
+            if self._board is not None:
+                timeout = BOARD_POLL_SECONDS if timeout is None else min(timeout, BOARD_POLL_SECONDS)
+                self._answer_steps()
             ready, _ = ray.wait(list(self._running), num_returns=1, timeout=timeout)
             if ready:  # collect everything else that is done too
                 ready, _ = ray.wait(list(self._running), num_returns=len(self._running), timeout=0)
@@ -204,6 +264,12 @@ class RayExecutor(Executor):
                         outcomes.append(Outcome(number, TrialState.FAILED, error=reason, started=wall,
                                                 finished=time.time(), cost_seconds=now - start))  # fmt: skip
         return outcomes
+
+    def _answer_steps(self) -> None:
+        """Answer the step reports the running trials posted on the board."""
+        for number, step, metrics in self._ray.get(self._board.take.remote()):
+            reason = self.on_step(number, step, metrics) if self.on_step is not None else None
+            self._board.answer.remote(number, step, reason)
 
     def _collect(self, ref: Any) -> Outcome | None:
         """The outcome of a finished task; ``None`` when its node died and it was submitted again."""
@@ -249,6 +315,7 @@ class RayExecutor(Executor):
                 ray.cancel(ref, force=True)
         self._running.clear()
         self._candidates.clear()
+        self._board = None
         if self._owns_ray and ray.is_initialized():
             ray.shutdown()
         self._owns_ray = False

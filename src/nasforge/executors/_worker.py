@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._trial import TrialState
+from ..evaluators._steps import StepDecider
 from ._base import Outcome, run_trial
 
 PARENT_POLL_SECONDS = 0.25
@@ -91,13 +92,28 @@ def recycle_after(outcome: Outcome) -> bool:
     return bool(outcome.error and outcome.error.startswith("MemoryError"))
 
 
+def ask_parent(conn: Any, number: int) -> StepDecider:
+    """A step decider that sends ``("step", number, step, metrics)`` to the parent and waits
+    for its answer ``("decision", reason | None)`` (the parent answers from its ``wait()``)."""
+
+    def decide(step: int, metrics: dict[str, float]) -> str | None:
+        conn.send(("step", number, step, metrics))
+        kind, reason = conn.recv()
+        if kind != "decision":
+            raise RuntimeError(f"worker expected a step decision from the search, got {kind!r}")
+        return reason  # type: ignore[no-any-return]
+
+    return decide
+
+
 def worker_main(conn: Any, parent_pid: int, sys_path: list[str], threads: int | None, payload: bytes) -> None:
     """Entry point of a local worker process.
 
     Messages to the parent: ``("ready", pid)`` once the evaluator is loaded, ``("init-error",
-    reason)`` if it cannot be, ``("took", number)`` when a trial starts, ``("done", outcome, stop)`` per trial (``stop``: this worker ends now, e.g. after a
-    ``MemoryError``). From the parent: ``(number,
-    candidate)`` to run, ``None`` to stop. Ctrl-C is left to the parent, which stops workers.
+    reason)`` if it cannot be, ``("took", number)`` when a trial starts, ``("step", number, step, metrics)`` per step
+    report when a pruner listens (answered ``("decision", reason | None)``), ``("done",
+    outcome, stop)`` per trial (``stop``: this worker ends now, e.g. after a ``MemoryError``).
+    From the parent: ``(number, candidate, watch)`` to run (:class:`TrialWatch`), ``None`` to stop. Ctrl-C is left to the parent, which stops workers.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     watch_parent(parent_pid)
@@ -119,9 +135,10 @@ def worker_main(conn: Any, parent_pid: int, sys_path: list[str], threads: int | 
             return
         if message is None:
             return
-        number, candidate = message
+        number, candidate, *more = message
+        watch = more[0] if more else None
         conn.send(("took", number))  # from here on, this worker's death is the trial's
-        outcome = run_trial(evaluator, number, candidate)
+        outcome = run_trial(evaluator, number, candidate, watch, ask_parent(conn, number))
         stop = recycle_after(outcome)
         try:
             conn.send(("done", outcome, stop))
