@@ -189,13 +189,24 @@ def test_image_folder_with_an_unreadable_file_names_it(tmp_path: Path) -> None:
     assert err.value.field == "evaluator.dataset.images" and "broken.png" in str(err.value)
 
 
-def test_image_folder_needs_two_classes_and_one_size(tmp_path: Path) -> None:
+def test_image_folder_of_mixed_sizes_and_modes_is_resized_to_the_most_common_and_says_so(tmp_path: Path) -> None:
     from PIL import Image
 
-    root = _image_folder(tmp_path / "imgs")
-    Image.new("L", (9, 9)).save(root / "cat" / "big.png")
-    with pytest.raises(ConfigError, match="give size"):
-        load_dataset({"images": str(root)})
+    root = _image_folder(tmp_path / "imgs")  # 5 x 6 (height x width) grayscale images
+    Image.new("RGB", (9, 7), (255, 0, 0)).save(root / "cat" / "big.png")  # 9 wide, 7 high, colour
+    ds = load_dataset({"images": str(root)})
+    n = len(ds.y_train) + len(ds.y_test)
+    assert ds.input_shape == (3, 5, 6)  # one colour image: all RGB, at the most common size
+    resized = f"resized 1 of {n} images to 5x6 (height x width: the most common size; give size: [height, width] to choose)"
+    assert ds.notes == (resized, f"converted {n - 1} of {n} images to RGB")
+    assert ds.notes[0] in ds.describe()
+    red = np.concatenate([ds.x_train, ds.x_test])
+    assert np.isclose(red[:, 0], 1.0).all(axis=(1, 2)).sum() == 1  # the resized image is still all red
+    fixed = load_dataset({"images": str(root), "size": [4, 4], "grayscale": True})
+    assert fixed.input_shape == (1, 4, 4) and fixed.notes[0].startswith(f"resized {n} of {n} images to 4x4")
+
+
+def test_image_folder_needs_two_classes(tmp_path: Path) -> None:
     (tmp_path / "one" / "only").mkdir(parents=True)
     with pytest.raises(ConfigError, match="at least two"):
         load_dataset({"images": str(tmp_path / "one")})

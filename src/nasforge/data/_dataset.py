@@ -57,6 +57,8 @@ class Dataset:
     standardize: bool = False
     feature_names: tuple[str, ...] = ()
     """Names of the inputs of tabular data (a one-hot input is ``column=value``), else empty."""
+    notes: tuple[str, ...] = ()
+    """What loading changed in the data, in words (e.g. images resized), shown by :meth:`describe`."""
 
     @property
     def regression(self) -> bool:
@@ -201,6 +203,7 @@ class Dataset:
             lines.append(
                 f"{self.num_classes} classes: " + ", ".join(f"{c} ({n})" for c, n in zip(self.classes, counts))
             )
+        lines.extend(self.notes)
         return "\n".join(lines)
 
     def class_counts(self) -> np.ndarray:

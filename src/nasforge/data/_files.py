@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import os
 import zipfile
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -179,9 +180,11 @@ def load_images(folder: str | os.PathLike[str], *, size: Sequence[int] | None = 
                 field: str = "evaluator.dataset") -> Dataset:  # fmt: skip
     """A data set from a folder with one sub-folder of images per class (class = folder name).
 
-    Images must share one size unless ``size: [height, width]`` resizes them; they are read
-    as grayscale when every image is single-band (or ``grayscale`` says so), else RGB, and
-    scaled to [0, 1]. Needs Pillow.
+    Images of another size than ``size: [height, width]`` are resized to it (bilinear); without
+    ``size``, to the most common size among them (the largest of equally common ones), and the
+    data set's :attr:`~Dataset.notes` say how many were resized. They are read as grayscale
+    when every image is single-band (or ``grayscale`` says so), else RGB (a note says how many
+    were converted), and scaled to [0, 1]. Needs Pillow.
     """
     root = _existing(folder, f"{field}.images", folder=True)
     try:
@@ -216,22 +219,33 @@ def load_images(folder: str | os.PathLike[str], *, size: Sequence[int] | None = 
             raise ConfigError(f"{field}.images", f"cannot read image {str(rel)!r}: {exc}") from None
     gray = all(len(img.getbands()) == 1 for img in images) if grayscale is None else bool(grayscale)
     mode = "L" if gray else "RGB"
-    target = (size[1], size[0]) if size is not None else None
+    if size is not None:
+        target = (size[1], size[0])  # PIL's (width, height)
+    else:
+        counts = Counter(im.size for im in images)
+        target = max(counts, key=lambda wh: (counts[wh], wh[0] * wh[1], wh))
     arrays = []
-    for (f, _), im in zip(files, images):
-        im = im.convert(mode)
-        if target is not None and im.size != target:
+    resized = converted = 0
+    for im in images:
+        if im.mode != mode:
+            converted += 1
+            im = im.convert(mode)
+        if im.size != target:
+            resized += 1
             im = im.resize(target, Image.Resampling.BILINEAR)
-        elif target is None and im.size != images[0].size:
-            raise ConfigError(f"{field}.size", f"images differ in size ({f.relative_to(root)} is {im.size[0]}x{im.size[1]}, "
-                                               f"{files[0][0].relative_to(root)} is {images[0].size[0]}x{images[0].size[1]}); "
-                                               "give size: [height, width] to resize them")  # fmt: skip
         a = np.asarray(im, dtype=np.float32) / 255.0
         arrays.append(a[None] if a.ndim == 2 else a.transpose(2, 0, 1))
     x = np.stack(arrays)
     y = np.array([k for _, k in files], dtype=np.int64)
-    return Dataset.from_arrays(x, y, classes=[d.name for d in class_dirs], name=name or root.name,
+    data = Dataset.from_arrays(x, y, classes=[d.name for d in class_dirs], name=name or root.name,
                                test_fraction=test_fraction, seed=seed, field=f"{field}.images")  # fmt: skip
+    notes = []
+    if resized:
+        why = "size" if size is not None else "the most common size; give size: [height, width] to choose"
+        notes.append(f"resized {resized} of {len(images)} images to {target[1]}x{target[0]} (height x width: {why})")
+    if converted:
+        notes.append(f"converted {converted} of {len(images)} images to {'grayscale' if gray else 'RGB'}")
+    return dataclasses.replace(data, notes=tuple(notes)) if notes else data
 
 
 DATA_KEYS = {"npz", "csv", "images"}
