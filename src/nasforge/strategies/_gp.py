@@ -56,7 +56,9 @@ class GaussianProcess:
         d = np.sqrt(sq_dists(self.x, self.x))
         off = d[~np.eye(len(d), dtype=bool)]
         self.scale = float(np.sqrt(np.mean(off**2))) if off.size and off.any() else 1.0
-        best = (-math.inf, 1.0, NOISES[0], np.empty(0), np.empty((0, 0)))
+        best: tuple[float, float, float, np.ndarray, np.ndarray] = (
+            -math.inf, 1.0, NOISES[0], np.zeros(len(z)), np.eye(len(z))
+        )  # fmt: skip
         lengthscales = LENGTHSCALES if self.lengthscale_fixed is None else (self.lengthscale_fixed,)
         noises = NOISES if self.noise_fixed is None else (self.noise_fixed,)
         for ls in lengthscales:
@@ -66,11 +68,12 @@ class GaussianProcess:
                     chol = np.linalg.cholesky(k + noise * np.eye(len(k)))
                 except np.linalg.LinAlgError:
                     continue
-                alpha = np.linalg.solve(chol.T, np.linalg.solve(chol, z))
-                lml = -0.5 * float(z @ alpha) - float(np.log(np.diag(chol)).sum())
+                w = np.linalg.solve(chol, z)  # z' K^-1 z = |w|^2: one solve per grid point, the second for the winner
+                lml = -0.5 * float(w @ w) - float(np.log(np.diag(chol)).sum())
                 if lml > best[0]:
-                    best = (lml, ls, noise, alpha, chol)
-        _, self.lengthscale, self.noise, self.alpha, self.chol = best
+                    best = (lml, ls, noise, w, chol)
+        _, self.lengthscale, self.noise, w, self.chol = best
+        self.alpha = np.linalg.solve(self.chol.T, w)
         return self
 
     def scale_of(self, value: float) -> float:
@@ -135,8 +138,6 @@ def normal_scores(y: np.ndarray) -> np.ndarray:
     order = np.argsort(y, kind="stable")
     ranks = np.empty(len(y))
     ranks[order] = np.arange(len(y), dtype=np.float64)
-    for value in np.unique(y):
-        tie = y == value
-        if tie.sum() > 1:
-            ranks[tie] = ranks[tie].mean()
+    _, group, counts = np.unique(y, return_inverse=True, return_counts=True)
+    ranks = (np.bincount(group, weights=ranks) / counts)[group]  # whole numbers: the sums are exact
     return normal_ppf((ranks + 0.5) / len(y))
