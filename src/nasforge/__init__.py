@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from ._load import load_model
     from ._results import RunData
     from ._trial import Candidate, MetricConstraint, Objective, Objectives, Trial, TrialState
-    from .evaluators import Evaluator, Function, Result, Table
+    from .evaluators import Evaluator, Function, Result, Table, TrialPruned, report_step
+    from .pruners import Pruner
     from .report import Refinement, explain, importance, refine, write_report
     from .run import RunDir, search
     from .space import Arch, SearchSpace
@@ -45,6 +46,9 @@ _LAZY: dict[str, str] = {
     "Function": ".evaluators",
     "Result": ".evaluators",
     "Table": ".evaluators",
+    "TrialPruned": ".evaluators",
+    "report_step": ".evaluators",
+    "Pruner": ".pruners",
     "Refinement": ".report",
     "explain": ".report",
     "importance": ".report",
@@ -90,6 +94,7 @@ __all__ = [
     "NasforgeError",
     "Objective",
     "Objectives",
+    "Pruner",
     "Refinement",
     "Result",
     "RunData",
@@ -103,12 +108,14 @@ __all__ = [
     "Table",
     "Trial",
     "TrialFailed",
+    "TrialPruned",
     "TrialState",
     "__version__",
     "explain",
     "importance",
     "load_model",
     "refine",
+    "report_step",
     "search",
     "space",
     "write_report",
