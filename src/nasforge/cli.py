@@ -83,15 +83,27 @@ def leaderboard(source: Study | RunData, n: int = 5, *, trials: list[Trial] | No
 
 
 def _finish(study: Study, cfg: RunConfig, run: RunDir, progress: Progress) -> int:
+    from ._trial import TrialState
+
     progress.close()
     data = study.results()
     ranked = data.ranked
     left_out = len(data.complete) - len(ranked)
     why = f"; {left_out} infeasible or at a lower budget left out" if left_out else ""
     counted = sum(t.counts_toward_budget for t in data.trials)
-    rerun = len(data.trials) - counted
+    at_deadline = sum(t.state is TrialState.PRUNED and t.interrupted for t in data.trials)
+    rerun = len(data.trials) - counted - at_deadline
     if rerun:
         why += f"; {rerun} interrupted and run again"
+    pruned = sum(t.state is TrialState.PRUNED and not t.interrupted for t in data.trials)
+    if pruned:
+        why += f"; {pruned} stopped early by the pruner"
+    if at_deadline:
+        why += f"; {at_deadline} stopped at the deadline (run again by a resume with more time)"
+    elapsed = study.storage.get_meta().get("elapsed_seconds")
+    if isinstance(elapsed, int | float):
+        of = f" of a {_fmt(float(seconds))} s budget" if (seconds := cfg.seconds) is not None else ""
+        print(f"\nsearch: {elapsed:.1f} s{of}", end="")
     print(f"\nTop {min(5, len(ranked))} of {counted} trials ({cfg.strategy_name}, seed {cfg.seed}{why}):")
     print(leaderboard(data))
     if len(data.objectives) > 1:
