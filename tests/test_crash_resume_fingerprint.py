@@ -1,5 +1,6 @@
 """Resume never mixes results silently: a study stores a fingerprint of what defines its results
-(the config file, the space, a table file, a ``function:`` module's source), and ``nasforge
+(the config file, the space, a table file, a ``function:`` module's source and the modules it
+imports, an image folder, the package versions), and ``nasforge
 resume`` refuses in one line when one of them changed, unless ``--accept-changes``."""
 
 from __future__ import annotations
@@ -76,3 +77,54 @@ def test_a_deleted_config_file_is_not_a_change(tmp_path: Path, capsys: pytest.Ca
     cfg, run = setup_run(tmp_path, "table")
     cfg.unlink()
     assert main(["resume", str(run)]) == 0
+
+
+def test_a_changed_module_that_the_function_imports_is_a_change(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    helper = f"fp_helper_{abs(hash(str(tmp_path))) % 10**8}"
+    (tmp_path / f"{helper}.py").write_text("SCALE = 10\n")
+    module = f"fp_user_{abs(hash(str(tmp_path))) % 10**8}"
+    (tmp_path / f"{module}.py").write_text(f"import {helper}\n\ndef score(arch):\n    return {{'acc': arch['x'] / {helper}.SCALE}}\n")
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml.safe_dump({"name": "fp", "space": SPACE, "evaluator": {"function": f"{module}:score"},
+                                   "objectives": {"acc": "maximize"}, "budget": {"trials": 8}}))  # fmt: skip
+    run = tmp_path / "run"
+    assert main(["search", str(cfg), "--run-dir", str(run), "--trials", "4"]) == 0
+    (tmp_path / f"{helper}.py").write_text("SCALE = -1\n")
+    line = refused(run, capsys)
+    assert f"the module imported by {module}.py {tmp_path.resolve() / helper}.py changed" in line
+
+
+def test_a_changed_image_folder_and_changed_package_versions_are_changes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    import sqlite3
+
+    from nasforge.run import fingerprint
+    from nasforge.space import from_config
+
+    folder = tmp_path / "imgs"
+    (folder / "a").mkdir(parents=True)
+    (folder / "a" / "0.png").write_bytes(b"one")
+
+    class Reads:  # an evaluator that reads an image folder
+        data_config = {"images": str(folder)}
+
+    space = from_config(SPACE)
+    first = fingerprint(space, Reads(), None)
+    assert [e["what"] for e in first] == ["image folder", "space", "package versions"]
+    (folder / "a" / "1.png").write_bytes(b"two")  # one image more
+    again = fingerprint(space, Reads(), None, stored=first)
+    assert again[0] != first[0] and again[1:] == first[1:]
+
+    _, run = setup_run(tmp_path, "function")
+    con = sqlite3.connect(run / "study.db")
+    (raw,) = con.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
+    stored = json.loads(raw)
+    versions = next(e for e in stored if e["what"] == "package versions")
+    versions["versions"] = "nasforge 0.0.1, numpy 1.0"
+    con.execute("UPDATE meta SET value = ? WHERE key = 'fingerprint'", (json.dumps(stored),))
+    con.commit()
+    con.close()
+    line = refused(run, capsys)
+    assert "the package versions changed (were nasforge 0.0.1, numpy 1.0)" in line

@@ -450,8 +450,11 @@ def fingerprint(
     space: SearchSpace, evaluator: Any, config_file: Path | None, *, stored: list[dict[str, Any]] | None = None
 ) -> list[dict[str, Any]]:
     """What defines a study's results beyond its stored config, as SHA-256 hashes: the config
-    file it was started from, the space (its ``to_config``), and the files the evaluator
-    reads — a table, a ``function:`` module's source, a data file (``npz``/``csv``).
+    file it was started from, the space (its ``to_config``), the files the evaluator reads (a
+    table, a data file ``npz``/``csv``, an image folder's listing of names, sizes and times),
+    the source of the user's modules (a ``function:`` module, a ``model:`` module, the modules
+    of training hooks, and the modules from the same folder that these import) and the
+    versions of the packages that compute results (nasforge, numpy, and torch for a trainer).
 
     With ``stored`` (a fingerprint read back), the same entries are computed now for
     comparison, in the same order: files by their stored paths (a config file that is gone
@@ -462,6 +465,10 @@ def fingerprint(
             entry = dict(entry) if isinstance(entry, dict) else {}
             if entry.get("what") == "space":
                 entry["sha256"] = _space_hash(space)
+            elif entry.get("what") == "package versions":
+                entry["versions"] = _versions(evaluator)
+            elif entry.get("what") == "image folder" and isinstance(entry.get("path"), str):
+                entry["sha256"] = _folder_hash(Path(entry["path"]))
             elif isinstance(entry.get("path"), str):
                 path = Path(entry["path"])
                 if not (entry.get("what") == "config file" and not path.exists()):
@@ -471,19 +478,96 @@ def fingerprint(
     entries: list[dict[str, Any]] = []
     files: list[tuple[str, Any]] = [("config file", config_file)]
     files.append(("table", getattr(evaluator, "path", None)))
-    fn = getattr(evaluator, "fn", None)
-    module = sys.modules.get(getattr(fn, "__module__", None) or "")
-    files.append(("function module", getattr(module, "__file__", None)))
+    files.extend(_user_modules(evaluator))
     data = getattr(evaluator, "data_config", None)
     if isinstance(data, Mapping):
         files.extend((f"data file ({kind})", data.get(kind)) for kind in ("npz", "csv"))
+    seen: set[str] = set()
     for what, path in files:
-        if isinstance(path, str | os.PathLike) and Path(path).is_file():
+        if isinstance(path, str | os.PathLike) and Path(path).is_file() and str(Path(path).resolve()) not in seen:
+            seen.add(str(Path(path).resolve()))
             entries.append({"what": what, "path": str(Path(path).resolve()), "sha256": _file_hash(Path(path))})
+    if isinstance(data, Mapping) and isinstance(data.get("images"), str | os.PathLike) and Path(data["images"]).is_dir():
+        folder = Path(data["images"]).resolve()
+        entries.append({"what": "image folder", "path": str(folder), "sha256": _folder_hash(folder)})
     space_hash = _space_hash(space)
     if space_hash is not None:
         entries.append({"what": "space", "sha256": space_hash})
+    entries.append({"what": "package versions", "versions": _versions(evaluator)})
     return entries
+
+
+def _user_modules(evaluator: Any) -> list[tuple[str, str]]:
+    """``(what, file)`` of the user's modules behind ``evaluator``: the modules of its function,
+    its model builder and its hooks, then (breadth first, at most 50) the modules from the same
+    folders that those import."""
+    import inspect
+    import types
+
+    found: list[tuple[str, types.ModuleType]] = []
+    refs = [("function module", getattr(evaluator, "fn", None)),
+            ("model module", getattr(getattr(evaluator, "network", None), "model_fn", None))]  # fmt: skip
+    model_ref = getattr(evaluator, "model_ref", None)
+    if isinstance(model_ref, str) and ":" in model_ref:
+        refs.append(("model module", sys.modules.get(model_ref.split(":", 1)[0])))
+    for hook in ("loss", "extra_metrics", "augment", "make_optimizer", "scheduler", "fit_fn", "on_epoch"):
+        value = getattr(evaluator, hook, None)
+        for fn in value.values() if isinstance(value, Mapping) else [value]:
+            refs.append(("hook module", fn))
+    for what, obj in refs:
+        module = obj if isinstance(obj, types.ModuleType) else inspect.getmodule(obj) if callable(obj) else None
+        file = getattr(module, "__file__", None)
+        if module is not None and file and not _is_library(file):
+            found.append((what, module))
+    out: list[tuple[str, str]] = []
+    queue = list(found)
+    done: set[str] = set()
+    while queue and len(done) < 50:
+        what, module = queue.pop(0)
+        file = str(Path(module.__file__ or "").resolve())
+        if file in done:
+            continue
+        done.add(file)
+        out.append((what, file))
+        folder = Path(file).parent
+        for value in list(vars(module).values()):
+            inner = value if isinstance(value, types.ModuleType) else inspect.getmodule(value) if callable(value) else None
+            inner_file = getattr(inner, "__file__", None)
+            if inner is not None and inner_file and not _is_library(inner_file) and Path(inner_file).resolve().is_relative_to(folder):
+                queue.append((f"module imported by {Path(file).name}", inner))
+    return out
+
+
+def _is_library(file: str) -> bool:
+    """Whether ``file`` belongs to an installed package or to nasforge itself (not the user's code)."""
+    parts = Path(file).resolve().parts
+    return "site-packages" in parts or "dist-packages" in parts or Path(file).resolve().is_relative_to(Path(__file__).resolve().parent)
+
+
+def _versions(evaluator: Any) -> str:
+    """The versions of the packages that compute the results, as one line."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = ["nasforge", "numpy"] + (["torch"] if hasattr(evaluator, "network") else [])
+    out = []
+    for name in names:
+        try:
+            out.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            continue
+    return ", ".join(out)
+
+
+def _folder_hash(folder: Path) -> str | None:
+    """A hash of the files under ``folder``: their relative names, sizes and modification times."""
+    import hashlib
+
+    try:
+        listing = sorted((str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns)
+                         for p in folder.rglob("*") if p.is_file())  # fmt: skip
+    except OSError:
+        return None
+    return hashlib.sha256(json.dumps(listing).encode()).hexdigest()
 
 
 def _file_hash(path: Path) -> str | None:
@@ -512,6 +596,8 @@ def _describe(entry: Any) -> str:
         return "a stored fingerprint entry changed"
     if entry.get("what") == "space":
         return "the space's definition changed"
+    if entry.get("what") == "package versions":
+        return f"the package versions changed (were {entry.get('versions', '?')})"
     return f"the {entry.get('what', 'file')} {entry.get('path', '?')} changed"
 
 
