@@ -108,7 +108,8 @@ def test_a_changed_image_folder_and_changed_package_versions_are_changes(
     (folder / "a" / "0.png").write_bytes(b"one")
 
     class Reads:  # an evaluator that reads an image folder
-        data_config = {"images": str(folder)}
+        def __init__(self) -> None:
+            self.data_config = {"images": str(folder)}
 
     space = from_config(SPACE)
     first = fingerprint(space, Reads(), None)
