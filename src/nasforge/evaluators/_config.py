@@ -27,7 +27,14 @@ EvaluatorBuilder = Callable[[Mapping[str, Any], SearchSpace, Path], EvaluatorSet
 
 def _dataset(spec: Mapping[str, Any], space: SearchSpace, base: Path) -> EvaluatorSetup:
     """``{dataset: ...}`` trains (:class:`Trainer`); with ``proxy:`` it scores untrained
-    networks with zero-cost proxies (:class:`ZeroCost`). torch is imported only here."""
+    networks with zero-cost proxies (:class:`ZeroCost`); with ``one_shot:`` it scores inherited
+    weights of a supernet (:class:`OneShot`). torch is imported only here."""
+    if "one_shot" in spec:
+        if "proxy" in spec:
+            raise ConfigError("one_shot", "cannot be combined with proxy: choose one-shot weight sharing or a zero-cost proxy")
+        from ._oneshot import OneShot
+
+        return OneShot.from_config(spec, space, base)
     if "proxy" in spec:
         from ._proxies import ZeroCost
 
@@ -45,7 +52,7 @@ EVALUATORS: dict[str, EvaluatorBuilder] = {
 }
 """Evaluator builders by the key that selects them in ``evaluator:``; :func:`register_evaluator` adds to it."""
 
-EVALUATOR_HINTS = {"proxy": "dataset", "epochs": "dataset", "folds": "dataset", "key": "table", "metric": "table"}
+EVALUATOR_HINTS = {"proxy": "dataset", "one_shot": "dataset", "epochs": "dataset", "folds": "dataset", "key": "table", "metric": "table"}
 """Keys that give away which evaluator was meant when its selecting key is missing."""
 
 SIBLING_FIELDS = ("space",)

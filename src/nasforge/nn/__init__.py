@@ -7,7 +7,8 @@ used: ``c.choice`` (a width, a kernel size, a switch), ``c.int`` / ``c.float``, 
 of several modules), ``c.input_choice`` (which input a connection reads), ``c.repeat`` (depth);
 ``if c.choice(...):`` makes a part conditional. The derived space is an ordinary
 :class:`nasforge.SearchSpace`: every strategy searches it. The same :class:`Choices` protocol is
-the seam for a one-shot search: a supernet answers ``c.layer`` with all candidates at once.
+the seam for a one-shot search: a supernet answers ``c.layer`` with all candidates at once
+(:class:`Shared`, :class:`LayerChoice`; see :func:`nasforge.models.build_supernet`).
 
 Example:
     >>> import torch
@@ -28,7 +29,18 @@ Example:
     torch.Size([2, 10])
 """
 
-from ._choices import Asked, Choices, Fixed, InputChoice, Probe
+from ._choices import (
+    Asked,
+    Choices,
+    Fixed,
+    InputChoice,
+    InputSelect,
+    KindProbe,
+    LayerChoice,
+    PathSelector,
+    Probe,
+    Shared,
+)
 from ._space import MAX_PROBES, PROBE_VALUES, ModelSpace, NetworkFn, derive_space, model_space
 
 __all__ = [
@@ -38,9 +50,14 @@ __all__ = [
     "Choices",
     "Fixed",
     "InputChoice",
+    "InputSelect",
+    "KindProbe",
+    "LayerChoice",
     "ModelSpace",
     "NetworkFn",
+    "PathSelector",
     "Probe",
+    "Shared",
     "derive_space",
     "model_space",
 ]

@@ -206,3 +206,114 @@ class Probe(Choices):
         self.repeats[name] = (low, high)
         self.asked.setdefault(name, Asked(name, IntRange(low, high)))
         return int(self.force.get(name, high))
+
+
+# -- one-shot: a supernet's answers -------------------------------------------------------------
+
+
+class PathSelector:
+    """The path a weight-sharing supernet runs: one architecture, set before each forward pass
+    and read by every :class:`LayerChoice` and :class:`InputSelect` built with it."""
+
+    def __init__(self) -> None:
+        self.path: Mapping[str, Value] = {}
+
+    def value(self, name: str) -> Value:
+        """The path's value of the decision ``name``."""
+        if name not in self.path:
+            raise KeyError(f"the supernet's path has no value for decision {name!r}; set a path first")
+        return self.path[name]
+
+
+class LayerChoice(nn.Module):
+    """A layer choice of a supernet: every candidate module, with its own weights, kept once;
+    the forward pass runs the one the current path picks. Two paths that pick the same
+    candidate run the same module (its weights are shared)."""
+
+    def __init__(self, name: str, candidates: Mapping[Value, nn.Module], selector: PathSelector) -> None:
+        super().__init__()
+        self.name = name
+        self.keys: dict[Value, str] = {value: f"c{i}" for i, value in enumerate(candidates)}
+        self.candidates = nn.ModuleDict({self.keys[v]: m for v, m in candidates.items()})
+        self.selector = selector
+
+    def chosen(self) -> nn.Module:
+        """The candidate of the current path."""
+        return self.candidates[self.keys[self.selector.value(self.name)]]
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        return self.chosen()(*args, **kwargs)
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, candidates={list(self.keys)!r}"
+
+
+class InputSelect(InputChoice):
+    """An input choice of a supernet: ``forward([t0, t1, ...])`` returns the tensor the current
+    path picks."""
+
+    def __init__(self, name: str, n_candidates: int, selector: PathSelector) -> None:
+        super().__init__(-1, n_candidates)
+        self.name = name
+        self.selector = selector
+
+    def forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
+        if len(inputs) != self.n_candidates:
+            raise ValueError(f"input choice expects {self.n_candidates} inputs, got {len(inputs)}")
+        return inputs[int(self.selector.value(self.name))]  # type: ignore[call-overload]
+
+
+class Shared(Choices):
+    """Answers the choices while building a weight-sharing supernet: a layer choice (or input
+    choice) named in ``shared`` becomes a :class:`LayerChoice` (:class:`InputSelect`) holding
+    every candidate, switched by ``selector`` at run time; every other decision (widths,
+    kernels, switches, depths) takes its value from ``fixed``: one build per combination of
+    those values (per-value modules)."""
+
+    def __init__(
+        self,
+        fixed: Mapping[str, Value],
+        shared: frozenset[str],
+        selector: PathSelector,
+        input_shape: Sequence[int],
+        num_classes: int,
+    ) -> None:
+        super().__init__(input_shape, num_classes)
+        self.fixed = fixed
+        self.shared = shared
+        self.selector = selector
+
+    def decide(self, asked: Asked) -> Value:
+        if asked.name not in self.fixed:
+            raise SpaceError(f"arch.{asked.name}", "the network asked for this decision, but the path has none")
+        return self.fixed[asked.name]
+
+    def pick_layer(self, asked: Asked, candidates: Mapping[Value, Candidate]) -> nn.Module:
+        if asked.name not in self.shared:
+            return super().pick_layer(asked, candidates)
+        return LayerChoice(
+            asked.name, {v: _instantiate(cand, asked.name) for v, cand in candidates.items()}, self.selector
+        )
+
+    def input_choice(self, name: str, n_candidates: builtins.int) -> InputChoice:
+        full = self._full(name)
+        if full not in self.shared:
+            return super().input_choice(name, n_candidates)
+        return InputSelect(full, n_candidates, self.selector)
+
+
+class KindProbe(Probe):
+    """A :class:`Probe` that also records which decisions are layer choices and input choices
+    (those a supernet can share across), and runs a repeat at its forced depth."""
+
+    def __init__(self, input_shape: Sequence[int], num_classes: int, force: Mapping[str, Value] | None = None) -> None:
+        super().__init__(input_shape, num_classes, force)
+        self.switched: set[str] = set()
+
+    def pick_layer(self, asked: Asked, candidates: Mapping[Value, Candidate]) -> nn.Module:
+        self.switched.add(asked.name)
+        return super().pick_layer(asked, candidates)
+
+    def input_choice(self, name: str, n_candidates: builtins.int) -> InputChoice:
+        self.switched.add(self._full(name))
+        return super().input_choice(name, n_candidates)
