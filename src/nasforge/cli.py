@@ -221,7 +221,7 @@ def _start(path: Path, pending: _rundir.Pending) -> int:
             study = run.create(
                 cfg.space, cfg.evaluator, cfg.make_strategy(), cfg.objectives,
                 config=cfg.raw, config_dir=cfg.base_dir, executor=cfg.make_executor(), seed=cfg.seed, name=cfg.name,
-                max_failures_in_a_row=cfg.max_failures_in_a_row, progress=False,
+                max_failures_in_a_row=cfg.max_failures_in_a_row, progress=False, pruner=cfg.pruner,
             )  # fmt: skip
         except Exception:
             run.abandon(before=before)

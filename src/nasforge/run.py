@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from .config import RunConfig
     from .evaluators import Evaluator, Finalizer
     from .executors import Executor
+    from .pruners import Pruner
     from .strategies import Strategy
 
 __all__ = [
@@ -85,6 +86,8 @@ def compose_config(
     }
     if study.objectives.constraints:
         config["constraints"] = study.objectives.constraints_config()
+    if study.pruner is not None:
+        config["pruner"] = study.pruner.to_config()
     problems: list[str] = []
     parts = (("space", space if space is not None else study.space), ("evaluator", study.evaluator),
              ("strategy", study.strategy), ("executor", study.executor))  # fmt: skip
@@ -265,7 +268,7 @@ class RunDir:
         study = Study(
             cfg.space, cfg.evaluator, cfg.make_strategy(), cfg.objectives,
             storage=open_storage(self.path), executor=cfg.make_executor(), seed=cfg.seed, name=cfg.name,
-            callbacks=callbacks, max_failures_in_a_row=cfg.max_failures_in_a_row, progress=False,
+            callbacks=callbacks, max_failures_in_a_row=cfg.max_failures_in_a_row, progress=False, pruner=cfg.pruner,
         )  # fmt: skip
         return cfg, study
 
@@ -627,6 +630,7 @@ def search(
     max_failures_in_a_row: int | None = DEFAULT_MAX_FAILURES_IN_A_ROW,
     progress: bool = True,
     retrain: bool = True,
+    pruner: Pruner | str | Mapping[str, Any] | None = None,
 ) -> Study:
     """Search ``space``: the one-call API, and with ``run_dir`` exactly what ``nasforge search``
     gives — ``study.db`` with every component's config (so ``nasforge resume/status/report/
@@ -650,6 +654,8 @@ def search(
         max_failures_in_a_row: Stop after this many failed trials in a row (``None``: never).
         progress: Show a progress line on stderr.
         retrain: With ``run_dir``, retrain and test the best model at the end.
+        pruner: Stop poor trials at the epochs they report (``asha``, ``median``, a
+            :class:`~nasforge.pruners.Pruner` or its config); stored with the run.
     """
     check_budget(trials, seconds)  # before anything is written
     if trials is None and seconds is None and math.isinf(space.cardinality):
@@ -657,7 +663,7 @@ def search(
     goals = Objectives.parse(objectives, constraints=list(constraints))
     options: dict[str, Any] = {
         "executor": executor, "seed": seed, "name": name, "callbacks": callbacks,
-        "max_failures_in_a_row": max_failures_in_a_row, "progress": progress,
+        "max_failures_in_a_row": max_failures_in_a_row, "progress": progress, "pruner": pruner,
     }  # fmt: skip
     if run_dir is None:
         study = Study(space, evaluator, strategy, goals, storage=storage, **options)
@@ -686,7 +692,7 @@ def create_study(cfg: RunConfig, run_dir: str | os.PathLike[str], *, callbacks: 
     return RunDir(run_dir).create(
         cfg.space, cfg.evaluator, cfg.make_strategy(), cfg.objectives,
         config=cfg.raw, config_dir=cfg.base_dir, executor=cfg.make_executor(), seed=cfg.seed, name=cfg.name,
-        callbacks=callbacks, max_failures_in_a_row=cfg.max_failures_in_a_row, progress=False,
+        callbacks=callbacks, max_failures_in_a_row=cfg.max_failures_in_a_row, progress=False, pruner=cfg.pruner,
     )  # fmt: skip
 
 
