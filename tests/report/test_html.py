@@ -30,7 +30,7 @@ def test_report_of_a_single_objective_table_study(table_run: Path, capsys: pytes
     history = figs["fig-history-trials"]["data"]
     assert len(history[0]["x"]) == 80 and max(history[1]["y"]) == 90.0  # all trials; best so far reaches the best
     assert "conv   1,234 &lt;ok&gt;" in page  # best/summary.txt, escaped
-    assert "fANOVA" in page and "random forest" in page  # the method is named
+    assert "fANOVA" in page and "Gaussian process" in page  # the method is named
     assert "Top 80 of 80 complete trials by acc" in page and "<h1>nasforge report: table-grid</h1>" in page
     assert "mattered" in page  # the explanation of the best is in the report
 

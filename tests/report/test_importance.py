@@ -1,4 +1,4 @@
-"""Decision importance: fANOVA main effects over a random forest."""
+"""Decision importance: fANOVA main effects of a Gaussian process integrated over the space."""
 
 from __future__ import annotations
 

@@ -1,12 +1,16 @@
-"""A bootstrapped surrogate of a metric over the space: what each value of each decision does on
+"""Bootstrapped surrogates of a metric over the space: what each value of each decision does on
 average, and what an unmeasured architecture (a one-change neighbour of the best) would score.
 
-``forests`` random forests (scikit-learn) are fitted, each to a bootstrap resample of the trials
-drawn with a seeded generator; every estimate is the mean over the forests and its 95% interval
-the middle 95% of their answers. A value's *effect* is the forest's marginal mean of the metric
-with the decision at that value (every other decision's values weighted equally and
-independently, as in fANOVA) minus the marginal mean at the decision's best value, signed so
-that positive is better: 0 for the best value, negative for worse ones.
+What an unmeasured architecture scores: ``forests`` random forests (scikit-learn), each fitted to
+a bootstrap resample of the trials drawn with a seeded generator; the estimate is the mean over
+the forests and its 95% interval the middle 95% of their answers. (Forests predict a single swap
+of the best architecture better than the GP below on NAS-Bench-201: 2.9 against 5.0 points of
+error from 100 random trials, the GP smoothing over the swaps that break the network.)
+
+What a value does on average: its marginal mean over the space (:class:`._marginals.SpaceMarginals`:
+a GP integrated over a uniform sample of the space, the decision set to each value in turn) minus
+the marginal mean at the decision's best value, signed so that positive is better: 0 for the
+best value, negative for worse ones; its 95% interval is the GP's posterior of that difference.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ import numpy as np
 
 from .._results import RunData
 from .._trial import Trial
-from ..space import Arch, Choice, FloatRange, IntRange, Value
-from ._importance import RANGE_POINTS, _points, marginal_grid, tree_main_effects
+from ..space import Arch, Value
+from ._marginals import SpaceMarginals, listed_values
 
 MIN_TRIALS = 8
 """Fewest trials a surrogate is fitted to; with fewer, nothing is predicted."""
@@ -50,13 +54,6 @@ class ValueEffect:
     low: float
     high: float
     trials: int
-
-
-def _values(d: object) -> list[Value] | None:
-    dom = d.domain  # type: ignore[attr-defined]
-    if isinstance(dom, Choice) or (isinstance(dom, IntRange | FloatRange) and dom.size <= RANGE_POINTS):
-        return list(dom.values())
-    return None
 
 
 class Surrogate:
@@ -92,7 +89,8 @@ class Surrogate:
             )
             forest.fit(x[idx], y[idx])
             self.forests.append(forest)
-        self._marginals: np.ndarray | None = None
+        self._seed = seed
+        self._space_model: SpaceMarginals | None = None
 
     @property
     def fitted(self) -> bool:
@@ -113,45 +111,38 @@ class Surrogate:
         lo, hi = np.percentile(diff, [2.5, 97.5], axis=0)
         return [Estimate(float(m), float(a), float(b)) for m, a, b in zip(diff.mean(axis=0), lo, hi)]
 
-    def marginals(self) -> np.ndarray:
-        """Each forest's marginal mean of the metric at every point of every decision (the
-        points of :func:`nasforge.report._importance._points`, concatenated)."""
-        if self._marginals is None:
-            decisions = self.space.decisions
-            owner, weights, cols, local_val = marginal_grid(self.space)
-            rows = []
-            for forest in self.forests:
-                conds = [tree_main_effects(e, cols, local_val, owner, weights, len(decisions))[1] for e in forest.estimators_]
-                rows.append(np.mean(conds, axis=0))
-            self._marginals = np.array(rows).reshape(len(self.forests), len(owner))
-        return self._marginals
+    def space_model(self) -> SpaceMarginals:
+        """The GP integrated over the space behind :meth:`value_effects` (fitted on first use)."""
+        if self._space_model is None:
+            y = np.array([float(t.metrics[self.metric]) for t in self.trials], dtype=np.float64)
+            self._space_model = SpaceMarginals(self.space, [t.arch for t in self.trials], y, resamples=0, seed=self._seed)
+        return self._space_model
 
     def value_effects(self) -> dict[str, list[ValueEffect]]:
         """For each decision with listed values, every value's :class:`ValueEffect`, best first."""
         if not self.forests:
             return {}
-        marg = self.marginals()
+        model = self.space_model()
         out: dict[str, list[ValueEffect]] = {}
-        start = 0
         for d in self.space.decisions:
-            n = len(_points(d))
-            values = _values(d)
-            block = marg[:, start : start + n]
-            start += n
+            values = listed_values(d)
             if values is None:
                 continue
-            block = self.sign * block[:, : len(values)]  # the absent point of a conditional is not a value
-            top = int(np.argmax(block.mean(axis=0)))
-            diff = block - block[:, top : top + 1]
-            lo, hi = np.percentile(diff, [2.5, 97.5], axis=0)
+            marg = model.marginal(d.name)
+            values = [v for v in values if v in marg]  # the absence of a conditional is not a value
+            if not values:
+                continue
+            means = self.sign * np.array([marg[v][0] for v in values])
+            top = values[int(np.argmax(means))]
+            diffs = [model.difference(d.name, v, top) if v != top else (0.0, 0.0) for v in values]
             counts = {v: 0 for v in values}
             for t in self.trials:
                 v = t.arch.get(d.name)
                 if v in counts:
                     counts[v] += 1
             effects = [
-                ValueEffect(v, float(diff[:, k].mean()), float(lo[k]), float(hi[k]), counts[v])
-                for k, v in enumerate(values)
+                ValueEffect(v, self.sign * m, self.sign * m - 1.96 * sd, self.sign * m + 1.96 * sd, counts[v])
+                for v, (m, sd) in zip(values, diffs)
             ]
             out[d.name] = sorted(effects, key=lambda e: -e.effect)
         return out

@@ -326,14 +326,14 @@ def _plotly_js() -> str:
 
 
 def build_html(
-    data: RunData, *, leaderboard_rows: int = 200, trees: int = 32, seed: int = 0
+    data: RunData, *, leaderboard_rows: int = 200, resamples: int = 16, seed: int = 0
 ) -> tuple[str, dict[str, Any]]:
     """The report page of ``data`` and what the PNG export reuses (figures, importance)."""
     importances: list[Importance] = []
     importance_note = ""
     for metric in data.objectives.names[:3]:
         try:
-            importances.append(compute_importance(data, metric=metric, trees=trees, seed=seed))
+            importances.append(compute_importance(data, metric=metric, resamples=resamples, seed=seed))
         except ConfigError as exc:
             importance_note = exc.message
             break
@@ -419,7 +419,7 @@ def build_html(
 
 
 def write_report(source: Any, out: str | os.PathLike[str] | None = None, *, png: str | os.PathLike[str] | None = None,
-                 leaderboard_rows: int = 200, trees: int = 32, seed: int = 0) -> Path:  # fmt: skip
+                 leaderboard_rows: int = 200, resamples: int = 16, seed: int = 0) -> Path:  # fmt: skip
     """Write the self-contained HTML report of a run; returns its path.
 
     Args:
@@ -429,8 +429,8 @@ def write_report(source: Any, out: str | os.PathLike[str] | None = None, *, png:
         png: A folder to also write each plot as a PNG (matplotlib) and the best architecture
             as SVG, for papers.
         leaderboard_rows: Rows of the leaderboard (the best by the primary objective).
-        trees: Trees of the random forest behind decision importance.
-        seed: Seed of that forest.
+        resamples: Bootstrap refits behind the intervals of decision importance.
+        seed: Seed of the space sample and the resamples.
 
     Example:
         >>> import nasforge, tempfile, os
@@ -448,7 +448,7 @@ def write_report(source: Any, out: str | os.PathLike[str] | None = None, *, png:
     if out is None:
         out = (data.run_dir / "report.html") if data.run_dir is not None else Path("report.html")
     out = Path(out)
-    page, parts = build_html(data, leaderboard_rows=leaderboard_rows, trees=trees, seed=seed)
+    page, parts = build_html(data, leaderboard_rows=leaderboard_rows, resamples=resamples, seed=seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(page, encoding="utf-8")
