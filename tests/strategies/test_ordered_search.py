@@ -4,11 +4,14 @@ local search moves one step along the order."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from nasforge import Study
 from nasforge.evaluators import Function
-from nasforge.space import Arch, Choice, SearchSpace
+from nasforge.space import Arch, Choice, Conditional, FloatRange, IntRange, SearchSpace, builtin
+from nasforge.space._neighbours import one_change_neighbours
 from nasforge.strategies import GaussianProcess, make_strategy
+from nasforge.strategies._util import decision_weights, one_change
 
 
 def test_gp_on_ordered_encodings_interpolates_between_observed_values() -> None:
@@ -32,7 +35,9 @@ def test_local_search_walks_along_the_order() -> None:
     values = list(range(60))
     space = SearchSpace({"x": Choice(values)})
     for seed in range(3):
-        study = Study(space, Function(_peak), make_strategy("local-search", {"initial": 1}), {"y": "maximize"}, seed=seed)
+        study = Study(
+            space, Function(_peak), make_strategy("local-search", {"initial": 1}), {"y": "maximize"}, seed=seed
+        )
         study.run(trials=70)
         xs = [int(t.arch["x"]) for t in study.trials]
         found = xs.index(37) + 1
@@ -52,3 +57,51 @@ def test_bayesian_finds_a_smooth_ordered_optimum_quickly() -> None:
         study = Study(space, Function(score), make_strategy("bayesian", {"initial": 4}), {"y": "maximize"}, seed=seed)
         study.run(trials=14)
         assert max(t.metrics["y"] for t in study.trials) == 0.0, seed
+
+
+def test_a_label_change_is_as_far_as_an_ordered_choice_or_range_moved_end_to_end() -> None:
+    """The GP's inputs (``decision_weights`` times ``encode``): one lengthscale treats a categorical
+    change and the whole range of a number alike (unweighted, the label change is sqrt(2) times
+    farther), and a space of labels alone encodes as before."""
+    space = SearchSpace({
+        "act": Choice(["relu", "tanh", "elu"]), "units": Choice([16, 64, 512]),
+        "lr": Choice([1e-3, 1e-2, 1e-1]), "depth": IntRange(1, 9), "drop": FloatRange(0.0, 0.5),
+    })  # fmt: skip
+    w = decision_weights(space)
+    base = {"act": "relu", "units": 16, "lr": 1e-3, "depth": 1, "drop": 0.0}
+    far = {"act": "tanh", "units": 512, "lr": 1e-1, "depth": 9, "drop": 0.5}
+    code = space.encode(Arch(base)) * w
+    distances = {name: float(np.linalg.norm(space.encode(Arch({**base, name: far[name]})) * w - code)) for name in base}
+    assert distances == pytest.approx(dict.fromkeys(base, distances["act"]))
+    unweighted = np.linalg.norm(space.encode(Arch({**base, "act": "tanh"})) - space.encode(Arch(base)))
+    assert unweighted == pytest.approx(np.sqrt(2) * np.linalg.norm(space.encode(Arch({**base, "units": 512}))
+                                                                   - space.encode(Arch(base))))  # fmt: skip
+    labels = SearchSpace({"a": Choice(["x", "y"]), "b": Choice(["p", "q", "r"])})
+    assert decision_weights(labels).tolist() == [1.0] * labels.encoding_width
+    conditional = SearchSpace(
+        {"opt": Choice(["sgd", "adam"]), "beta": Conditional(FloatRange(0.8, 0.99), "opt", ["adam"])}
+    )
+    assert len(decision_weights(conditional)) == conditional.encoding_width
+
+
+@pytest.mark.parametrize("which", ["nasbench201", "chain", "constrained", "conditional"])
+def test_one_change_lists_what_the_space_lists_in_the_same_order(which: str) -> None:
+    """The strategies' fast path for spaces without conditions or depth gives the space's own
+    one-decision neighbourhood exactly (the Bayesian search depends on its order)."""
+    spaces = {
+        "nasbench201": builtin("nasbench201"),
+        "chain": SearchSpace({"k": Choice([1, 3, 5, 7]), "w": IntRange(8, 64, step=8), "act": Choice(["relu", "gelu"]),
+                              "lr": FloatRange(1e-4, 1e-1, log=True, grid=5)}),
+        "constrained": SearchSpace(
+            {"a": IntRange(0, 9), "b": IntRange(0, 9), "c": Choice(["x", "y", "z"])},
+            constraints=[lambda a: a["a"] + a["b"] <= 9, lambda a: not (a["c"] == "y" and a["a"] == 4)],
+        ),
+        "conditional": SearchSpace({"opt": Choice(["sgd", "adam"]), "lr": IntRange(1, 5),
+                                    "beta": Conditional(IntRange(1, 4), "opt", ["adam"])}),
+    }  # fmt: skip
+    space = spaces[which]
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        arch = space.sample(rng)
+        for limit in (64, 3):
+            assert one_change(space, arch, limit=limit) == one_change_neighbours(space, arch, limit=limit)

@@ -11,10 +11,10 @@ from .._errors import ConfigError
 from .._trial import Candidate, Objectives, Trial, TrialState
 from .._validate import boolean, integer
 from ..space import Arch, SearchSpace
-from ..space._neighbours import one_change_neighbours
 from ._base import Ask, Strategy, register_strategy
 from ._gp import GaussianProcess, expected_improvement
 from ._history import History
+from ._util import decision_weights, one_change
 
 
 @register_strategy("bayesian")
@@ -23,7 +23,9 @@ class BayesianOptimization(Strategy):
     CASMOPOLITAN (Wan et al. 2021) for categorical spaces.
 
     A Gaussian process (:class:`GaussianProcess`, NumPy only) models the primary objective
-    over the space's ``encode`` vectors, in which equivalent cells encode alike. Once
+    over the space's ``encode`` vectors, in which equivalent cells encode alike, weighted so
+    that a label change and an ordered choice or a range moved end to end are equally far
+    (:func:`~nasforge.strategies._util.decision_weights`). Once
     ``initial`` results have been told (random architectures, or a warm start's), the best
     one becomes the incumbent of a local run.
     Each ask proposes the untried one-decision change of the incumbent (any other value of
@@ -100,6 +102,7 @@ class BayesianOptimization(Strategy):
         self._observed: dict[str, tuple[Arch, float]] = {}  # key -> (arch, best score), tell order
         self._pending: dict[str, Arch] = {}  # this strategy's proposals still running (the model's liars)
         self._codes: dict[str, np.ndarray] = {}
+        self._weights = decision_weights(space)
         self._tells = 0  # results told: the initial design is complete at ``initial``
         self._hyper: tuple[float, float] | None = None
         self._hyper_n = 0
@@ -141,13 +144,13 @@ class BayesianOptimization(Strategy):
     def _move(self, key: str, arch: Arch, score: float) -> None:
         """Make ``arch`` the incumbent of the local run."""
         self._centre, self._centre_score, self._failures = (key, arch), score, 0
-        self._neighbours = [(self.history.key(n), n) for n in one_change_neighbours(self.space, arch)]
+        self._neighbours = [(self.history.key(n), n) for n in one_change(self.space, arch)]
         self._neighbour_keys = {k for k, _ in self._neighbours}
 
     def _code(self, key: str, arch: Arch) -> np.ndarray:
         code = self._codes.get(key)
         if code is None:
-            code = self._codes[key] = self.space.encode(arch)
+            code = self._codes[key] = self.space.encode(arch) * self._weights
         return code
 
     def _model(self) -> GaussianProcess:
@@ -216,7 +219,7 @@ class BayesianOptimization(Strategy):
         scores[~finite] = scores[finite].min() - 0.1
         centre = items[int(np.argmax(scores))][1][0]
         pool: dict[str, Arch] = {}
-        for n in one_change_neighbours(self.space, centre):
+        for n in one_change(self.space, centre):
             if self.history.is_new(n):
                 pool.setdefault(self.history.key(n), n)
         for _ in range(self.candidates):

@@ -2,11 +2,68 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._errors import ConfigError
 from ..space import Arch, SearchSpace
+from ..space._neighbours import one_change_neighbours
 from ._history import History
+
+
+def decision_weights(space: SearchSpace) -> np.ndarray:
+    """Per column of ``space.encode``: ``sqrt(2)`` for an ordered choice or a range (and the
+    exists-flag of a conditional one), 1 for the columns of a one-hot (unordered) choice, so
+    that every decision's largest change is the same Euclidean distance: a categorical change
+    flips two one-hot columns (``sqrt(2)``), and an ordered choice or a range moved from one
+    end to the other now goes as far. Unweighted, one lengthscale makes the whole range of a
+    number count as ``1/sqrt(2)`` of any label change. (Weights, not ``1/sqrt(2)`` on the
+    one-hot columns, so that a space of labels alone encodes exactly as before.)
+
+    Example:
+        >>> from nasforge.space import Choice
+        >>> space = SearchSpace({"act": Choice(["relu", "tanh"]), "units": Choice([16, 32, 64])})
+        >>> decision_weights(space).round(3).tolist()
+        [1.0, 1.0, 1.414]
+    """
+    out: list[float] = []
+    for d in space.decisions:
+        width = d.domain.width
+        out.extend([1.0] * width if width > 1 else [math.sqrt(2.0)])
+        if d.parent is not None and width == 1:
+            out.append(math.sqrt(2.0))  # the exists-flag of a conditional number
+    weights = np.asarray(out, dtype=np.float64)
+    if len(weights) != space.encoding_width:
+        raise AssertionError(f"decision_weights: {len(weights)} columns for an encoding of {space.encoding_width}")
+    return weights
+
+
+def one_change(space: SearchSpace, arch: Arch, *, limit: int = 64) -> list[Arch]:
+    """:func:`~nasforge.space._neighbours.one_change_neighbours` (the architectures that differ
+    from ``arch`` in one decision), the same list in the same order, computed along each
+    decision alone when every decision always exists (no conditions, no depth): the general
+    function builds every neighbour of every step and keeps those along the decision, which
+    is most of a Bayesian ask on NAS-Bench-201 (``benchmarks/overhead.py``)."""
+    if any(d.parent is not None or d.repeat is not None for d in space.decisions):
+        return one_change_neighbours(space, arch, limit=limit)
+    out: list[Arch] = []  # changes along different decisions are different architectures: no duplicates
+    for d in space.decisions:
+        seen = {arch[d.name]}
+        frontier = [arch[d.name]]
+        while frontier and len(seen) <= limit:
+            step = []
+            for value in frontier:
+                for v in d.domain.neighbors(value):
+                    if v in seen:
+                        continue
+                    new = arch.with_values({d.name: v})
+                    if space.satisfies(new):
+                        seen.add(v)
+                        out.append(new)
+                        step.append(v)
+            frontier = step
+    return out
 
 
 def mutate_new(
