@@ -49,19 +49,22 @@ def main() -> None:
     p.add_argument("--space", default="cnn")
     p.add_argument("--dataset", default="digits")
     p.add_argument("--archs", type=int, default=30)
-    p.add_argument("--supernet-epochs", type=int, default=30)
+    p.add_argument("--supernet-epochs", type=int, default=60)
     p.add_argument("--epochs", type=int, default=10, help="stand-alone training epochs")
     p.add_argument("--sampling", default="uniform,fair", help="comma-separated; fair runs epochs/round so both "
                                                               "make the same number of path updates")
     p.add_argument("--calibration", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--scheduler", default="cosine", help="of the supernet and the stand-alone trainings")
+    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args()
 
     data = data_for(args.dataset)
-    trainer = Trainer(data, space=args.space, epochs=args.epochs, threads=args.threads, seed=args.seed,
-                      measure_latency=False)  # fmt: skip
+    common = {"threads": args.threads, "seed": args.seed, "scheduler": args.scheduler, "lr": args.lr,
+              "measure_latency": False}  # fmt: skip
+    trainer = Trainer(data, space=args.space, epochs=args.epochs, **common)
     space = builtin(args.space)
     narrowed = space.with_constraints(trainer.constraints(space))
     archs = distinct_archs(narrowed, args.archs, args.seed)
@@ -73,8 +76,7 @@ def main() -> None:
     per_arch: dict[str, list[float]] = {}
     for sampling in args.sampling.split(","):
         ev = OneShot(data, space=args.space, supernet_epochs=args.supernet_epochs, sampling=sampling,
-                     calibration_batches=args.calibration, epochs=args.epochs, threads=args.threads,
-                     seed=args.seed, measure_latency=False)  # fmt: skip
+                     calibration_batches=args.calibration, epochs=args.epochs, **common)  # fmt: skip
         ev.constraints(space)
         if sampling == "fair":  # a fair step trains a round of paths: the same number of path updates
             from nasforge.evaluators._oneshot import FairPaths
@@ -95,7 +97,8 @@ def main() -> None:
             per_arch[f"{sampling}/bn{calib}"] = inherited
 
     print(f"\n{args.space} on {args.dataset}: {len(archs)} architectures, stand-alone {args.epochs} epochs "
-          f"({t_alone:.0f} s, mean val acc {np.mean(standalone):.3f}), seed {args.seed}\n")  # fmt: skip
+          f"({t_alone:.0f} s, mean val acc {np.mean(standalone):.3f}), seed {args.seed}, lr {args.lr:g}, "
+          f"scheduler {args.scheduler}\n")  # fmt: skip
     print("| sampling | supernet epochs | BN recalibration batches | Kendall tau | Spearman rho | supernet s | eval s (all) | mean inherited acc |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for s, e, c, tau, rho, ts, te, mean in rows:

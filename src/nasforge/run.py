@@ -341,8 +341,11 @@ class RunDir:
     def finish(self, study: Study, *, retrain: bool = True) -> list[str]:
         """End of a search: write ``best.json`` and, when the evaluator is a
         :class:`Finalizer`, retrain the best architecture, test it once and write ``best/``.
-        A best trial already finalized (a resume of a finished run) is not retrained again.
-        Returns the lines to show."""
+        An evaluator with ``choose_final(ranked_archs) -> (index, why)`` (one-shot: the top-k
+        by inherited weights trained stand-alone, picked by validation) picks the architecture
+        to retrain among the ranked trials; ``best.json`` then records it as ``final_choice``
+        (trial, architecture, reason, each candidate's scores). A best trial already finalized
+        (a resume of a finished run) is not retrained again. Returns the lines to show."""
         data = study.results()
         best_path = self.write_best(data)
         best = data.best

@@ -101,3 +101,29 @@ def test_refusals() -> None:
     with pytest.raises(FatalError, match="one fidelity"):
         ev.evaluate(Arch({"kernel": 3, "channels": 16, "units": 64}), budget=0.5)
     assert ev.supernet is None  # refused before any training
+
+
+def test_a_trained_evaluator_travels_to_workers_with_its_supernet(trained: OneShot) -> None:
+    import pickle
+
+    here = trained.evaluate(BN_A).metrics
+    copy = pickle.loads(pickle.dumps(trained))
+    assert copy.supernet is not None and copy._data is None  # weights travel, device tensors are rebuilt
+    assert copy.evaluate(BN_A).metrics == here
+
+
+def test_user_model_space_one_shot() -> None:
+    import pickle
+
+    import oneshot_nets
+
+    ev = OneShot((np.random.default_rng(0).normal(size=(60, 1, 8, 8)).astype(np.float32), np.arange(60) % 3),
+                 model_fn=oneshot_nets.cell_net, supernet_epochs=1, epochs=1, threads=1, batch_size=16,
+                 calibration_batches=2, measure_latency=False)  # fmt: skip
+    assert ev.space is not None and ev.space.names == ["op", "skip"]
+    ev.constraints(ev.space)
+    scores = {(op, skip): ev.evaluate(Arch({"op": op, "skip": skip})).metrics for op in ("conv", "wide", "pool")
+              for skip in (0, 1)}  # fmt: skip
+    assert scores[("pool", 1)]["params"] < scores[("conv", 1)]["params"] < scores[("wide", 1)]["params"]
+    copy = pickle.loads(pickle.dumps(ev))
+    assert copy.evaluate(Arch({"op": "wide", "skip": 1})).metrics == scores[("wide", 1)]
