@@ -62,7 +62,7 @@ def test_transfer_from_yaml_seeds_the_sources_best_and_resume_replays_it(
     assert data.best.metrics["acc"] == 90.0
     stored = data.config()["strategy"]["transfer"]["sources"][0]
     assert stored["name"] == "source" and stored["archs"][0] == {"kernel": 3, "width": 32, "depth": 3}
-    assert len(stored["archs"]) == 50 and stored["values"][0] == 90.0
+    assert len(stored["archs"]) == 80 and stored["values"][0] == 90.0  # every result (up to SOURCE_TOP): the prior fits them
     shutil.rmtree(source)  # the prior is stored with the run: resume needs no source directory
     capsys.readouterr()
     assert main(["resume", str(target)]) == 0
@@ -118,3 +118,42 @@ def test_transfer_in_python_round_trips_through_its_config() -> None:
     assert again.ask().arch["x"] == 9
     with pytest.raises(nasforge.ConfigError, match="must be read first"):
         make_strategy("random", {"transfer": ["runs/a"]})
+
+
+def _grid_source(name: str, score: Any) -> TransferSource:
+    """A source that measured the whole 2-D toy grid (values best first), scored by ``score``."""
+    space = SearchSpace({"a": Choice(list(range(12))), "b": Choice(list(range(12)))})
+    archs = sorted(({"a": a, "b": b} for a in range(12) for b in range(12)), key=lambda x: -score(x))
+    return TransferSource(name, space.to_config(), "y", "maximize", archs, [float(score(x)) for x in archs])
+
+
+def test_a_model_based_strategy_gets_the_sources_as_a_prior_that_ranks_the_target() -> None:
+    space = SearchSpace({"a": Choice(list(range(12))), "b": Choice(list(range(12)))})
+    # The source peaks at (3, 8) on another scale; the target at the same place (ranks agree).
+    src = _grid_source("same order", lambda x: 1000 - (x["a"] - 3) ** 2 - (x["b"] - 8) ** 2)
+    target = nasforge.Function(lambda x: {"y": -abs(x["a"] - 3) - abs(x["b"] - 8)})
+    strategy = Transfer(make_strategy("bayesian"), [src], top=1, patience=3)
+    assert strategy.uses_prior and not Transfer(make_strategy("random"), [src]).uses_prior
+    study = nasforge.search(space, target, strategy=strategy, objectives={"y": "maximize"}, trials=8, seed=0,
+                            progress=False)  # fmt: skip
+    assert strategy.weights["same order"] > 0.5 and not strategy.dropped
+    # Without seeds past the first (top=1) the prior's asks still stay near the shared optimum.
+    later = [t.metrics["y"] for t in study.trials[4:]]
+    assert np.median(later) >= -3
+
+
+def test_a_source_whose_model_ranks_the_target_badly_is_dropped_from_the_prior() -> None:
+    space = SearchSpace({"a": Choice(list(range(12))), "b": Choice(list(range(12)))})
+    src = _grid_source("reversed", lambda x: abs(x["a"] - 3) + abs(x["b"] - 8))  # believes the optimum is the worst
+    strategy = Transfer(make_strategy("bayesian"), [src], top=1, patience=3)
+    nasforge.search(space, nasforge.Function(lambda x: {"y": -abs(x["a"] - 3) - abs(x["b"] - 8)}), strategy=strategy,
+                    objectives={"y": "maximize"}, trials=10, seed=0, progress=False)  # fmt: skip
+    assert "Kendall's tau" in strategy.dropped["reversed"]
+
+
+def test_the_prior_option_round_trips_and_a_bad_value_is_refused() -> None:
+    src = _grid_source("s", lambda x: x["a"])
+    strategy = make_strategy("random", {"transfer": {"sources": [src.to_config()], "prior": True}})
+    assert isinstance(strategy, Transfer) and strategy.uses_prior and strategy.to_config()["transfer"]["prior"] is True
+    with pytest.raises(nasforge.ConfigError, match="strategy.transfer.prior"):
+        make_strategy("random", {"transfer": {"sources": [src.to_config()], "prior": "yes"}})

@@ -21,6 +21,21 @@ can accumulate. Dropping depends only on the results told, so a resumed study re
 source's best few architectures the order is mostly noise, and it dropped helpful NAS-Bench-201
 sources in half of the runs.)
 
+Model-based strategies (``bayesian``; ``prior: auto``, or ``prior: true`` for any strategy) also
+get the sources as a **prior over the space**: each source's results are modelled by a Gaussian
+process on the normal scores of their ranks (a source's scale never matters, only its order);
+the target's results, normal-scored likewise, are modelled as that prior mean (the sources'
+means, weighted by how well each ranks the target's results so far: Kendall's tau, negative
+counted as 0) plus a GP on the residuals. After the seeds, two asks in three propose the
+architecture with the largest expected improvement under that model, among the one-decision
+changes of the target's best results and random ones; the third goes to the inner strategy,
+which is told every result. A source whose tau is at most :data:`MIN_TAU` once
+``2 * patience`` target results are in is dropped from the prior (and its seeds), so a source
+that ranks the target badly stops steering the search; with every source dropped, the inner
+strategy proposes alone. Why ranks: accuracies on different data sets differ in scale but
+agree in order (NAS-Bench-201's three data sets: Spearman 0.9+), and a rank model needs no
+assumption on the scale.
+
 The sources are data: each :class:`TransferSource` holds the source's space config, metric,
 and its best architectures with their values, read once from the source's run directory (by
 the config layer, or :meth:`TransferSource.from_run`) and stored with the study's strategy
@@ -40,11 +55,21 @@ import numpy as np
 from .._errors import ConfigError
 from .._trial import Candidate, Objectives, Trial
 from ..space import Arch, SearchSpace, from_config
-from ._base import Ask, Strategy, Wrapper
+from ..space._neighbours import one_change_neighbours
+from ._base import Ask, Strategy, Wrapper, registered_name
+from ._gp import GaussianProcess, expected_improvement, normal_scores
 from ._history import History
 
-SOURCE_TOP = 50
-"""Architectures kept from each source (its best, by its own primary objective)."""
+SOURCE_TOP = 400
+"""Results kept from each source (its best first, by its own primary objective): the first
+``top`` are seeds, all of them fit the prior."""
+
+MIN_TAU = 0.1
+"""A source ranking the target's results with Kendall's tau at most this is dropped from the prior."""
+
+PRIOR_POOL = 200
+"""Random architectures scored by the prior at each of its asks (besides the one-decision
+changes of the target's best three results)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +148,8 @@ class Transfer(Wrapper):
         sources: The earlier studies (:class:`TransferSource`), over the same space.
         top: Seeds proposed from each source at most.
         patience: Seeds of a source measured before it can be judged.
+        prior: ``"auto"`` (a prior for a model-based inner strategy, ``bayesian``), ``True`` or
+            ``False``: whether the sources also act as a model over the space (module text).
 
     Example:
         >>> from nasforge import Objectives
@@ -136,7 +163,8 @@ class Transfer(Wrapper):
         (98, 97)
     """
 
-    def __init__(self, inner: Strategy, sources: Sequence[TransferSource], *, top: int = 10, patience: int = 3) -> None:
+    def __init__(self, inner: Strategy, sources: Sequence[TransferSource], *, top: int = 10, patience: int = 3,
+                 prior: bool | str = "auto") -> None:  # fmt: skip
         if not isinstance(inner, Strategy):
             raise ConfigError("strategy", f"transfer wraps a strategy, got {type(inner).__name__}")
         if isinstance(inner, Transfer):
@@ -146,7 +174,10 @@ class Transfer(Wrapper):
                 raise ConfigError(f"strategy.transfer.{name}", f"must be a positive integer, got {value!r}")
         if not sources:
             raise ConfigError("strategy.transfer", "needs at least one source run directory")
+        if prior not in (True, False, "auto"):
+            raise ConfigError("strategy.transfer.prior", f"must be true, false or auto, got {prior!r}")
         self.inner = inner
+        self.prior = prior
         self.sources = list(sources)
         self.top = top
         self.patience = patience
@@ -169,12 +200,33 @@ class Transfer(Wrapper):
         sources as data, so a resumed study replays the same prior)."""
         return {**self.inner.to_config(),
                 "transfer": {"sources": [s.to_config() for s in self.sources], "top": self.top,
-                             "patience": self.patience}}  # fmt: skip
+                             "patience": self.patience, "prior": self.prior}}  # fmt: skip
+
+    @property
+    def uses_prior(self) -> bool:
+        """Whether the sources act as a model over the space (``prior``; ``auto``: when the
+        innermost strategy is ``bayesian``)."""
+        if self.prior != "auto":
+            return bool(self.prior)
+        inner = self.inner
+        while isinstance(inner, Wrapper):
+            inner = inner.inner
+        return registered_name(type(inner)) == "bayesian"
 
     def start(self, space: SearchSpace, objectives: Objectives, rng: np.random.Generator, history: History) -> None:
         super().start(space, objectives, rng, history)
         self.validate(space, objectives)
+        self._prior_rng = rng.spawn(1)[0]
         self.inner.start(space, objectives, rng, history)
+        self._models: dict[str, GaussianProcess] = {}
+        if self.uses_prior:
+            for src in self.sources:
+                model = self._source_model(space, src)
+                if model is not None:
+                    self._models[src.name] = model
+        self._asks = 0
+        self.weights: dict[str, float] = {}
+        """The prior's weight of each source (Kendall's tau on the target's results, at least 0)."""
         self.dropped = {}
         self._origin: dict[str, tuple[str, float]] = {}  # canonical key -> (source, its order score)
         self._seeded: dict[str, list[float]] = {s.name: [] for s in self.sources}
@@ -216,12 +268,95 @@ class Transfer(Wrapper):
             if self.history.is_new(arch) and self.space.satisfies(arch):
                 self._proposed += 1
                 return Candidate(arch)
+        live = [n for n in self._models if n not in self.dropped]
+        if live and len(self.history.trials) >= self.patience:
+            self._asks += 1
+            if self._asks % 3:
+                proposal = self._prior_ask(live)
+                if proposal is not None:
+                    return Candidate(proposal)
         return self.inner.ask()
+
+    # -- the prior ---------------------------------------------------------------------------
+
+    def _source_model(self, space: SearchSpace, src: TransferSource) -> GaussianProcess | None:
+        sign = -1.0 if src.direction == "minimize" else 1.0
+        x, y = [], []
+        for raw, value in zip(src.archs, src.values):
+            try:
+                arch = space.validate(raw, field=f"strategy.transfer.{src.name}", constraints=False)
+            except ConfigError:
+                continue
+            if math.isfinite(value):
+                x.append(space.encode(arch))
+                y.append(sign * value)
+        if len(y) < 4 or len(set(y)) < 2:
+            return None
+        return GaussianProcess(warp=True).fit(np.array(x), np.array(y))
+
+    def _scored(self) -> tuple[list[Arch], np.ndarray]:
+        archs, scores = [], []
+        for t in self.history.trials:
+            s = self.objectives.score(t)
+            if math.isfinite(s):
+                archs.append(t.arch)
+                scores.append(s)
+        return archs, np.array(scores)
+
+    def _prior_mean(self, names: list[str], x: np.ndarray) -> np.ndarray:
+        w = np.array([self.weights.get(n, 1.0) for n in names])
+        if w.sum() <= 0:
+            w = np.ones(len(names))
+        means = np.array([self._models[n].predict(x)[0] for n in names])
+        return np.asarray((w[:, None] * means).sum(axis=0) / w.sum())
+
+    def _prior_ask(self, names: list[str]) -> Arch | None:
+        """The untried architecture with the largest expected improvement under the sources'
+        prior mean plus a GP on the target's residuals from it."""
+        archs, scores = self._scored()
+        if len(scores) < 2:
+            return None
+        order = np.argsort(-scores, kind="stable")
+        pool: dict[str, Arch] = {}
+        for i in order[:3]:
+            for n in one_change_neighbours(self.space, archs[int(i)]):
+                if self.history.is_new(n):
+                    pool.setdefault(self.space.canonical(n), n)
+        for _ in range(PRIOR_POOL):
+            a = self.space.sample(self._prior_rng)
+            if self.history.is_new(a):
+                pool.setdefault(self.space.canonical(a), a)
+        if not pool:
+            return None
+        cands = list(pool.values())
+        x_obs = np.array([self.space.encode(a) for a in archs])
+        x_new = np.array([self.space.encode(a) for a in cands])
+        z = normal_scores(scores)
+        resid = GaussianProcess().fit(x_obs, z - self._prior_mean(names, x_obs))
+        mean, std = resid.predict(x_new)
+        mean = mean + self._prior_mean(names, x_new)
+        return cands[int(np.argmax(expected_improvement(mean, std, float(z.max()))))]
+
+    def _judge_prior(self) -> None:
+        archs, scores = self._scored()
+        if len(scores) < self.patience:
+            return
+        x = np.array([self.space.encode(a) for a in archs])
+        for name, model in self._models.items():
+            if name in self.dropped:
+                continue
+            tau = kendall_tau(model.predict(x)[0], scores)
+            self.weights[name] = max(0.0, tau)
+            if len(scores) >= 2 * self.patience and tau <= MIN_TAU:
+                self.dropped[name] = (f"its model ranks the target's {len(scores)} results with Kendall's tau "
+                                      f"{tau:+.2f} (at most {MIN_TAU})")  # fmt: skip
 
     def tell(self, trial: Trial) -> None:
         self.inner.tell(trial)
         if not math.isfinite(self.objectives.score(trial)):
             return
+        if self._models:
+            self._judge_prior()
         own = [
             s for t in self.history.trials
             if self.space.canonical(t.arch) not in self._origin and math.isfinite(s := self.objectives.score(t))
@@ -251,9 +386,9 @@ def read_transfer(spec: Any, read: Any, *, field: str = "strategy.transfer") -> 
         spec = {"sources": spec}
     if not isinstance(spec, Mapping) or not isinstance(spec.get("sources"), list) or not spec["sources"]:
         raise ConfigError(field, f"must be a list of run directories, got {spec!r}")
-    unknown = set(spec) - {"sources", "top", "patience"}
+    unknown = set(spec) - {"sources", "top", "patience", "prior"}
     if unknown:
-        raise ConfigError(f"{field}.{min(unknown)}", "unknown option; accepted: sources, top, patience")
+        raise ConfigError(f"{field}.{min(unknown)}", "unknown option; accepted: sources, top, patience, prior")
     sources = []
     for k, item in enumerate(spec["sources"]):
         if isinstance(item, str):
@@ -276,4 +411,16 @@ def make_transfer(inner: Strategy, spec: Any, *, field: str = "strategy.transfer
             raise ConfigError(f"{field}.sources[{k}]", f"run directory {item!r} must be read first: "
                               "build the strategy from a config (RunConfig) or pass TransferSource.from_run(...)")  # fmt: skip
         sources.append(TransferSource.from_config(item, f"{field}.sources[{k}]"))
-    return Transfer(inner, sources, top=spec.get("top", 10), patience=spec.get("patience", 3))
+    return Transfer(inner, sources, top=spec.get("top", 10), patience=spec.get("patience", 3),
+                    prior=spec.get("prior", "auto"))
+
+
+def kendall_tau(a: np.ndarray, b: np.ndarray) -> float:
+    """Kendall's rank correlation (tau-a) of two equally long sequences; 0 for fewer than 2."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if len(a) < 2:
+        return 0.0
+    da = np.sign(a[:, None] - a[None, :])
+    db = np.sign(b[:, None] - b[None, :])
+    n = len(a)
+    return float((da * db).sum() / (n * (n - 1)))
