@@ -6,8 +6,9 @@ shared:
 
 - chain spaces (``cnn``, ``cnn1d``, ``mlp``, ``seed-cnn``): every layer is one max-size layer
   whose weights are sliced for a path (the first ``channels`` filters, the first ``units``
-  rows, a kernel's centre), as in Once-for-All and SPOS's channel search; the dense layers
-  after the flatten are one per reachable feature-map size;
+  rows, a kernel's centre), as in Once-for-All and SPOS's channel search; the dense layer
+  after the flatten reads the largest feature map, a smaller one upsampled to it (its weights
+  are block means of the largest map's, so every path trains them);
 - the NAS-Bench-201 cell network: the stem, the reductions and the head are shared, and each
   cell edge holds one module per operation (a layer choice);
 - a user's :class:`nasforge.nn.ModelSpace`: a ``c.layer`` (``c.input_choice``) holds every
@@ -161,8 +162,15 @@ def _largest(space: SearchSpace, name: str, default: int | None = None) -> int:
     return max(numbers)
 
 
-def _key(size: Sequence[int]) -> str:
-    return "s" + "x".join(map(str, size))
+def _full_size(x: torch.Tensor, size: tuple[int, ...]) -> torch.Tensor:
+    """``x``'s feature map at ``size`` (nearest-neighbour upsampling, scaled by the area ratio),
+    so that one dense layer over the largest map serves every smaller one: its weights for a
+    smaller map are the block means of the largest map's weights (a reparametrisation, as
+    expressive as a layer of its own, but trained by every path)."""
+    if tuple(x.shape[2:]) == size:
+        return x
+    ratio = math.prod(x.shape[2:]) / math.prod(size)
+    return F.interpolate(x, size=size, mode="nearest") * ratio
 
 
 def _act(acts: nn.ModuleDict, name: Any) -> nn.Module:
@@ -190,17 +198,10 @@ class ChainSupernet(Supernet):
         self.norms = nn.ModuleList(SlicedBatchNorm(w) for w in widths)
         self.acts = nn.ModuleDict({name: cls() for name, cls in ACTIVATIONS.items()})
         self.units = _largest(space, "units", 0)
-        sizes, size = [], list(spatial)
-        for _ in range(depth + 1):
-            if min(size) < 1:
-                break
-            sizes.append(tuple(size))
-            size = [s // 2 for s in size]
-        features = max(widths)
-        self.fc = nn.ModuleDict(
-            {_key(s): SlicedLinear(features * math.prod(s), self.units) for s in sizes} if self.units else {}
-        )
-        self.out = nn.ModuleDict({_key(s): SlicedLinear(features * math.prod(s), num_classes) for s in sizes})
+        self.spatial = tuple(spatial)
+        features = max(widths) * math.prod(spatial)
+        self.fc = SlicedLinear(features, self.units) if self.units else None
+        self.out = SlicedLinear(features, num_classes)
         self.out_fc = SlicedLinear(max(self.units, 1), num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -219,13 +220,13 @@ class ChainSupernet(Supernet):
             kind = a.get(f"layers.{k}.pool", "none")
             if kind != "none":
                 x = pool[str(kind)](x, 2)
-        key = _key(x.shape[2:])
-        x = x.flatten(1)
+        x = _full_size(x, self.spatial).flatten(1)
         units = int(a.get("units", 0))
         if units:
-            x = F.relu(self.fc[key](x, units))
+            assert self.fc is not None
+            x = F.relu(self.fc(x, units))
         x = F.dropout(x, float(a.get("dropout", 0.0)), self.training)
-        return self.out_fc(x, self.num_classes) if units else self.out[key](x, self.num_classes)
+        return self.out_fc(x, self.num_classes) if units else self.out(x, self.num_classes)  # type: ignore[no-any-return]
 
 
 @register_supernet("cnn")
@@ -266,8 +267,8 @@ class MLPSupernet(Supernet):
 
 @register_supernet("seed-cnn")
 class SeedSupernet(Supernet):
-    """The tutorial's network (:func:`nasforge.models._chain.seed_cnn`) with sliced layers;
-    one dense layer per kernel (the unpadded convolution's output size depends on it)."""
+    """The tutorial's network (:func:`nasforge.models._chain.seed_cnn`) with sliced layers; the
+    dense layer reads the largest map of the unpadded convolution (smaller ones upsampled)."""
 
     def __init__(self, space: SearchSpace, input_shape: tuple[int, ...], num_classes: int) -> None:
         super().__init__()
@@ -278,18 +279,16 @@ class SeedSupernet(Supernet):
         self.reshape = reshape if reshape is not None else nn.Identity()
         width, kernel, units = (_largest(space, n) for n in ("channels", "kernel", "units"))
         self.conv = SlicedConv(2, channels, width, kernel)
-        kernels = space.decision("kernel").domain.values()
-        self.fc = nn.ModuleDict({
-            f"k{k}": SlicedLinear(width * math.prod(s - int(k) + 1 for s in spatial), units)
-            for k in kernels if min(spatial) - int(k) + 1 >= 1  # type: ignore[call-overload]
-        })  # fmt: skip
+        smallest = min(int(k) for k in space.decision("kernel").domain.values())  # type: ignore[call-overload]
+        self.spatial = tuple(s - smallest + 1 for s in spatial)  # the largest map the convolution gives
+        self.fc = SlicedLinear(width * math.prod(self.spatial), units)
         self.out = SlicedLinear(units, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         a = self.path
         k = int(a["kernel"])
-        x = F.relu(self.conv(self.reshape(x), int(a["channels"]), k, same=False)).flatten(1)
-        x = F.relu(self.fc[f"k{k}"](x, int(a["units"])))
+        x = F.relu(self.conv(self.reshape(x), int(a["channels"]), k, same=False))
+        x = F.relu(self.fc(_full_size(x, self.spatial).flatten(1), int(a["units"])))
         return self.out(x, self.num_classes)  # type: ignore[no-any-return]
 
 
