@@ -146,3 +146,15 @@ def test_data_shows_what_would_be_loaded(capsys: pytest.CaptureFixture[str]) -> 
     assert "1438 search samples + 359 test samples" in out and "10 classes" in out
     assert main(["data", "no-such-data.csv"]) == 2
     assert "neither a built-in data set" in capsys.readouterr().err
+
+
+def test_a_time_budget_shows_a_bar_of_seconds_and_the_search_time(
+    tmp_path: Path, table_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    cfg = write_config(tmp_path, table_csv, budget={"seconds": 0.5}, strategy="random")
+    assert main(["search", str(cfg), "--run-dir", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr()
+    assert re.search(r"\] [0-9]/0\.5 s  [0-9]+ trials  best acc=", out.err), out.err  # the bar follows time
+    assert re.search(r"^search: [0-9.]+ s of a 0\.5 s budget$", out.out, re.MULTILINE), out.out

@@ -119,7 +119,8 @@ def _finish(study: Study, cfg: RunConfig, run: RunDir, progress: Progress) -> in
 def _run(study: Study, cfg: RunConfig, run: RunDir, trials: int | None, seconds: float | None) -> int:
     from ._progress import Progress
 
-    progress = Progress(study, trials)
+    elapsed = study.storage.get_meta().get("elapsed_seconds", 0.0)
+    progress = Progress(study, trials, seconds=seconds, elapsed=float(elapsed) if isinstance(elapsed, int | float) else 0.0)
     study.callbacks.append(progress)
     try:
         return _search_and_finish(study, cfg, run, progress, trials, seconds)
