@@ -97,3 +97,14 @@ def test_pruner_config_round_trip() -> None:
     for spec in ({"name": "asha"}, {"name": "asha", "eta": 2, "min_steps": 2}, {"name": "median", "min_trials": 3}):
         assert make_pruner(spec).to_config() == spec  # type: ignore[union-attr]
     assert make_pruner("none") is None and make_pruner(None) is None
+
+
+def test_docstring_examples_hold() -> None:
+    import doctest
+
+    from nasforge.evaluators import _steps
+    from nasforge.pruners import _base, _rules
+
+    for module in (_base, _rules, _steps):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__

@@ -105,6 +105,11 @@ class Trainer(NetworkEvaluator):
     the caller's RNG is untouched. A NaN loss, running past ``time_limit`` or any exception
     fails the trial; the search goes on.
 
+    Inside a study with a pruner or a time budget, the trainer validates after every epoch of
+    the first split and reports it (:func:`nasforge.evaluators.report_step`, metrics
+    :attr:`step_metrics`); when the pruner answers "stop", or past the search's deadline
+    (checked after every batch), the trial ends as pruned with its last epoch's metrics.
+
     The space is not narrowed here: the study asks :meth:`constraints` for the architectures
     that can be built for the data's shape, so ``search(space, Trainer(...))`` is right with
     the plain space. A decision that neither the model builder nor the trainer reads is

@@ -9,9 +9,10 @@ import multiprocessing.util  # its exit hook must be registered before ours (see
 import os
 import pickle
 import sys
+import threading
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import _validate as v
@@ -40,6 +41,35 @@ class _Worker:
     runs: int = 0
     took: bool = False
     """The worker said it started its task (a death before that is not the trial's fault)."""
+    loading: bool = False
+    """The evaluator is still on its way to the worker (a thread sends it, so that several
+    workers load at once); messages sent meanwhile wait in :attr:`outbox`."""
+    outbox: list[Any] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def send(self, message: Any) -> None:
+        """Send ``message`` to the worker, after the evaluator (never blocks on a worker that
+        is still loading: one writer on the pipe at a time)."""
+        with self.lock:
+            if self.loading:
+                self.outbox.append(message)
+                return
+        self.conn.send(message)
+
+    def load(self, payload: bytes) -> None:
+        """Send the evaluator, then what was sent meanwhile (the body of the loading thread).
+        A worker that dies first is noticed by the pool (its sentinel), not here."""
+        try:
+            self.conn.send_bytes(payload)
+            with self.lock:
+                for message in self.outbox:
+                    self.conn.send(message)
+                self.outbox.clear()
+                self.loading = False
+        except Exception:  # noqa: BLE001 - its pipe closed: it died, or the pool shut down
+            with self.lock:
+                self.outbox.clear()
+                self.loading = False
 
 
 def pickle_evaluator(evaluator: Evaluator) -> bytes:
@@ -126,11 +156,11 @@ class LocalExecutor(Executor):
         try:
             if not worker.process.is_alive():  # reaps it if it is gone
                 raise BrokenPipeError
-            worker.conn.send((number, candidate, self.trial_watch))
+            worker.send((number, candidate, self.trial_watch))
         except OSError:  # it died while idle: reap it, give the trial to a fresh worker
             _reap(worker)
             worker = self._replace(worker)
-            worker.conn.send((number, candidate, self.trial_watch))
+            worker.send((number, candidate, self.trial_watch))
         self._assign(worker, (number, candidate))
 
     def _assign(self, worker: _Worker, task: tuple[int, Candidate]) -> None:
@@ -167,12 +197,16 @@ class LocalExecutor(Executor):
     def shutdown(self) -> None:
         workers, self._pool = self._pool + self._retiring, []
         self._retiring = []
+        deadline = self.trial_watch.deadline
+        late = deadline is not None and time.time() >= deadline  # the time budget is spent: no grace
         for w in workers:
-            if w.task is not None:
-                w.process.kill()  # a trial in progress when the search stops is abandoned
+            if w.task is not None or not w.ready or late:
+                # A trial in progress when the search stops is abandoned; a worker still loading
+                # has nothing to finish, and past the deadline nobody waits for a clean exit.
+                w.process.kill()
             else:
                 try:
-                    w.conn.send(None)
+                    w.send(None)
                 except OSError:
                     pass
         end = time.monotonic() + STOP_GRACE_SECONDS
@@ -194,12 +228,14 @@ class LocalExecutor(Executor):
         parent_end, child_end = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(
             target=worker_main,
-            args=(child_end, os.getpid(), list(sys.path), self.threads, self._payload),
+            args=(child_end, os.getpid(), list(sys.path), self.threads, None),
             name="nasforge-worker",
         )
-        process.start()
+        process.start()  # returns at once: the evaluator follows over the pipe, from a thread
         child_end.close()  # so that the parent sees end-of-file when the worker dies
-        return _Worker(process, parent_end)
+        worker = _Worker(process, parent_end, loading=True)
+        threading.Thread(target=worker.load, args=(self._payload,), daemon=True, name="nasforge-worker-load").start()
+        return worker
 
     def _replace(self, worker: _Worker) -> _Worker:
         """Swap ``worker`` (dead, killed or retiring) for a fresh one in the same slot."""
@@ -224,7 +260,7 @@ class LocalExecutor(Executor):
                 elif kind == "step":
                     step, metrics = rest
                     answer = self.on_step(value, step, metrics) if self.on_step is not None else None
-                    worker.conn.send(("decision", answer))
+                    worker.send(("decision", answer))
                 elif kind == "done":
                     if value.fatal:
                         raise FatalError(value.error or "a trial stopped the search")
@@ -254,7 +290,7 @@ class LocalExecutor(Executor):
             # It was dying while idle when the trial was sent (its pipe still took the bytes):
             # the trial never started, so a fresh worker runs it instead of failing it.
             fresh = self._replace(worker)
-            fresh.conn.send((*task, self.trial_watch))
+            fresh.send((*task, self.trial_watch))
             self._assign(fresh, task)
             return
         if task is not None:
@@ -284,7 +320,7 @@ class LocalExecutor(Executor):
 
     def _retire(self, worker: _Worker) -> None:
         try:
-            worker.conn.send(None)
+            worker.send(None)
         except OSError:
             pass
         self._replace(worker)

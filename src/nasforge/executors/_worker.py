@@ -106,9 +106,10 @@ def ask_parent(conn: Any, number: int) -> StepDecider:
     return decide
 
 
-def worker_main(conn: Any, parent_pid: int, sys_path: list[str], threads: int | None, payload: bytes) -> None:
+def worker_main(conn: Any, parent_pid: int, sys_path: list[str], threads: int | None, payload: bytes | None) -> None:
     """Entry point of a local worker process.
 
+    The pickled evaluator comes as ``payload``, or first over ``conn`` when it is ``None``.
     Messages to the parent: ``("ready", pid)`` once the evaluator is loaded, ``("init-error",
     reason)`` if it cannot be, ``("took", number)`` when a trial starts, ``("step", number, step, metrics)`` per step
     report when a pruner listens (answered ``("decision", reason | None)``), ``("done",
@@ -121,6 +122,8 @@ def worker_main(conn: Any, parent_pid: int, sys_path: list[str], threads: int | 
         faulthandler.enable()  # a segfault prints the Python stack of the trial to stderr
     prepare_process(sys_path, threads)
     try:
+        if payload is None:  # sent over the pipe (the parent starts several workers at once)
+            payload = conn.recv_bytes()
         evaluator = pickle.loads(payload)
     except BaseException as exc:  # noqa: BLE001 - report any failure to load, then stop
         conn.send(("init-error", f"{type(exc).__name__}: {exc}"))

@@ -131,7 +131,9 @@ class History:
 
     def scores(self) -> dict[str, float]:
         """Best larger-is-better primary score by canonical key, over the told trials (at any
-        budget); ``-inf`` for keys whose trials all failed."""
+        budget); ``-inf`` for keys whose trials all failed or were pruned (a pruned trial is
+        told as a result without a score: its partial metrics, at fewer steps than a full
+        trial, are not comparable with complete ones)."""
         out: dict[str, float] = {}
         for t in self._trials:
             k = self.key(t.arch)
