@@ -1,6 +1,6 @@
 """Pruning inside trials and time budgets that hold (issue 11, parts 2 and 3).
 
-On digits (space ``cnn``, 2 local workers, the trainer options of ``time_to_quality.py``),
+On digits (space ``cnn``, or ``--space seed-cnn``, 2 local workers, the trainer options of ``time_to_quality.py``),
 ``bayesian`` with and without ``asha`` at the same ``seconds`` budget: the test accuracy of the
 best architecture retrained on all the search data, the search's wall time, how far it ran past
 its budget (the deadline overshoot: search seconds - S; the retrain is timed apart), and how
@@ -27,8 +27,8 @@ TRAINER: dict[str, Any] = {"validation": 0.2, "epochs": 12, "batch_size": 32, "l
                            "measure_latency": False, "threads": 1}  # fmt: skip
 
 
-def run(seconds: float, pruner: str | None, seed: int, trainer: Trainer) -> dict[str, Any]:
-    study = Study(builtin("cnn"), trainer, "bayesian", {"accuracy": "maximize"}, executor=LocalExecutor(2),
+def run(seconds: float, pruner: str | None, seed: int, trainer: Trainer, space: str) -> dict[str, Any]:
+    study = Study(builtin(space), trainer, "bayesian", {"accuracy": "maximize"}, executor=LocalExecutor(2),
                   seed=seed, progress=False, pruner=pruner)  # fmt: skip
     t0 = time.perf_counter()
     study.run(seconds=seconds)
@@ -56,15 +56,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, nargs="+", default=[20.0, 40.0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--space", default="cnn", choices=["cnn", "seed-cnn"])
     args = parser.parse_args()
-    trainer = Trainer("digits", space="cnn", **TRAINER)
+    trainer = Trainer("digits", space=args.space, **TRAINER)
     rows = []
     print("| method | S | seed | search s | overshoot s | retrain s | complete | pruned | deadline | val acc | test acc |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for seconds in args.seconds:
         for seed in args.seeds:
             for pruner in (None, "asha"):
-                r = run(seconds, pruner, seed, trainer)
+                r = run(seconds, pruner, seed, trainer, args.space)
                 rows.append(r)
                 print(f"| {r['method']} | {r['S']:g} | {r['seed']} | {r['search_s']:.1f} | {r['overshoot_s']:+.2f} | "
                       f"{r['retrain_s']:.1f} | {r['complete']} | {r['pruned']} | {r['deadline']} | {r['val']:.4f} | "

@@ -176,10 +176,14 @@ class LocalExecutor(Executor):
                 raise RuntimeError("LocalExecutor.wait() with nothing submitted")
             if stop_at is not None and time.time() >= stop_at:
                 return outcomes  # past the search's deadline: the study stops what still runs
+            if self._past_deadline() and not any(w.took for w in self._pool if w.task is not None):
+                return outcomes  # no trial started (workers still loading): none to wait for
             deadlines = [w.deadline for w in self._pool if w.task is not None and w.deadline is not None]
             timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
             if stop_at is not None:
                 left = max(0.0, stop_at - time.time())
+                if not self._past_deadline() and self.trial_watch.deadline is not None:
+                    left = min(left, max(0.0, self.trial_watch.deadline - time.time()) + 0.01)
                 timeout = left if timeout is None else min(timeout, left)
             waitables = [w.conn for w in self._pool] + [w.process.sentinel for w in self._pool]
             ready = set(multiprocessing.connection.wait(waitables, timeout))
@@ -194,11 +198,14 @@ class LocalExecutor(Executor):
             multiprocessing.active_children()  # joins any child process that ended: no <defunct> left
         return outcomes
 
+    def _past_deadline(self) -> bool:
+        deadline = self.trial_watch.deadline
+        return deadline is not None and time.time() >= deadline
+
     def shutdown(self) -> None:
         workers, self._pool = self._pool + self._retiring, []
         self._retiring = []
-        deadline = self.trial_watch.deadline
-        late = deadline is not None and time.time() >= deadline  # the time budget is spent: no grace
+        late = self._past_deadline()  # the time budget is spent: no grace
         for w in workers:
             if w.task is not None or not w.ready or late:
                 # A trial in progress when the search stops is abandoned; a worker still loading
