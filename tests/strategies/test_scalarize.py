@@ -4,10 +4,11 @@ weighted sum of several objectives, explicitly, stored with the run, refused whe
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
-from nasforge import ConfigError, Objectives, Study, Trial, TrialState
+from nasforge import ConfigError, Objectives, RunDir, SQLiteStorage, Study, Trial, TrialState
 from nasforge.evaluators import Function
 from nasforge.space import Arch, IntRange, SearchSpace
 from nasforge.strategies import Scalarize, WeightedSum, make_strategy
@@ -135,3 +136,35 @@ def test_a_multi_objective_strategy_and_a_transfer_refuse_scalarize() -> None:
 def test_without_scalarize_a_single_objective_strategy_still_refuses_two_objectives() -> None:
     with pytest.raises(ConfigError, match=r"weigh them into one with `scalarize: \{weights: \{\.\.\.\}\}`"):
         Study(SPACE, Function(_two), make_strategy("evolution"), TWO, progress=False)
+
+
+def test_a_config_with_scalarize_searches_stores_it_and_resumes_with_the_same_trials(
+    tmp_path: Path, table_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nasforge.cli import main
+    from nasforge.config import RunConfig
+    from nasforge.run import create_study
+
+    data = {
+        "name": "toy", "seed": 1,
+        "space": {"decisions": {"kernel": {"choice": [1, 3, 5, 7]}, "width": {"choice": [8, 16, 32, 64]},
+                                "depth": {"int": [1, 5]}}},
+        "evaluator": {"table": table_csv.name, "key": "{kernel}-{width}-{depth}", "metric": ["acc", "seconds"]},
+        "strategy": {"name": "local-search", "scalarize": {"weights": {"acc": 1, "seconds": 0.05}}},
+        "objectives": {"acc": "maximize", "seconds": "minimize"},
+        "budget": {"trials": 12},
+    }  # fmt: skip
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    study = create_study(RunConfig.parse(data, tmp_path), whole)
+    study.run(trials=12)
+    study.storage.close()  # type: ignore[attr-defined]
+    study = create_study(RunConfig.parse(data, tmp_path), part)
+    study.run(trials=5)  # stopped before the config's budget of 12
+    study.storage.close()  # type: ignore[attr-defined]
+    assert main(["resume", str(part)]) == 0  # the strategy rebuilt from the stored config, its 5 trials replayed
+    capsys.readouterr()
+    stored = RunDir(part).config()
+    assert stored.make_strategy().to_config()["scalarize"] == {"weights": {"acc": 1.0, "seconds": 0.05}}
+    assert [t.arch for t in SQLiteStorage(part / "study.db").trials()] == [
+        t.arch for t in SQLiteStorage(whole / "study.db").trials()
+    ]

@@ -231,7 +231,7 @@ class BayesianOptimization(Strategy):
         pending = list(self._pending.items())
         x = np.stack([self._code(k, a) for k, (a, _) in items] + [self._code(k, a) for k, a in pending])
         y = np.concatenate([scores, np.full(len(pending), scores.min())])
-        gp = GaussianProcess(warp=self.warp).fit(x, y)
+        gp = GaussianProcess(warp=self.warp).fit(x, y)  # each ask's weights are new: so are the hyperparameters
         options = list(pool.items())
         mean, std = gp.predict(np.stack([self._code(k, a) for k, a in options]))
         best = gp.scale_of(float(scores.max()))
