@@ -1,5 +1,5 @@
-"""Reports and explanations: the self-contained HTML report, decision importance (fANOVA over a
-random forest), and why the best architecture is best (the effect of changing each decision).
+"""Reports and explanations: the self-contained HTML report, decision importance (fANOVA main
+effects of a Gaussian process integrated over the space), and why the best architecture is best (the effect of changing each decision).
 
 Example:
     >>> import nasforge
