@@ -85,6 +85,8 @@ def run_nasforge(dataset: str, method: str, budget: float, seed: int, work: Path
     out = proc.stdout + proc.stderr
     if proc.returncode != 0:
         return {"error": out.strip().splitlines()[-1] if out.strip() else f"exit {proc.returncode}", "wall": wall}
+    if not (run_dir / "best" / "arch.json").exists():
+        return {"error": "no complete trial within the budget", "wall": wall}
     record = json.loads((run_dir / "best" / "arch.json").read_text())
     retrain = re.search(r"in ([0-9.]+) s", out[out.find("retrained"):]) if "retrained" in out else None
     meta = _meta(run_dir)

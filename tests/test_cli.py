@@ -158,3 +158,18 @@ def test_a_time_budget_shows_a_bar_of_seconds_and_the_search_time(
     out = capsys.readouterr()
     assert re.search(r"\] [0-9]/0\.5 s  [0-9]+ trials  best acc=", out.err), out.err  # the bar follows time
     assert re.search(r"^search: [0-9.]+ s of a 0\.5 s budget$", out.out, re.MULTILINE), out.out
+
+
+def test_resume_with_a_new_budget_goes_on_and_keeps_it(tmp_path: Path, table_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path, table_csv, strategy="random")
+    run = tmp_path / "run"
+    assert main(["search", str(cfg), "--run-dir", str(run), "--trials", "5"]) == 0
+    assert main(["resume", str(run), "--trials", "9"]) == 0
+    capsys.readouterr()
+    assert main(["status", str(run), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["counted"] == 9 and info["budget"]["trials"] == 9
+    before = (run / "study.db").read_bytes()
+    assert main(["resume", str(run), "--seconds", "-1"]) == 2  # refused before anything is written
+    assert "budget.seconds: must be a positive number of seconds, got -1.0" in capsys.readouterr().err
+    assert (run / "study.db").read_bytes() == before

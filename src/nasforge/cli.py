@@ -106,6 +106,9 @@ def _finish(study: Study, cfg: RunConfig, run: RunDir, progress: Progress) -> in
         print(f"\nsearch: {elapsed:.1f} s{of}", end="")
     print(f"\nTop {min(5, len(ranked))} of {counted} trials ({cfg.strategy_name}, seed {cfg.seed}{why}):")
     print(leaderboard(data))
+    if not data.complete and at_deadline:
+        print(f"every trial was still training when the time budget ended: continue with "
+              f"`nasforge resume {run.path} --seconds MORE` (the stopped trials run again first)")  # fmt: skip
     if len(data.objectives) > 1:
         front = data.pareto_front
         print(f"\nPareto front ({len(front)} trials, {', '.join(o.direction + ' ' + o.metric for o in data.objectives)}):")
@@ -236,6 +239,9 @@ def _resume_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", help="a run directory made by `nasforge search`")
     p.add_argument("--accept-changes", action="store_true",
                    help="go on although the config file, a table, the function's module or a data file changed")  # fmt: skip
+    p.add_argument("--trials", type=int, help="a new trial budget: trials in all runs together (stored with the run)")
+    p.add_argument("--seconds", type=float,
+                   help="a new time budget: search seconds in all runs together (stored with the run)")  # fmt: skip
     _executor_args(p, choose=False)
 
 
@@ -255,6 +261,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
         _no_study(run)
     open_storage(run.path).close()  # a clear error, before the lock, when there is no study
     with run.lock():
+        if args.trials is not None or args.seconds is not None:
+            run.set_budget(trials=args.trials, seconds=args.seconds)  # checked, then stored: later resumes keep it
         cfg, study = run.open(workers=args.workers, accept_changes=args.accept_changes)  # --workers: this run only
         for change in run.accepted_changes:
             print(f"nasforge: {change} since the search began; going on (--accept-changes)", file=sys.stderr)

@@ -255,6 +255,26 @@ class RunDir:
             )
         return RunConfig.parse(meta["config"], meta.get("config_dir", "."))
 
+    def set_budget(self, *, trials: int | None = None, seconds: float | None = None) -> None:
+        """Change the stored budget (``nasforge resume --trials/--seconds``): ``trials`` counts
+        the trials of all runs together, ``seconds`` their search time together; a value not
+        given stays as stored. Checked before it is written."""
+        check_budget(trials, seconds)
+        storage = open_storage(self.path)
+        try:
+            meta = storage.get_meta()
+            config = meta.get("config")
+            if not isinstance(config, dict):
+                raise ConfigError("run_dir", f"{str(self.path)!r} holds no stored config, so its budget cannot change")
+            budget = dict(config.get("budget") or {}) if isinstance(config.get("budget", {}), dict) else {}
+            if trials is not None:
+                budget["trials"] = trials
+            if seconds is not None:
+                budget["seconds"] = seconds
+            storage.set_meta({"config": {**config, "budget": budget}})
+        finally:
+            storage.close()
+
     def open(
         self, *, callbacks: Iterable[Callback] = (), workers: int | None = None, accept_changes: bool = False
     ) -> tuple[RunConfig, Study]:
