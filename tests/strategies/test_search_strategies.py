@@ -203,7 +203,7 @@ def test_study_best_is_taken_at_the_largest_budget() -> None:
         ({"budgets": [0.25, 0.5]}, r"^strategy.budgets: must end at 1"),
         ({"budgets": [0, 1.0]}, r"^strategy.budgets: each budget must be a fraction in \(0, 1\]"),
         ({"budgets": [0.5, 1.0], "min_budget": 0.1}, r"^strategy.min_budget: give either"),
-        ({"eta": 1}, r"^strategy.eta: must be a number > 1"),
+        ({"eta": 1}, r"^strategy.eta: must be a finite number > 1"),
         ({"sampler": "annealing"}, r"^strategy.sampler.name: unknown strategy 'annealing'"),
         ({"sampler": "hyperband"}, r"^strategy.sampler: must be a strategy that proposes"),
         ({"sampler": {"name": "evolution", "pop": 3}}, r"^strategy.sampler.pop: unknown option"),
