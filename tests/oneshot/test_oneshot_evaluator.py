@@ -127,3 +127,18 @@ def test_user_model_space_one_shot() -> None:
     assert scores[("pool", 1)]["params"] < scores[("conv", 1)]["params"] < scores[("wide", 1)]["params"]
     copy = pickle.loads(pickle.dumps(ev))
     assert copy.evaluate(Arch({"op": "wide", "skip": 1})).metrics == scores[("wide", 1)]
+
+
+def test_sandwich_trains_the_widest_path_each_step() -> None:
+    from nasforge.evaluators._oneshot import SandwichPaths
+    from nasforge.models import Network, build_supernet
+
+    space = fit_space("cnn", (8, 8))
+    widest = build_supernet(Network("cnn", (8, 8), 10), space).widest
+    assert widest["layers"] == 3 and widest["layers.2.channels"] == 64 and widest["units"] == 128
+    paths = SandwichPaths(space, np.random.default_rng(0), widest)
+    for _ in range(5):
+        big, other = paths()
+        assert all(big[k] == v for k, v in widest.items()) and space.satisfies(big) and space.satisfies(other)
+    with pytest.raises(ConfigError, match="sampling: sandwich needs a supernet with sliced widths"):
+        OneShot("digits", space="nasbench201", sampling="sandwich")

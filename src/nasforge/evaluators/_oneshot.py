@@ -28,10 +28,13 @@ from ._base import EvaluatorSetup, FinalModel, Result
 from ._hooks import TRAINING_DECISIONS
 from ._trainer import Trainer
 
-SAMPLINGS = ("uniform", "fair")
-"""How the supernet's training picks its paths: ``uniform`` (one random path per step, SPOS)
-or ``fair`` (FairNAS: each step trains a round of paths in which every value of every
-decision appears equally often, gradients summed before one update)."""
+SAMPLINGS = ("uniform", "fair", "sandwich")
+"""How the supernet's training picks its paths: ``uniform`` (one random path per step, SPOS),
+``sandwich`` (the sandwich rule of BigNAS / Once-for-All: each step trains the widest path —
+largest depth and widths, the other decisions random — and a random one; for the
+sliced chain spaces) or ``fair`` (FairNAS: each step trains a round of paths in which every value of every
+decision appears equally often, gradients summed before one update: an epoch costs a round of
+paths per batch, so give it proportionally fewer epochs)."""
 
 ONE_SHOT_KEYS = {"epochs": "supernet_epochs", "sampling": "sampling", "top_k": "top_k",
                  "calibration_batches": "calibration_batches"}  # fmt: skip
@@ -122,6 +125,36 @@ class UniformPaths:
         return [self.space.sample(self.rng)]
 
 
+class SandwichPaths:
+    """Two paths per step: the widest (the supernet's :attr:`~nasforge.models.Supernet.widest`
+    values, every other decision random, the constraints met; left out when 20 draws break
+    them) and a uniform one."""
+
+    def __init__(self, space: SearchSpace, rng: np.random.Generator, widest: Mapping[str, Any]) -> None:
+        self.space, self.rng, self.widest = space, rng, dict(widest)
+        self.replaced = 0
+
+    def __call__(self) -> list[Arch]:
+        out = [self.space.sample(self.rng)]
+        for _ in range(20):
+            proposal = {d.name: d.domain.sample(self.rng) for d in self.space.decisions}
+            arch = _active(self.space, {**proposal, **self.widest})
+            if self.space.satisfies(arch):
+                return [arch, *out]
+        self.replaced += 1
+        return out
+
+
+def _active(space: SearchSpace, proposal: Mapping[str, Any]) -> Arch:
+    """The decisions of ``proposal`` that are active (conditions and depth applied)."""
+    kept: dict[str, Any] = {}
+    for d in space.decisions:
+        if d.parent is not None and (d.parent not in kept or kept[d.parent] not in d.parent_values):
+            continue
+        kept[d.name] = proposal[d.name]
+    return Arch(kept)
+
+
 class FairPaths:
     """FairNAS's strict fairness: each step is a round of :attr:`round` paths in which every
     value of every decision with at most 64 values is proposed equally often (exactly, when the
@@ -166,12 +199,10 @@ class FairPaths:
         return out
 
     def _path(self, proposal: Mapping[str, Any]) -> Arch:
-        kept: dict[str, Any] = {}
-        for d in self.space.decisions:
-            if d.parent is not None and (d.parent not in kept or kept[d.parent] not in d.parent_values):
-                continue
-            kept[d.name] = proposal[d.name] if d.name in proposal else d.domain.sample(self.rng)
-        return Arch(kept)
+        full = {
+            d.name: proposal[d.name] if d.name in proposal else d.domain.sample(self.rng) for d in self.space.decisions
+        }
+        return _active(self.space, full)
 
 
 def _from_trainer(name: str, doc: str) -> Any:
@@ -221,7 +252,8 @@ class OneShot:
         >>> from nasforge import search
         >>> from nasforge.space import builtin
         >>> ev = OneShot("digits", space="seed-cnn", supernet_epochs=1, epochs=1, threads=1)
-        >>> study = search(builtin("seed-cnn"), ev, strategy="random", trials=2, progress=False)
+        >>> study = search(builtin("seed-cnn"), ev, strategy="random", objectives={"accuracy": "maximize"},
+        ...                trials=2, progress=False)
         >>> 0.0 < study.best.metrics["accuracy"] <= 1.0
         True
     """
@@ -239,8 +271,7 @@ class OneShot:
         with called("OneShot"):
             _refuse(options)
             self._settings(supernet_epochs, sampling, top_k, calibration_batches)
-            trainer = SupernetTrainer(data, **options)
-        self._attach(trainer)
+            self._attach(SupernetTrainer(data, **options))
 
     def _settings(self, supernet_epochs: Any, sampling: Any, top_k: Any, calibration_batches: Any) -> None:
         self.supernet_epochs = v.positive_int(supernet_epochs, "supernet_epochs")
@@ -288,7 +319,12 @@ class OneShot:
             raise ConfigError(f"one_shot.{_yaml_key(exc.field)}", exc.message) from None
         setup = SupernetTrainer.from_config(rest, space, base)
         assert isinstance(setup.evaluator, SupernetTrainer)
-        obj._attach(setup.evaluator)
+        try:
+            obj._attach(setup.evaluator)
+        except ConfigError as exc:
+            if exc.field != "sampling":
+                raise
+            raise ConfigError("one_shot.sampling", exc.message) from None
         setup.evaluator = obj
         return setup
 
@@ -343,7 +379,13 @@ class OneShot:
         """Build the supernet once (weights thrown away) so that a space that cannot share is
         refused before any work."""
         with torch.random.fork_rng(devices=[]):
-            build_supernet(self.trainer.network, space)
+            net = build_supernet(self.trainer.network, space)
+        if self.sampling == "sandwich" and not net.widest:
+            raise ConfigError(
+                "sampling",
+                f"sandwich needs a supernet with sliced widths (cnn, cnn1d, mlp, seed-cnn); the "
+                f"{self.trainer.network.name} supernet has none: use uniform or fair",
+            )
         if self._space is not None and self._space.describe() != space.describe():
             self.supernet = None
         self._space = space
@@ -372,9 +414,12 @@ class OneShot:
         xtr, ytr, *_ = self._tensors()
         seed = models.arch_seed(self.trainer.seed, Arch({"one_shot": self.sampling}))
         rng = np.random.default_rng(seed)
-        paths: UniformPaths | FairPaths = (UniformPaths if self.sampling == "uniform" else FairPaths)(space, rng)
         with self.trainer.scope(seed):
             net = build_supernet(self.trainer.network, space).to(xtr.device)
+            paths: UniformPaths | FairPaths | SandwichPaths = (
+                SandwichPaths(space, rng, net.widest) if self.sampling == "sandwich"
+                else FairPaths(space, rng) if self.sampling == "fair" else UniformPaths(space, rng)
+            )  # fmt: skip
             fit = self.trainer.train_supernet(net, paths, xtr, ytr, epochs=self.supernet_epochs,
                                               generator=torch.Generator().manual_seed(seed))  # fmt: skip
         self._trained_norms = {k: t.clone() for k, t in net.state_dict().items() if _is_norm_state(k, net)}
@@ -409,7 +454,7 @@ class OneShot:
         metrics = {**scores, "params": float(prof.params), "flops": float(prof.flops)}
         if tr.measure_latency:
             metrics["latency_ms"] = float(prof.latency_ms)
-        return Result(metrics, report={"inherited": 1.0}, cost_seconds=time.perf_counter() - t0)
+        return Result(metrics, cost_seconds=time.perf_counter() - t0)
 
     # -- the final model ------------------------------------------------------------------
 

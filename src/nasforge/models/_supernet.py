@@ -126,6 +126,9 @@ class Supernet(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.path: Arch = Arch({})
+        self.widest: dict[str, Value] = {}
+        """The values of the sliced decisions (depth, widths) at which the path holds every
+        smaller one: what the sandwich rule trains each step (empty: no such path)."""
 
     def set_path(self, arch: Mapping[str, Value]) -> None:
         """Run ``arch`` from now on."""
@@ -160,6 +163,10 @@ def _largest(space: SearchSpace, name: str, default: int | None = None) -> int:
     if not numbers:
         raise ConfigError(f"space.{name}", f"the {space.name} supernet needs numbers here, got {values!r}")
     return max(numbers)
+
+
+def _present(space: SearchSpace, values: Mapping[str, Value]) -> dict[str, Value]:
+    return {k: val for k, val in values.items() if k in space.names}
 
 
 def _full_size(x: torch.Tensor, size: tuple[int, ...]) -> torch.Tensor:
@@ -198,6 +205,9 @@ class ChainSupernet(Supernet):
         self.norms = nn.ModuleList(SlicedBatchNorm(w) for w in widths)
         self.acts = nn.ModuleDict({name: cls() for name, cls in ACTIVATIONS.items()})
         self.units = _largest(space, "units", 0)
+        # the kernels stay random: the largest ones rarely fit the pooled maps of a deep path
+        self.widest = _present(space, {"layers": depth, "units": self.units,
+                                       **{f"layers.{k}.channels": w for k, w in enumerate(widths)}})  # fmt: skip
         self.spatial = tuple(spatial)
         features = max(widths) * math.prod(spatial)
         self.fc = SlicedLinear(features, self.units) if self.units else None
@@ -252,6 +262,7 @@ class MLPSupernet(Supernet):
         widths = [_largest(space, f"layers.{k}.units") for k in range(depth)]
         ins = [math.prod(input_shape), *widths]
         self.fcs = nn.ModuleList(SlicedLinear(ins[k], widths[k]) for k in range(depth))
+        self.widest = _present(space, {"layers": depth, **{f"layers.{k}.units": w for k, w in enumerate(widths)}})
         self.acts = nn.ModuleDict({name: cls() for name, cls in ACTIVATIONS.items()})
         self.out = SlicedLinear(max(widths), num_classes)
 
@@ -278,6 +289,7 @@ class SeedSupernet(Supernet):
         self.num_classes = num_classes
         self.reshape = reshape if reshape is not None else nn.Identity()
         width, kernel, units = (_largest(space, n) for n in ("channels", "kernel", "units"))
+        self.widest = {"channels": width, "kernel": kernel, "units": units}
         self.conv = SlicedConv(2, channels, width, kernel)
         smallest = min(int(k) for k in space.decision("kernel").domain.values())  # type: ignore[call-overload]
         self.spatial = tuple(s - smallest + 1 for s in spatial)  # the largest map the convolution gives
