@@ -64,6 +64,26 @@ def snapshot(db: Path) -> dict[int, tuple]:  # type: ignore[type-arg]
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to find worker processes")
+def wait_for_a_running_trial(db: Path, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
+    """Wait until ``db`` stores a running trial (or the search ended, or ``timeout``)."""
+    import sqlite3
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and proc.poll() is None:
+        if db.exists():
+            try:
+                con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+                try:
+                    (n,) = con.execute("SELECT count(*) FROM trials WHERE state = 'running'").fetchone()
+                finally:
+                    con.close()
+                if n:
+                    return
+            except sqlite3.Error:
+                pass
+        time.sleep(0.05)
+
+
 def test_kill_9_three_times_then_resume_finishes_the_budget(tmp_path: Path) -> None:
     trial_module = write_trial_module(tmp_path)
     cfg = tmp_path / "config.yaml"
@@ -84,7 +104,11 @@ def test_kill_9_three_times_then_resume_finishes_the_budget(tmp_path: Path) -> N
             deadline = time.monotonic() + 60
             while not (db.exists() or (run / "config.pending.json").exists()) and time.monotonic() < deadline:
                 time.sleep(0.05)
-        time.sleep(float(rng.uniform(0.5, 1.5) if resuming or kills else rng.uniform(0.1, 1.2)))
+        if kills:  # the later kills land while a trial runs, however slowly a loaded machine starts workers
+            wait_for_a_running_trial(db, proc)
+            time.sleep(float(rng.uniform(0.0, 0.4)))
+        else:
+            time.sleep(float(rng.uniform(0.1, 1.2)))
         workers = children(proc.pid)
         if proc.poll() is not None:  # the budget was done before the kill: nothing to test here
             break
