@@ -6,7 +6,11 @@ the same architectures trained stand-alone (same holdout split, same trainer opt
     python benchmarks/supernet_tau.py --space mlp --dataset breast_cancer
 
 Prints one row per supernet setting (sampling, with and without batch-norm recalibration)
-and the per-architecture table with --verbose. The issue's goal: tau >= 0.5.
+and the per-architecture table with --verbose, and the reference's own noise: tau between the
+stand-alone accuracies and those of a second stand-alone training from another initialisation
+(no supernet can rank better than that). ``fair`` runs ``epochs / round`` epochs, so that it
+makes as many path updates as ``uniform``; ``sandwich`` trains two paths per step (about 2x
+the supernet time). The issue's goal: tau >= 0.5.
 """
 
 from __future__ import annotations
