@@ -29,8 +29,8 @@ process on the normal scores of their ranks (a source's scale never matters, onl
 the target's results, normal-scored likewise, are modelled as that prior mean (the sources'
 means, weighted by how well each ranks the target's results so far: Kendall's tau, negative
 counted as 0) plus a GP on the residuals. After the seeds, two asks in three propose the
-architecture with the largest expected improvement under that model, among the one-decision
-changes of the target's best results and random ones; the third goes to the inner strategy,
+architecture with the largest expected improvement under that model, among the one-step
+neighbours of the target's best three results and :data:`PRIOR_POOL` random ones; the third goes to the inner strategy,
 which is told every result. A source whose tau is below :data:`MIN_TAU` with 95% confidence
 (one-sided, by tau's spread for unrelated orders), once ``2 * patience`` target results are in,
 is dropped from the prior (and its seeds), so a source
@@ -58,7 +58,6 @@ import numpy as np
 from .._errors import ConfigError
 from .._trial import Candidate, Objectives, Trial
 from ..space import Arch, SearchSpace, from_config
-from ..space._neighbours import one_change_neighbours
 from ._base import Ask, Strategy, Wrapper, registered_name
 from ._gp import GaussianProcess, expected_improvement, normal_scores
 from ._history import History
@@ -71,9 +70,9 @@ MIN_TAU = 0.0
 """A source ranking the target's results with Kendall's tau below this (with 95% confidence) is
 dropped from the prior."""
 
-PRIOR_POOL = 200
-"""Random architectures scored by the prior at each of its asks (besides the one-decision
-changes of the target's best three results)."""
+PRIOR_POOL = 500
+"""Random architectures (drawn once, at start) that the prior scores at each of its asks, besides
+the one-step neighbours of the target's best three results."""
 
 
 @dataclass(frozen=True)
@@ -230,6 +229,10 @@ class Transfer(Wrapper):
                     self._models[src.name] = model
         self._asks = 0
         self._prior_keys: set[str] = set()
+        self._codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._keys: dict[Arch, str] = {}  # canonical keys, computed once
+        self._steps: dict[str, list[Arch]] = {}  # one-step neighbours, computed once
+        self._pool = [space.sample(self._prior_rng) for _ in range(PRIOR_POOL if self._models else 0)]
         self.weights: dict[str, float] = {}
         """The prior's weight of each source (Kendall's tau on the target's results, at least 0)."""
         self.dropped = {}
@@ -309,12 +312,30 @@ class Transfer(Wrapper):
                 scores.append(s)
         return archs, np.array(scores)
 
-    def _prior_mean(self, names: list[str], x: np.ndarray) -> np.ndarray:
+    def _key(self, arch: Arch) -> str:
+        key = self._keys.get(arch)
+        if key is None:
+            key = self._keys[arch] = self.space.canonical(arch)
+        return key
+
+    def _coded(self, archs: Sequence[Arch]) -> tuple[np.ndarray, np.ndarray]:
+        """Encodings of ``archs`` and each source model's mean at them (rows: sources in the
+        order of :attr:`_models`), computed once per architecture (the source models are fixed)."""
+        keys = [self._key(a) for a in archs]
+        missing = {k: a for k, a in zip(keys, archs) if k not in self._codes}
+        if missing:
+            x = np.array([self.space.encode(a) for a in missing.values()])
+            means = np.array([m.predict(x)[0] for m in self._models.values()])
+            for j, k in enumerate(missing):
+                self._codes[k] = (x[j], means[:, j])
+        return (np.array([self._codes[k][0] for k in keys]), np.array([self._codes[k][1] for k in keys]).T)
+
+    def _prior_mean(self, names: list[str], means: np.ndarray) -> np.ndarray:
+        rows = [list(self._models).index(n) for n in names]
         w = np.array([self.weights.get(n, 1.0) for n in names])
         if w.sum() <= 0:
             w = np.ones(len(names))
-        means = np.array([self._models[n].predict(x)[0] for n in names])
-        return np.asarray((w[:, None] * means).sum(axis=0) / w.sum())
+        return np.asarray((w[:, None] * means[rows]).sum(axis=0) / w.sum())
 
     def _prior_ask(self, names: list[str]) -> Arch | None:
         """The untried architecture with the largest expected improvement under the sources'
@@ -323,35 +344,40 @@ class Transfer(Wrapper):
         if len(scores) < 2:
             return None
         order = np.argsort(-scores, kind="stable")
+        seen = {self._key(a) for a in archs}
         pool: dict[str, Arch] = {}
-        for i in order[:3]:
-            for n in one_change_neighbours(self.space, archs[int(i)]):
-                if self.history.is_new(n):
-                    pool.setdefault(self.space.canonical(n), n)
-        for _ in range(PRIOR_POOL):
-            a = self.space.sample(self._prior_rng)
-            if self.history.is_new(a):
-                pool.setdefault(self.space.canonical(a), a)
+        for a in [*(n for i in order[:3] for n in self._neighbours(archs[int(i)])), *self._pool]:
+            if (k := self._key(a)) not in seen:
+                pool.setdefault(k, a)
         if not pool:
             return None
         cands = list(pool.values())
-        x_obs = np.array([self.space.encode(a) for a in archs])
-        x_new = np.array([self.space.encode(a) for a in cands])
+        x_obs, m_obs = self._coded(archs)
+        x_new, m_new = self._coded(cands)
         z = normal_scores(scores)
-        resid = GaussianProcess().fit(x_obs, z - self._prior_mean(names, x_obs))
+        resid = GaussianProcess().fit(x_obs, z - self._prior_mean(names, m_obs))
         mean, std = resid.predict(x_new)
-        mean = mean + self._prior_mean(names, x_new)
-        return cands[int(np.argmax(expected_improvement(mean, std, float(z.max()))))]
+        mean = mean + self._prior_mean(names, m_new)
+        for i in np.argsort(-expected_improvement(mean, std, float(z.max())), kind="stable"):
+            if self.history.is_new(cands[int(i)]):  # not pending either
+                return cands[int(i)]
+        return None
+
+    def _neighbours(self, arch: Arch) -> list[Arch]:
+        key = self._key(arch)
+        if key not in self._steps:
+            self._steps[key] = self.space.neighbors(arch)
+        return self._steps[key]
 
     def _judge_prior(self) -> None:
         archs, scores = self._scored()
         if len(scores) < self.patience:
             return
-        x = np.array([self.space.encode(a) for a in archs])
-        for name, model in self._models.items():
+        _, means = self._coded(archs)
+        for row, name in enumerate(self._models):
             if name in self.dropped:
                 continue
-            tau = kendall_tau(model.predict(x)[0], scores)
+            tau = kendall_tau(means[row], scores)
             self.weights[name] = max(0.0, tau)
             n = len(scores)
             sd = math.sqrt(2.0 * (2 * n + 5) / (9.0 * n * (n - 1)))  # of tau for unrelated orders
@@ -367,13 +393,16 @@ class Transfer(Wrapper):
             self._judge_prior()
         own = [
             s for t in self.history.trials
-            if (k := self.space.canonical(t.arch)) not in self._origin and k not in self._prior_keys
+            if (k := self._key(t.arch)) not in self._origin and k not in self._prior_keys
             and math.isfinite(s := self.objectives.score(t))
         ][: self.patience]  # fmt: skip
         if len(own) < self.patience:
             return
         median = float(np.median(own))
-        scores = self.history.scores()
+        scores: dict[str, float] = {}  # History.scores(), with the keys computed once
+        for t in self.history.trials:
+            k = self._key(t.arch)
+            scores[k] = max(scores.get(k, -math.inf), self.objectives.score(t))
         for name, seeds in self._seeded.items():
             if name in self.dropped:
                 continue
