@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 def test_ray_runs_the_budget_fails_crashed_and_slow_trials_and_shuts_down(tmp_path: Path) -> None:
     trial_module = write_trial_module(tmp_path)
     assert not ray.is_initialized()
-    executor = {"name": "ray", "num_cpus": 2, "cpus_per_trial": 1, "trial_timeout": 4}
+    executor = {"name": "ray", "num_cpus": 2, "cpus_per_trial": 1, "trial_timeout": 15}  # counts a fresh worker's start
     study = create_study(
         RunConfig.parse(config(trial_module, "flaky", strategy="grid", executor=executor), tmp_path), tmp_path / "run"
     )

@@ -118,7 +118,8 @@ class RayExecutor(Executor):
         num_gpus: GPUs of a local Ray (``None``: Ray detects them).
         cpus_per_trial: CPUs Ray reserves for each trial.
         gpus_per_trial: GPUs (or a fraction) Ray reserves for each trial.
-        trial_timeout: Seconds before a trial is cancelled and failed; ``None``: no limit.
+        trial_timeout: Seconds from its submission (a fresh Ray worker's start-up included) before a
+            trial is cancelled and failed; ``None``: no limit.
         threads: Threads per trial for torch/BLAS; ``None``: ``cpus_per_trial`` rounded up.
         max_trials_per_worker: Ray restarts a worker process after this many trials.
         runtime_env: Passed to ``ray.init`` (e.g. ``{"working_dir": ...}``).
