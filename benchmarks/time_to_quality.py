@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 SPACES = {"digits": "cnn", "mnist5k": "cnn", "mnist1d": "cnn1d"}
 """The space each data set is searched in (the built-in chain spaces)."""
 
-TRAINER: dict[str, Any] = {"validation": 0.2, "epochs": 12, "batch_size": 32, "lr": 0.003, "scheduler": "cosine",
+TRAINER: dict[str, Any] = {"validation": 0.2, "epochs": 12, "batch_size": 32, "lr": 0.003,
                            "measure_latency": False}  # fmt: skip
 """The trainer options every method uses (the same networks, trained the same way)."""
 
