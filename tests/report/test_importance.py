@@ -77,3 +77,25 @@ def test_importance_carries_an_interval_per_share() -> None:
     assert list(imp.intervals) == list(imp.shares)
     low, high = imp.intervals["a"]
     assert 0.5 < low <= high <= 1.0 and imp.intervals["c"][1] < 0.05
+
+
+def test_importance_is_taken_over_the_space_with_a_parent_a_depth_and_a_long_range() -> None:
+    from nasforge.space import Conditional, Repeat
+
+    # y depends on the parent (opt), on the depth of the repeated block and, through the
+    # conditional, on mom; the long float range and the layers' kernels do nothing.
+    space = SearchSpace({
+        "opt": Choice(["sgd", "adam"]), "mom": Conditional(Choice([0.0, 0.9]), "opt", ("sgd",)),
+        "layers": Repeat({"k": Choice([3, 5])}, 1, 3), "lr": FloatRange(1e-4, 1.0, log=True),
+    })  # fmt: skip
+
+    def score(a: nasforge.Arch) -> dict[str, float]:
+        return {"y": 2.0 * (a["opt"] == "adam") + 1.5 * a["layers"] + 3.0 * (a.get("mom") == 0.9)}
+
+    study = nasforge.search(space, nasforge.Function(score), strategy="random", objectives={"y": "maximize"},
+                            trials=80, seed=2, progress=False)  # fmt: skip
+    imp = compute_importance(study, resamples=4)
+    assert set(list(imp.shares)[:3]) == {"opt", "layers", "mom"} and imp.interactions < 0.5
+    assert imp.shares["lr"] < 0.02 and all(imp.shares[f"layers.{i}.k"] < 0.02 for i in range(3))
+    low, high = imp.intervals["layers"]
+    assert low <= imp.shares["layers"] <= high or high - low < 1e-9

@@ -30,7 +30,7 @@ METHOD = (
     "fANOVA main effects (Hutter, Hoos & Leyton-Brown 2014) of a Gaussian process fitted to {n} complete "
     "trials{fidelity}, integrated over {sample} architectures drawn uniformly from the space: each decision's "
     "share is the variance of its marginal effect (the mean prediction with the decision set to each of its "
-    "values, a conditional decision's absence counted as one more value) over the variance of the prediction "
+    "values, a conditional decision where it exists) over the variance of the prediction "
     "over the space; intervals from {resamples} bootstrap refits. The rest ({rest:.0%}) is interactions between decisions."
 )
 

@@ -8,8 +8,10 @@ over architectures drawn uniformly from the space (``space.sample``, constraints
 decision set to each of its values in turn: ``E[f | d = v]`` is the mean of the prediction over
 the sample with ``d`` changed to ``v`` (the same sample for every value, so the values are compared
 pair by pair). The share of ``d`` is the variance of its marginal over its values (equally
-weighted; a conditional decision's absence is one more value) over the variance of the prediction
-over the sample. Architectures are encoded with ``space.encode``, which writes a cell in canonical
+weighted) over the variance of the prediction over the sample; a conditional decision (or a
+layer of a repeated block) is set to its values where it exists, its absence left out (that is
+its parent's effect), and its share weighted by the part of the space where it exists. Changing a decision that others depend on averages over every way
+the space fills what appears. Architectures are encoded with ``space.encode``, which writes a cell in canonical
 form (an edge that carries nothing encodes as absent): the model sees that an operation on a dead
 edge does nothing, which is most of what a cell's interactions are. Integrating the model over the
 space rather than over its one-hot columns taken independently (what a tree-walk fANOVA does) is
@@ -160,19 +162,19 @@ class SpaceMarginals:
                 listed = [seen[int(i)] for i in np.unique(np.linspace(0, len(seen) - 1, RANGE_POINTS).round())] if seen else []
             grid[d.name] = listed
         for a, k in zip(base, own):
-            moves: dict[tuple[str, Value], Arch] = {}
+            moves: dict[tuple[str, Value], list[Arch]] = {}
             if any(n not in simple for n in a):
                 for n in one_change_neighbours(space, a, limit=RANGE_POINTS):
                     name = neighbour_decision(a, n, parents)
                     if name is not None and name not in simple:
-                        moves.setdefault((name, n[name]), n)
+                        moves.setdefault((name, n[name]), []).append(n)  # every way to fill what appears
             plain = a.to_dict()
             for name in simple & set(a):
                 for v in grid[name]:
                     if v != a[name]:
                         n = Arch({**plain, name: v})
                         if space.satisfies(n):
-                            moves[(name, v)] = n
+                            moves[(name, v)] = [n]
             for d in space.decisions:
                 groups = self.groups[d.name]
                 if d.name not in a:
@@ -184,7 +186,7 @@ class SpaceMarginals:
                         if v == a[d.name]:
                             groups.setdefault(v, []).append(k)
                         elif (d.name, v) in moves:
-                            groups.setdefault(v, []).append(at(moves[(d.name, v)]))
+                            groups.setdefault(v, []).extend(at(n) for n in moves[(d.name, v)])
         points = list(index)
         self._own = np.array(own)
         enc = np.array([space.encode(a) for a in points], dtype=np.float64).reshape(len(points), -1)
@@ -226,12 +228,13 @@ class SpaceMarginals:
         total = np.where(total > 0, total, math.inf)
         per: list[dict[str, float]] = [{} for _ in range(len(self._pred))]
         for d in self.space.decisions:
-            m = self.marginal(d.name)
+            m = {v: f for v, f in self.marginal(d.name).items() if v != ABSENT}  # absence: the parent's effect
             if len(m) < 2:
                 share = np.zeros(len(self._pred))
             else:
                 block = np.array(list(m.values()))  # (values, fits)
-                share = block.var(axis=0) / total
+                active = 1.0 - len(self.groups[d.name].get(ABSENT, [])) / len(self._own)
+                share = active * block.var(axis=0) / total
             for k, s in enumerate(share):
                 per[k][d.name] = float(s)
         return per
