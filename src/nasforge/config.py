@@ -122,7 +122,7 @@ class RunConfig:
         if given is None:  # stored with the run, so status, report and explain read it without the model
             data = {**data, "space": space.to_config()}
         data = {**data, "evaluator": {**data["evaluator"], **setup.resolved}}
-        strat = data.get("strategy", DEFAULT_STRATEGY)
+        strat = data.get("strategy", setup.strategy or DEFAULT_STRATEGY)
         if isinstance(strat, str):
             strat = {"name": strat}
         if not isinstance(strat, Mapping) or not isinstance(strat.get("name"), str):

@@ -87,3 +87,15 @@ def test_refusals_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_a_one_shot_config_without_a_strategy_gets_evolution(tmp_path: Path) -> None:
+    import yaml
+
+    from nasforge.config import RunConfig
+
+    data = yaml.safe_load(CNN)
+    del data["strategy"]
+    assert RunConfig.parse(data, tmp_path).strategy_name == "evolution"  # trials cost a fraction of a second
+    del data["evaluator"]["one_shot"]
+    assert RunConfig.parse(data, tmp_path).strategy_name == "bayesian"  # the default for trained trials

@@ -6,8 +6,8 @@ form (``from_config``, picked by :func:`make_evaluator`) and gives that form bac
 ``constraints(space)`` hook; :class:`Trainer` is also a :class:`Finalizer` (retrain and test
 the best architecture).
 
-:class:`Trainer` (real PyTorch training) and :class:`ZeroCost` (zero-cost proxies) are imported
-on first use, so that importing nasforge does not import torch.
+:class:`Trainer` (real PyTorch training), :class:`OneShot` (weight sharing) and :class:`ZeroCost`
+(zero-cost proxies) are imported on first use, so that importing nasforge does not import torch.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -51,6 +51,7 @@ from ._table import NB201_COLUMNS, Table, format_key, nasbench201
 
 if TYPE_CHECKING:
     from ._hooks import FitContext
+    from ._oneshot import OneShot
     from ._proxies import PROXIES, ZeroCost, proxy
     from ._trainer import Trainer
 
@@ -67,6 +68,7 @@ __all__ = [
     "Finalizer",
     "FitContext",
     "Function",
+    "OneShot",
     "Ranker",
     "Result",
     "StepContext",
@@ -105,6 +107,10 @@ def __getattr__(name: str) -> Any:
         from ._hooks import FitContext
 
         return FitContext
+    if name == "OneShot":
+        from ._oneshot import OneShot
+
+        return OneShot
     if name in ("PROXIES", "ZeroCost", "proxy"):
         from . import _proxies
 

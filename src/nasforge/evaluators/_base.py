@@ -115,6 +115,9 @@ class EvaluatorSetup:
     base_dir: Path = field(default=Path("."), repr=False)
     make_ranker: Callable[..., Ranker] | None = field(default=None, repr=False)
     """``make_ranker(proxy, **options)``; set by :func:`make_evaluator`."""
+    strategy: str | None = None
+    """The strategy to use when the config names none (``None``: the default strategy), e.g.
+    ``evolution`` for a one-shot evaluator, whose trials cost a fraction of a second."""
 
     def ranker(self, proxy: str, **options: Any) -> Ranker:
         """A zero-cost proxy ranker (``ZeroCost``) for a warm start.

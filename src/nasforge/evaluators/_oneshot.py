@@ -326,6 +326,7 @@ class OneShot:
                 raise
             raise ConfigError("one_shot.sampling", exc.message) from None
         setup.evaluator = obj
+        setup.strategy = "evolution"  # a trial costs a fraction of a second: a model-free default
         return setup
 
     def to_config(self) -> dict[str, Any]:
