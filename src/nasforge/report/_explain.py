@@ -12,10 +12,10 @@ Confidence. A difference counts only beyond the measured noise (:mod:`._noise`: 
 seed columns or repeated evaluations; 1% of the observed range, said as a guess, when nothing
 measured it). Each measured change carries a 95% interval: paired over the folds when both
 trials recorded fold scores (a t interval over the fold differences), else the noise of a
-difference of two trials. A bootstrapped surrogate (:mod:`._effects`) fitted to every trial at
-the fidelity predicts each change too, corroborating a verdict that rests on one trial (or not)
-and predicting the neighbours nobody measured; it also gives each value's average effect over
-the space. What the best trials share (a value over-represented among them, by a
+difference of two trials. Bootstrapped forests (:mod:`._effects`) fitted to every trial at
+the fidelity predict each change too, corroborating a verdict that rests on one trial (or not)
+and predicting the neighbours nobody measured; a GP integrated over the space
+(:mod:`._marginals`) gives each value's average effect, with the 95% interval of its posterior. What the best trials share (a value over-represented among them, by a
 hypergeometric test) is said last. A run with several objectives is explained for each, at the
 same architecture.
 """
