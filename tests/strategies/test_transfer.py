@@ -157,3 +157,20 @@ def test_the_prior_option_round_trips_and_a_bad_value_is_refused() -> None:
     assert isinstance(strategy, Transfer) and strategy.uses_prior and strategy.to_config()["transfer"]["prior"] is True
     with pytest.raises(nasforge.ConfigError, match="strategy.transfer.prior"):
         make_strategy("random", {"transfer": {"sources": [src.to_config()], "prior": "yes"}})
+
+
+def test_resume_replays_the_prior_of_a_model_based_strategy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _table(tmp_path / "source.csv", shift=0)
+    _table(tmp_path / "target.csv", shift=1)  # the optimum moved by one kernel step: the prior is corrected
+    assert _run(tmp_path, "source", "source.csv", "grid", trials=80)[0] == 0
+    rc, target = _run(tmp_path, "target", "target.csv", {"name": "bayesian", "initial": 4, "transfer": ["source"]},
+                      trials=24)  # fmt: skip
+    assert rc == 0
+    data = nasforge.RunDir(target).results()
+    assert data.best.metrics["acc"] == 89.0  # the target's best (kernel 3 or 5: 4 is not offered)
+    shutil.rmtree(tmp_path / "source")
+    capsys.readouterr()
+    assert main(["resume", str(target)]) == 0
+    _, study = nasforge.run.load_study(target)
+    study.run(trials=0)
+    assert study.replay_mismatches == 0 and [t.arch for t in study.trials] == [t.arch for t in data.trials]
