@@ -131,6 +131,12 @@ class Study:
             self.objectives = Objectives.parse(self.objectives, constraints=alias)
         check_objectives(evaluator, self.objectives)  # before any work: metrics the evaluator produces
         self.strategy.validate(self.space, self.objectives)
+        if self.strategy.multi_fidelity and getattr(evaluator, "multi_fidelity", True) is False:
+            raise ConfigError(
+                "strategy",
+                f"{strategy_label(self.strategy)} evaluates at budgets below the full one, but the evaluator "
+                f"({type(evaluator).__name__}) has one fidelity; use a single-fidelity strategy (evolution, random, bayesian)",
+            )
         self.pruner = make_pruner(pruner)
         if self.pruner is not None:
             check_pruner(self.pruner, evaluator, self.objectives)

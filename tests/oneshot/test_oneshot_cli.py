@@ -99,3 +99,20 @@ def test_a_one_shot_config_without_a_strategy_gets_evolution(tmp_path: Path) -> 
     assert RunConfig.parse(data, tmp_path).strategy_name == "evolution"  # trials cost a fraction of a second
     del data["evaluator"]["one_shot"]
     assert RunConfig.parse(data, tmp_path).strategy_name == "bayesian"  # the default for trained trials
+
+
+def test_a_multi_fidelity_strategy_is_refused_before_the_supernet_trains(tmp_path: Path) -> None:
+    import yaml
+
+    from nasforge import ConfigError
+    from nasforge.config import RunConfig
+    from nasforge.run import RunDir
+
+    data = yaml.safe_load(CNN)
+    data["strategy"] = {"name": "hyperband", "min_budget": 0.25, "eta": 2}
+    cfg = RunConfig.parse(data, tmp_path)
+    with pytest.raises(ConfigError, match=r"^strategy: hyperband evaluates at budgets below the full one, but the "
+                                          r"evaluator \(OneShot\) has one fidelity"):  # fmt: skip
+        RunDir(tmp_path / "run").create(cfg.space, cfg.evaluator, cfg.make_strategy(), cfg.objectives, progress=False)
+    assert not (tmp_path / "run" / "study.db").exists()
+    assert cfg.evaluator.supernet is None  # type: ignore[attr-defined]  # nothing was trained

@@ -304,6 +304,10 @@ class OneShot:
         """The keys of ``evaluator: {dataset: ..., one_shot: {...}}``."""
         return sorted([*(k for k in Trainer.options() if k not in NOT_WITH_ONE_SHOT), "one_shot"])
 
+    multi_fidelity = False
+    """One fidelity: inherited weights cost the same at any budget (the study refuses successive
+    halving and Hyperband with it)."""
+
     @classmethod
     def from_config(cls, spec: Mapping[str, Any], space: SearchSpace | None, base: Path) -> EvaluatorSetup:
         """``{dataset: digits, one_shot: {epochs: 30, sampling: uniform, top_k: 3,

@@ -66,6 +66,10 @@ class Strategy(ABC):
     """Most objectives the strategy can use (``None``: any number). A single-objective
     strategy refuses several in :meth:`validate` instead of silently using the first."""
 
+    multi_fidelity: ClassVar[bool] = False
+    """Whether the strategy asks for budgets below the full one (successive halving, Hyperband):
+    the study refuses it with an evaluator that has one fidelity."""
+
     constraints: Sequence[MetricConstraint] = ()
     """Metric constraints given to the strategy as an option (NSGA-II's ``constraints``, an
     alias of the study's ``constraints``): the study adds them to its objectives, which alone
@@ -197,3 +201,8 @@ class Wrapper(Strategy):
     def constraints(self) -> Sequence[MetricConstraint]:  # type: ignore[override]
         """As the inner strategy."""
         return self.inner.constraints
+
+    @property
+    def multi_fidelity(self) -> bool:  # type: ignore[override]
+        """As the inner strategy."""
+        return self.inner.multi_fidelity

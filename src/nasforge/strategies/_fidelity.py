@@ -130,6 +130,8 @@ class SuccessiveHalving(Strategy):
         [0.25, 0.5, 1.0]
     """
 
+    multi_fidelity = True
+
     def __init__(
         self,
         *,
