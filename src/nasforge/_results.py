@@ -223,6 +223,7 @@ class RunData:
             "trials": len(self.trials),
             "counted": sum(1 for t in self.trials if t.counts_toward_budget),
             "interrupted": sum(1 for t in self.trials if t.interrupted),
+            "at_deadline": sum(1 for t in self.trials if t.interrupted and t.state is TrialState.PRUNED),
             "states": counts,
             "infeasible": sum(1 for t in self.trials if t.state is TrialState.COMPLETE and not t.feasible),
             "budget": {"trials": budget.get("trials"), "seconds": budget.get("seconds")},

@@ -302,15 +302,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     shown = dict(info["states"])
     if not info["searching"] and shown.get("running"):  # nothing runs: those stopped with the last process
         shown["stopped while running (run again by resume)"] = shown.pop("running")
-    if info["interrupted"] and shown.get("failed"):  # interrupted trials are stored as failed, and run again
-        shown["failed"] -= info["interrupted"]
-        shown["interrupted and run again"] = info["interrupted"]
+    stopped = info["interrupted"] - info["at_deadline"]
+    if stopped and shown.get("failed"):  # interrupted trials are stored as failed, and run again
+        shown["failed"] -= stopped
+        shown["interrupted and run again"] = stopped
+    if info["at_deadline"] and shown.get("pruned"):  # stopped by the time budget, not judged: run again by a resume
+        shown["pruned"] -= info["at_deadline"]
+        shown["stopped at the deadline"] = info["at_deadline"]
     states = ", ".join(f"{k} {v}" for k, v in shown.items() if v)
     budget = f" of {info['budget']['trials']}" if info["budget"]["trials"] else ""
     print(f"study {info['name']}: {info['counted']}{budget} trials finished ({states or 'none'})")
     best = info["best"]
     if best:
-        vals = ", ".join(f"{k}={_fmt(v)}" for k, v in {**best["metrics"], **best["report"]}.items())
+        shown_report = {k: v for k, v in best["report"].items() if isinstance(v, int | float | str)}  # not curves
+        vals = ", ".join(f"{k}={_fmt(v)}" for k, v in {**best["metrics"], **shown_report}.items())
         print(f"best: trial {best['trial']}  {vals}\n      {best['arch_string']}")
     if info["constraints"]:
         print(f"constraints: {', '.join(info['constraints'])} ({info['infeasible']} complete trials break them)")

@@ -64,3 +64,23 @@ def test_python_search_in_a_run_dir_stores_the_pruner(tmp_path: Path) -> None:
     (raw,) = con.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()
     con.close()
     assert json.loads(raw)["pruner"] == {"name": "median", "min_trials": 2}
+
+
+def test_status_counts_deadline_stops_apart_and_shows_no_curves(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    sys.path.insert(0, str(HERE))
+    try:
+        import pruning_fns
+
+        from nasforge.evaluators import Function
+
+        search(pruning_fns.curve_space(), Function(pruning_fns.paced_curve, step_metrics=["acc"]), strategy="random",
+               objectives={"acc": "maximize"}, seconds=1.2, run_dir=tmp_path / "run", progress=False)  # fmt: skip
+    finally:
+        sys.path.remove(str(HERE))
+    capsys.readouterr()
+    assert main(["status", str(tmp_path / "run")]) == 0
+    head, best = capsys.readouterr().out.splitlines()[:2]
+    assert head.endswith("stopped at the deadline 1)") and "pruned" not in head  # ~0.5 s trials: 2 done, 1 stopped
+    assert best.startswith("best: trial") and "steps=" not in best  # the per-epoch curve is not printed
