@@ -10,6 +10,8 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from nasforge import SQLiteStorage, TrialState
+
 SOURCE = """
 import ctypes, os, signal, time
 
@@ -76,3 +78,14 @@ def config(module: str, fn: str, **changes: Any) -> dict[str, Any]:
     }
     data.update(changes)
     return data
+
+
+def complete_trials(db: Path) -> dict[int, tuple[Any, dict[str, float]]]:
+    """The complete trials stored in ``db`` by number (architecture, metrics); ``{}`` without a file."""
+    if not db.exists():
+        return {}
+    storage = SQLiteStorage(db)
+    try:
+        return {t.number: (t.arch, dict(t.metrics)) for t in storage.trials() if t.state is TrialState.COMPLETE}
+    finally:
+        storage.close()

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from proc_helpers import config, write_trial_module
+from proc_helpers import complete_trials, config, write_trial_module
 
 from nasforge import SQLiteStorage, TrialState
 
@@ -39,14 +39,6 @@ def nasforge(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
                             stderr=subprocess.PIPE, env=env, cwd=cwd)  # fmt: skip
 
 
-def complete_trials(db: Path) -> dict[int, tuple]:  # type: ignore[type-arg]
-    if not db.exists():
-        return {}
-    storage = SQLiteStorage(db)
-    try:
-        return {t.number: (t.arch, dict(t.metrics)) for t in storage.trials() if t.state is TrialState.COMPLETE}
-    finally:
-        storage.close()
 
 
 @pytest.mark.parametrize("executor", ["inline", "local"])

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from proc_helpers import config, write_trial_module
+from proc_helpers import complete_trials, config, write_trial_module
 
 from nasforge import SQLiteStorage, TrialState
 from nasforge.cli import main
@@ -53,14 +53,6 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def snapshot(db: Path) -> dict[int, tuple]:  # type: ignore[type-arg]
-    if not db.exists():
-        return {}
-    storage = SQLiteStorage(db)
-    try:
-        return {t.number: (t.arch, dict(t.metrics)) for t in storage.trials() if t.state is TrialState.COMPLETE}
-    finally:
-        storage.close()
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to find worker processes")
@@ -119,7 +111,7 @@ def test_kill_9_three_times_then_resume_finishes_the_budget(tmp_path: Path) -> N
         while any(alive(w) for w in workers) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not any(alive(w) for w in workers), "orphaned workers outlived the killed search"
-        now = snapshot(db)
+        now = complete_trials(db)
         assert all(now[n] == v for n, v in completed.items()), "a completed trial changed after a kill"
         completed = now
     assert kills == 3 and len(completed) < BUDGET

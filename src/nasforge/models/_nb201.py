@@ -4,7 +4,7 @@ and residual reduction blocks between the stages."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -77,6 +77,19 @@ class ResidualReduction(nn.Module):
         return self.shortcut(x) + self.conv_b(self.conv_a(x))
 
 
+def stages(C: int, N: int, cell: Callable[[int], nn.Module]) -> list[nn.Module]:
+    """The body of the NB201 network: three stages of ``N`` cells (``cell(channels)``) at ``C``,
+    ``2C`` and ``4C`` channels, a residual reduction before the second and the third."""
+    blocks: list[nn.Module] = []
+    c = C
+    for stage in range(3):
+        if stage:
+            blocks.append(ResidualReduction(c, 2 * c))
+            c *= 2
+        blocks.extend(cell(c) for _ in range(N))
+    return blocks
+
+
 class CellNetwork(nn.Module):
     """Stem (3×3 conv + BN, ``C`` channels) → N cells → reduction (2C) → N cells → reduction
     (4C) → N cells → BN → ReLU → global average pooling → Linear(classes)."""
@@ -87,16 +100,9 @@ class CellNetwork(nn.Module):
         channels, _, reshape = layout(input_shape, 2)
         self.reshape = reshape if reshape is not None else nn.Identity()
         self.stem = nn.Sequential(nn.Conv2d(channels, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
-        blocks: list[nn.Module] = []
-        c = C
-        for stage in range(3):
-            if stage:
-                blocks.append(ResidualReduction(c, 2 * c))
-                c *= 2
-            blocks.extend(CellBlock(ops, nodes, c) for _ in range(N))
-        self.cells = nn.Sequential(*blocks)
-        self.head = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.classifier = nn.Linear(c, num_classes)
+        self.cells = nn.Sequential(*stages(C, N, lambda c: CellBlock(ops, nodes, c)))
+        self.head = nn.Sequential(nn.BatchNorm2d(4 * C), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.classifier = nn.Linear(4 * C, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.head(self.cells(self.stem(self.reshape(x)))))

@@ -45,7 +45,7 @@ from ..nn import ModelSpace
 from ..nn._choices import KindProbe, PathSelector, Shared
 from ..space import Arch, SearchSpace, Value
 from ._chain import ACTIVATIONS, layout
-from ._nb201 import ResidualReduction, _cell_ops, cell_op
+from ._nb201 import _cell_ops, cell_op, stages
 from ._network import Network
 from ._profile import has_lazy
 
@@ -346,16 +346,9 @@ class CellSupernet(Supernet):
         channels, _, reshape = layout(input_shape, 2)
         self.reshape = reshape if reshape is not None else nn.Identity()
         self.stem = nn.Sequential(nn.Conv2d(channels, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
-        blocks: list[nn.Module] = []
-        c = C
-        for stage in range(3):
-            if stage:
-                blocks.append(ResidualReduction(c, 2 * c))
-                c *= 2
-            blocks.extend(SuperCell(cell.ops, cell.nodes, c) for _ in range(N))
-        self.cells = nn.ModuleList(blocks)
-        self.head = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.classifier = nn.Linear(c, num_classes)
+        self.cells = nn.ModuleList(stages(C, N, lambda c: SuperCell(cell.ops, cell.nodes, c)))
+        self.head = nn.Sequential(nn.BatchNorm2d(4 * C), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.classifier = nn.Linear(4 * C, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         ops, _ = _cell_ops(self.path)
