@@ -35,9 +35,8 @@ from ..models._network import resolve_space
 from ..nn import ModelSpace
 from ..space import Arch, Constraint, SearchSpace
 from ._base import WARM_RANKER_KEYS, EvaluatorSetup, Result
-from ._torch import NetworkEvaluator
-from ._trainer import (
-    Trainer,
+from ._torch import (
+    NetworkEvaluator,
     check_device,
     data_config,
     default_threads,
@@ -45,6 +44,7 @@ from ._trainer import (
     signature_options,
     torch_scope,
 )
+from ._trainer import Trainer
 
 LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 """The layers whose weights the gradient proxies (snip, grad_norm, synflow) sum over."""
