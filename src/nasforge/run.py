@@ -38,7 +38,7 @@ from ._rundir import read_json as _read_json
 from ._rundir import write_json as _write_json
 from ._trial import Candidate, MetricConstraint, Objectives
 from .space import Arch, SearchSpace
-from .storage import SQLiteStorage, Storage
+from .storage import SQLiteStorage, Storage, StorageError
 from .strategies import DEFAULT_STRATEGY
 from .study import DEFAULT_MAX_FAILURES_IN_A_ROW, Callback, Study, check_budget
 
@@ -214,7 +214,11 @@ class RunDir:
         self.path.mkdir(parents=True, exist_ok=True)
         fresh = self.db.with_name(DB_NAME + ".new")
         _remove_db(fresh)
-        storage = SQLiteStorage(fresh)
+        try:
+            storage = SQLiteStorage(fresh)
+        except StorageError as exc:
+            _remove_db(fresh)
+            raise _not_written(self.db) if exc.disk_full else exc from None
         try:
             study = Study(space, evaluator, strategy, objectives, storage=storage, **study_options)
             if config is None:
@@ -226,11 +230,20 @@ class RunDir:
                 extra = {"config": dict(config), "config_dir": str(config_dir or Path.cwd())}
             extra[FINGERPRINT] = fingerprint(space, evaluator, self.config_file)
             storage.set_meta(extra)
+        except StorageError as exc:
+            storage.close()
+            _remove_db(fresh)
+            if exc.disk_full:  # nothing is stored yet: "resume goes on" would not hold
+                raise _not_written(self.db) from None
+            raise
         except BaseException:
             storage.close()
             _remove_db(fresh)
             raise
         storage.close()
+        if _has_log(fresh):  # closing could not fold the log into the file (a full disk): renaming it would lose it
+            _remove_db(fresh)
+            raise _not_written(self.db)
         os.replace(fresh, self.db)
         (self.path / PENDING).unlink(missing_ok=True)
         study.storage = SQLiteStorage(self.db)
@@ -421,13 +434,17 @@ class RunDir:
         header = [f"Architecture: {space.to_string(arch)}", f"Data: {info.get('dataset', '?')}, test {shown}{where} ({trained})", ""]
         tmp = self.path / (BEST_DIR + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        models.save_model(model, tmp, space=final.space, arch=arch, input_shape=final.input_shape,
-                          num_classes=final.num_classes, model_options=final.model_options, info=info,
-                          summary_header=header)  # fmt: skip
         written = [models.ARCH_FILE, models.WEIGHTS_FILE, models.SUMMARY_FILE]
-        if models.onnx_available():
-            models.export_onnx(model, final.input_shape, tmp / models.ONNX_FILE)
-            written.append(models.ONNX_FILE)
+        try:
+            models.save_model(model, tmp, space=final.space, arch=arch, input_shape=final.input_shape,
+                              num_classes=final.num_classes, model_options=final.model_options, info=info,
+                              summary_header=header)  # fmt: skip
+            if models.onnx_available():
+                models.export_onnx(model, final.input_shape, tmp / models.ONNX_FILE)
+                written.append(models.ONNX_FILE)
+        except BaseException:  # a full disk, an export that fails: no partial folder left, best/ as it was
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         out = self.path / BEST_DIR
         old = self.path / (BEST_DIR + ".old")
         shutil.rmtree(old, ignore_errors=True)
@@ -631,6 +648,22 @@ def _describe(entry: Any) -> str:
 def _remove_db(path: Path) -> None:
     for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         leftover.unlink(missing_ok=True)
+
+
+def _not_written(db: Path) -> StorageError:
+    return StorageError(
+        f"{db}: the new study could not be written (is the disk full?); nothing was stored. "
+        "Free some space, then run the search again",
+        path=str(db),
+        disk_full=True,
+    )
+
+
+def _has_log(path: Path) -> bool:
+    """Whether the SQLite file ``path`` still has a write-ahead log with content: after its last
+    connection closed, that means the log could not be checkpointed into the file."""
+    wal = Path(f"{path}-wal")
+    return wal.exists() and wal.stat().st_size > 0
 
 
 

@@ -451,8 +451,15 @@ def write_report(source: Any, out: str | os.PathLike[str] | None = None, *, png:
     page, parts = build_html(data, leaderboard_rows=leaderboard_rows, resamples=resamples, seed=seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out)
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:  # a full disk: no partial page left behind, and the message names the file
+        tmp.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(out)) from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     if png is not None:
         from ._png import write_pngs
 

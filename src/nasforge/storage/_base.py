@@ -30,11 +30,14 @@ if TYPE_CHECKING:
 class StorageError(NasforgeError):
     """A study's records cannot be read or written: a damaged file, an unreadable row, a full
     disk. The message names the file (and the trial) and says how to go on; trials already
-    stored are kept."""
+    stored are kept. ``disk_full``: the write failed for want of space."""
 
-    def __init__(self, message: str, *, path: str | None = None, number: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, path: str | None = None, number: int | None = None, disk_full: bool = False
+    ) -> None:
         self.path = path
         self.number = number
+        self.disk_full = disk_full
         super().__init__(message)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -119,6 +120,8 @@ class SQLiteStorage(Storage):
         """One line for a SQLite failure: what happened, that stored trials are kept, what to do."""
         run_dir = self.path.parent
         kind = _kind(exc)
+        if kind == "corrupt" and _is_io_error(exc) and _no_space_left(run_dir):
+            kind = "full"  # SQLite reports a write into a full file system as an I/O error (the WAL index, a new page)
         if kind == "full":
             message = (
                 f"{self.path}: the disk is full ({doing} failed); every trial stored before is kept. "
@@ -138,7 +141,7 @@ class SQLiteStorage(Storage):
             )
         else:
             message = f"{self.path}: {doing} failed ({type(exc).__name__}: {exc})"
-        return StorageError(message, path=str(self.path), number=number)
+        return StorageError(message, path=str(self.path), number=number, disk_full=kind == "full")
 
     @contextmanager
     def _writing(self, doing: str, *, number: int | None = None) -> Iterator[None]:
@@ -271,6 +274,19 @@ class SQLiteStorage(Storage):
 
     def close(self) -> None:
         self._db.close()
+
+
+def _is_io_error(exc: sqlite3.Error) -> bool:
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return name.startswith("SQLITE_IOERR") or "disk i/o" in str(exc).lower()
+
+
+def _no_space_left(folder: Path, *, below: int = 1 << 20) -> bool:
+    """Whether the file system holding ``folder`` has less than ``below`` bytes free."""
+    try:
+        return shutil.disk_usage(folder).free < below
+    except OSError:
+        return False
 
 
 def _kind(exc: sqlite3.Error) -> str:
