@@ -255,15 +255,20 @@ def cmd_resume(args: argparse.Namespace) -> int:
         return _start(path, pending)
     from ._results import open_storage
     from .run import RunDir
+    from .study import check_budget
 
     run = RunDir(path)
     if not run.exists() and not run.db.with_name(run.db.name + "-wal").exists():
         _no_study(run)
     open_storage(run.path).close()  # a clear error, before the lock, when there is no study
     with run.lock():
-        if args.trials is not None or args.seconds is not None:
-            run.set_budget(trials=args.trials, seconds=args.seconds)  # checked, then stored: later resumes keep it
+        new_budget = args.trials is not None or args.seconds is not None
+        if new_budget:
+            check_budget(args.trials, args.seconds)
         cfg, study = run.open(workers=args.workers, accept_changes=args.accept_changes)  # --workers: this run only
+        if new_budget:  # stored once the run can resume (a refused resume writes nothing); later resumes keep it
+            run.set_budget(trials=args.trials, seconds=args.seconds)
+            cfg = cfg.with_overrides(trials=args.trials, seconds=args.seconds)
         for change in run.accepted_changes:
             print(f"nasforge: {change} since the search began; going on (--accept-changes)", file=sys.stderr)
         return _run(study, cfg, run, cfg.trials, cfg.seconds)

@@ -114,6 +114,8 @@ class RunConfig:
             raise ConfigError("space", "is required")
         name = v.non_empty_str(data.get("name", "study"), "name")
         seed = v.integer(data.get("seed", 0), "seed")
+        if "space" in data and (spec := _space_file(data["space"], base)) is not data["space"]:
+            data = {**data, "space": spec}  # the file's contents are stored with the run: resume needs no file
         given = from_config(data["space"]) if "space" in data else None
         setup = make_evaluator(data["evaluator"], given, base)  # type: ignore[arg-type]
         space = given if given is not None else setup.space
@@ -223,6 +225,30 @@ def _pruner(spec: Any, evaluator: Evaluator, objectives: Objectives) -> Pruner |
         steps = getattr(evaluator, "max_steps", None)
         pruner.start(max_steps=steps if isinstance(steps, int) and not isinstance(steps, bool) else None)
     return pruner
+
+
+SPACE_FILE_SUFFIXES = (".yaml", ".yml", ".json")
+"""A ``space:`` string ending so names a file holding the space (as ``nasforge refine`` writes)."""
+
+
+def _space_file(spec: Any, base: Path) -> Any:
+    """``space:`` as given, or, for ``space: refined.yaml`` (relative to the config's folder),
+    the space the file holds (its mapping, or a built-in name)."""
+    if not isinstance(spec, str) or not spec.lower().endswith(SPACE_FILE_SUFFIXES):
+        return spec
+    from ._yaml import load_yaml
+
+    path = v.resolve_path(spec, "space", base)
+    if not path.is_file():
+        raise ConfigError("space", f"file {str(path)!r} does not exist (a space file such as `nasforge refine` writes)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("space", f"cannot read {str(path)!r}: {exc}") from None
+    loaded = load_yaml(text, path.name, field="space")
+    if isinstance(loaded, str) and loaded.lower().endswith(SPACE_FILE_SUFFIXES):
+        raise ConfigError("space", f"{path.name} names another file ({loaded!r}); a space file holds the space itself")
+    return loaded
 
 
 def _read_transfer(spec: Any, base: Path) -> Any:

@@ -96,9 +96,17 @@ class Table:
             non_empty_str(cost, "cost", what="a column name")
         if id_column is not None:
             non_empty_str(id_column, "id", what="a column name")
+        if isinstance(rows, str | os.PathLike):
+            raise ConfigError("rows", f"must be a mapping of key to row, got the path {str(rows)!r}; "
+                              "read a file with Table.from_file(path, key=..., metric=...)")  # fmt: skip
+        if not isinstance(rows, Mapping):
+            raise ConfigError("rows", f"must be a mapping of key to row (column to value), got {type(rows).__name__}")
         if not rows:
             raise ConfigError("table", f"{source} has no rows")
-        columns = set(next(iter(rows.values())))
+        key0, first = next(iter(rows.items()))
+        if not isinstance(first, Mapping):
+            raise ConfigError("rows", f"must map each key to a row (column name to value), got {first!r} for {key0!r}")
+        columns = set(first)
         for field, names in (
             ("metric", metrics), ("report", reports), ("cost", [cost] if cost else []),
             ("id", [id_column] if id_column else []),

@@ -487,13 +487,12 @@ def _text(exp: Explanation, data: RunData, *, primary: bool = True) -> str:
             lines.append(f"  {s.decision} = {show(s.value)} in {s.top} of the {s.top_of} best "
                          f"({s.overall} of all {s.trials}; p = {s.p:.2g}).")  # fmt: skip
     if primary and any(e.verdict == UNTESTED or e.untried for e in exp.effects):
-        where = (
-            f"nasforge explain {data.run_dir} --evaluate"
-            if data.run_dir and data.resumable
-            else "RunDir(run_dir).evaluate_neighbours() (a study with a run directory)"
-        )
         lines.append("")
-        lines.append(f"Unmeasured neighbours can be evaluated with `{where}`.")
+        if data.run_dir and data.resumable:
+            lines.append(f"Unmeasured neighbours can be evaluated with `nasforge explain {data.run_dir} --evaluate`.")
+        else:  # no run directory, or parts it cannot rebuild (a lambda, a function of __main__)
+            lines.append("Unmeasured neighbours can be evaluated by `study.enqueue(arch)` and `study.run(...)` on "
+                         "the study that made these trials (`explain --evaluate` needs a run it can resume).")  # fmt: skip
     return "\n".join(lines)
 
 
