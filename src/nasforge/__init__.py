@@ -1,5 +1,14 @@
 """nasforge: neural architecture search that is complete, pleasant and honest about numbers.
 
+The parts, in the order data flows (each imports only those before it): ``space`` (decisions,
+sampling, canonical keys), ``strategies`` (ask/tell over a :class:`~nasforge.strategies.History`
+the study owns; ``ask`` answers a candidate, ``WAIT`` or ``None``), ``evaluators`` (metrics they
+declare; a ``constraints(space)`` hook), :class:`Study` (the loop; each trial's constraint
+violation computed once), :class:`RunData` (the one read model: best and Pareto front for
+status, ``best.json``, report and explain), :class:`RunDir` (the run directory as a service:
+create, open, resume, finish). Each package builds its own YAML (``make_*``); ``config`` composes
+them once, with the checks of ``_validate``; nothing unused or unread is silently ignored.
+
 Example:
     >>> import nasforge
     >>> from nasforge.evaluators import Function
