@@ -238,7 +238,11 @@ class Study:
             if t.requeued_from is not None:
                 continue  # a re-run: its candidate is pending since the interrupted trial
             if not t.enqueued:
-                cand = self.strategy.ask()
+                self.history.replaying = t.candidate  # a model may skip its argmax (History.replaying)
+                try:
+                    cand = self.strategy.ask()
+                finally:
+                    self.history.replaying = None
                 if not isinstance(cand, Candidate) or cand.arch != t.arch or cand.budget != t.budget:
                     self.replay_mismatches += 1
             self.history.asked(t.candidate)  # what the study ran, even where the replay disagreed

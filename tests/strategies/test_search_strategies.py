@@ -284,3 +284,41 @@ def test_nsga2_front_beats_random_on_hypervolume() -> None:
         study = Study(p.space(), p.evaluator(), "random", {"score": "maximize", "cost": "minimize"}, seed=s)
         rand.append(hypervolume(study.run(trials=30).pareto_front))
     assert np.mean(ours) > np.mean(rand)
+
+
+@pytest.mark.parametrize("objectives", [{"score": "maximize"}, {"score": "maximize", "size": "minimize"}])
+def test_bayesian_resume_fits_no_model_for_the_replayed_asks_and_continues_as_one_run(
+    objectives: dict[str, str], tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pathlib import Path
+
+    from nasforge import SQLiteStorage
+
+    space = SearchSpace({f"d{i}": Choice([1, 2, 3, 4]) for i in range(4)} | {"w": IntRange(1, 9)})
+
+    def score(arch: Arch) -> dict[str, float]:
+        s = sum(float(arch[f"d{i}"]) * (i + 1) for i in range(4)) - (float(arch["w"]) - 6.0) ** 2
+        return {"score": s, "size": float(arch["w"]) + float(arch["d0"])}
+
+    def study(path: Path) -> Study:
+        strategy = make_strategy("bayesian", {"initial": 4, "patience": 3, "max_points": 30})
+        return Study(space, Function(score), strategy, objectives, storage=SQLiteStorage(path), seed=3, progress=False)
+
+    folder = Path(str(tmp_path))
+    whole = [t.arch for t in study(folder / "whole.db").run(trials=60).trials]
+    fits: list[int] = []
+    real_fit = GaussianProcess.fit
+
+    def counting_fit(self: GaussianProcess, x: np.ndarray, y: np.ndarray) -> GaussianProcess:
+        fits.append(len(x))
+        return real_fit(self, x, y)
+
+    for n in (25, 26, 60):  # the hyperparameter refits at 10, 12, 15, 18, 22, 27, 30 results fall in replays
+        resumed = study(folder / "parts.db")
+        monkeypatch.setattr(GaussianProcess, "fit", counting_fit)
+        resumed._rebuild()  # what a resume does before its first new ask
+        monkeypatch.setattr(GaussianProcess, "fit", real_fit)
+        assert fits == [] and resumed.replay_mismatches == 0
+        resumed.run(trials=n)
+        assert resumed.replay_mismatches == 0
+    assert [t.arch for t in resumed.trials] == whole

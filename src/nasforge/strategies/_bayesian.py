@@ -41,6 +41,9 @@ class BayesianOptimization(Strategy):
     which spreads parallel asks apart; an evaluated or pending architecture (by canonical
     key) is never proposed again. The model keeps at most ``max_points`` results (the best
     and the most recent halves), so an ask costs milliseconds even after thousands of trials.
+    A resume does not refit the model for each stored ask: it takes the stored answer
+    (:attr:`History.replaying`), keeps the random draws and the hyperparameter schedule, and
+    fits once, at the first new ask.
 
     With several objectives it is ParEGO (Knowles 2006): each ask draws random weights,
     scalarizes the normalised objectives with the augmented Chebyshev function, fits the GP
@@ -104,7 +107,8 @@ class BayesianOptimization(Strategy):
         self._codes: dict[str, np.ndarray] = {}
         self._weights = decision_weights(space)
         self._tells = 0  # results told: the initial design is complete at ``initial``
-        self._hyper: tuple[float, float] | None = None
+        self._hyper: tuple[float, float] | None = None  # (lengthscale, noise)
+        self._refit: tuple[np.ndarray, np.ndarray] | None = None  # the data of a refit that fell due in a replay
         self._hyper_n = 0
         self._centre: tuple[str, Arch] | None = None
         self._centre_score = -math.inf
@@ -148,34 +152,67 @@ class BayesianOptimization(Strategy):
         self._neighbour_keys = {k for k, _ in self._neighbours}
 
     def _code(self, key: str, arch: Arch) -> np.ndarray:
+        """The weighted encoding of an asked architecture (kept: it enters every model)."""
         code = self._codes.get(key)
         if code is None:
             code = self._codes[key] = self.space.encode(arch) * self._weights
         return code
 
-    def _model(self) -> GaussianProcess:
-        """The GP on the results (capped at ``max_points``) and the pending architectures."""
+    def _encode(self, archs: list[Arch]) -> np.ndarray:
+        """The weighted encodings of candidates (not kept: equivalent architectures may encode
+        differently, and which of them was met first must not matter, e.g. in a replay)."""
+        return np.stack([self.space.encode(a) for a in archs]) * self._weights
+
+    def _model(self, *, schedule_only: bool = False) -> GaussianProcess | None:
+        """The GP on the results (capped at ``max_points``) and the pending architectures.
+
+        Its lengthscale and noise are refitted by likelihood whenever the results have grown
+        by a fifth, and kept in between. With ``schedule_only`` (a replayed ask whose answer
+        is known, :attr:`History.replaying`) no GP is fitted and ``None`` returned: a refit that
+        falls due keeps its data and is done at the next real ask, exactly as the first run did it.
+        """
         items = list(self._observed.items())
         if len(items) > self.max_points:
             half = self.max_points // 2
             best = sorted(range(len(items)), key=lambda i: (-items[i][1][1], i))[:half]
             keep = sorted(set(best) | set(range(len(items) - (self.max_points - half), len(items))))
             items = [items[i] for i in keep]
+        due = self._hyper_n == 0 or len(items) >= 1.2 * self._hyper_n
+        if schedule_only and not due:
+            return None
         scores = np.array([s for _, (_, s) in items])
         pending = list(self._pending.items())
         x = np.stack([self._code(k, a) for k, (a, _) in items] + [self._code(k, a) for k, a in pending])
         y = np.concatenate([scores, np.full(len(pending), scores.min())])
-        if self._hyper is None or len(items) >= 1.2 * self._hyper_n:
-            gp = GaussianProcess(warp=self.warp).fit(x, y)
-            self._hyper, self._hyper_n = (gp.lengthscale, gp.noise), len(items)
-            return gp
+        if due:
+            self._refit, self._hyper_n = (x, y), len(items)
+        if schedule_only:
+            return None
+        if self._refit is not None:
+            fitted = GaussianProcess(warp=self.warp).fit(*self._refit)
+            self._hyper, self._refit = (fitted.lengthscale, fitted.noise), None
+            if due:
+                return fitted
+        assert self._hyper is not None
         return GaussianProcess(lengthscale=self._hyper[0], noise=self._hyper[1], warp=self.warp).fit(x, y)
 
     def _best_of(self, pool: list[tuple[str, Arch]], reference: float) -> Arch:
-        """The architecture of ``pool`` with the largest expected improvement over ``reference``."""
-        gp = self._model()
-        mean, std = gp.predict(np.stack([self._code(k, a) for k, a in pool]))
+        """The architecture of ``pool`` with the largest expected improvement over ``reference``
+        (in a replay, the one the first run chose, when it is in ``pool``)."""
+        known = self._known(pool)
+        gp = self._model(schedule_only=known is not None)
+        if known is not None:
+            return known
+        assert gp is not None
+        mean, std = gp.predict(self._encode([a for _, a in pool]))
         return pool[int(np.argmax(expected_improvement(mean, std, gp.scale_of(reference))))][1]
+
+    def _known(self, pool: list[tuple[str, Arch]]) -> Arch | None:
+        """During a replay, the member of ``pool`` the replayed ask first answered (else ``None``)."""
+        if self.history.replaying is None:
+            return None
+        known = self.history.replaying.arch
+        return next((a for _, a in pool if a == known), None)
 
     def _new(self, arch: Arch | None) -> Candidate | None:
         if arch is None:
@@ -228,12 +265,15 @@ class BayesianOptimization(Strategy):
                 pool.setdefault(self.history.key(a), a)
         if not pool:
             return self._sample_new()
+        known = self._known(list(pool.items()))
+        if known is not None:
+            return known  # a replay: this ask's GP (fitted afresh, nothing kept) is not needed
         pending = list(self._pending.items())
         x = np.stack([self._code(k, a) for k, (a, _) in items] + [self._code(k, a) for k, a in pending])
         y = np.concatenate([scores, np.full(len(pending), scores.min())])
         gp = GaussianProcess(warp=self.warp).fit(x, y)  # each ask's weights are new: so are the hyperparameters
         options = list(pool.items())
-        mean, std = gp.predict(np.stack([self._code(k, a) for k, a in options]))
+        mean, std = gp.predict(self._encode([a for _, a in options]))
         best = gp.scale_of(float(scores.max()))
         return options[int(np.argmax(expected_improvement(mean, std, best)))][1]
 

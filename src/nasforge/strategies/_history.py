@@ -57,6 +57,12 @@ class History:
         self._pending: list[tuple[tuple[str, Budget], Candidate]] = []
         self._trials: list[Trial] = []
         self._pool: list[Arch] | None = None
+        self.replaying: Candidate | None = None
+        """While a resumed study replays a stored ask, the candidate that ask answered when it
+        first ran (else ``None``). A strategy may take it as the result of an expensive choice
+        it would otherwise recompute (a model's argmax), provided that every other effect of
+        the ask (random draws, counters, its own bookkeeping) happens as in the first run: the
+        replay must leave the strategy exactly as the first run did."""
 
     # -- written by the study ---------------------------------------------------------------
 
