@@ -296,3 +296,27 @@ def test_a_report_on_a_full_disk_leaves_no_partial_file(
     line = one_line(capsys)
     assert "No space left on device" in line and str(run / "report.html") in line
     assert sorted(p.name for p in run.iterdir()) == before  # no report.html.tmp
+
+
+# -- huge but valid time limits with worker processes --------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "changes",
+    [{"budget": {"trials": 3, "seconds": 1e18}}, {"executor": {"name": "local", "workers": 1, "trial_timeout": 1e308}}],
+    ids=["seconds=1e18", "trial_timeout=1e308"],
+)
+def test_a_huge_time_budget_or_trial_timeout_runs_with_local_workers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, changes: dict[str, object]
+) -> None:
+    """Waiting on a worker's pipe overflowed on such a timeout (an OverflowError traceback after
+    study.db was written); the wait is now taken in parts."""
+    cfg = write_search(tmp_path, "i14_huge_wait", 3, strategy="random")
+    data = {**yaml.safe_load(cfg.read_text()), "executor": {"name": "local", "workers": 1}, **changes}
+    cfg.write_text(yaml.safe_dump(data))
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["search", str(cfg), "--run-dir", str(tmp_path / "run")]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    assert [s for _, s, _ in stored(tmp_path / "run" / "study.db")] == ["complete"] * 3

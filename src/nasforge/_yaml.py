@@ -80,6 +80,7 @@ def _check_size(root: Node) -> None:
     itself. Computed once per distinct node, without recursion."""
     size: dict[int, int] = {}
     on_path: set[int] = set()
+    aliased = False
     stack: list[tuple[Node, int, bool]] = [(root, 1, False)]
     while stack:
         node, depth, done = stack.pop()
@@ -88,14 +89,18 @@ def _check_size(root: Node) -> None:
             on_path.discard(key)
             children = _children(node)
             total = 1 + sum(size[id(c)] for c in children)
-            if total > MAX_NODES:
+            if total > MAX_NODES and aliased:
                 raise _TooBig(
                     f"expands to more than {MAX_NODES:,} values once its aliases (*name) are expanded; "
                     "write the values out or use fewer aliases"
                 )
+            if total > MAX_NODES:
+                raise _TooBig(f"holds more than {MAX_NODES:,} values, more than a run config is read with; "
+                              "shorten its lists")  # fmt: skip
             size[key] = total
             continue
         if key in size:
+            aliased = True  # a node reached a second time: an alias
             continue
         if key in on_path:
             raise _TooBig("holds an alias that refers to itself (a recursive structure)")
@@ -106,7 +111,9 @@ def _check_size(root: Node) -> None:
         for child in _children(node):
             if id(child) in on_path:
                 raise _TooBig("holds an alias that refers to itself (a recursive structure)")
-            if id(child) not in size:
+            if id(child) in size:
+                aliased = True
+            else:
                 stack.append((child, depth + 1, False))
 
 

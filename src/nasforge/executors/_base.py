@@ -215,6 +215,11 @@ def constructor_options(cls: type) -> dict[str, inspect.Parameter]:
     return {p: v for p, v in sorted(params.items()) if p != "self" and v.kind in kinds}
 
 
+MAX_INLINE_WORKERS = 1024
+"""The most parallel workers the inline executor imitates (each is a candidate asked and stored
+before the first one runs)."""
+
+
 class InlineExecutor(Executor):
     """Runs each evaluation in the calling process (tests, debugging).
 
@@ -238,7 +243,8 @@ class InlineExecutor(Executor):
 
     def __init__(self, *, workers: int = 1) -> None:
         with called("InlineExecutor"):
-            self.workers = v.positive_int(workers, "workers")
+            # the study asks this many candidates before the first one runs: bounded
+            self.workers = v.integer(workers, "workers", low=1, high=MAX_INLINE_WORKERS)
         self._queue: list[tuple[int, Candidate]] = []
         self._evaluator: Evaluator | None = None
 

@@ -26,6 +26,17 @@ from ._worker import describe_exit, worker_main
 SECONDS = "a positive number of seconds"
 
 STOP_GRACE_SECONDS = 2.0
+WORKERS_PER_CPU = 8
+
+
+def max_local_workers() -> int:
+    """The most local worker processes a config may ask for on this machine (at least 16)."""
+    return max(16, WORKERS_PER_CPU * (os.cpu_count() or 1))
+
+
+MAX_WAIT_SECONDS = 3600.0
+"""The longest single wait: a longer one (a trial_timeout or time budget of 1e18 s) is cut into
+several, since waiting on a pipe overflows past about 2**63 ns."""
 """How long :meth:`LocalExecutor.shutdown` lets idle workers exit before killing them."""
 
 
@@ -125,6 +136,12 @@ class LocalExecutor(Executor):
     ) -> None:
         with called("LocalExecutor"):
             self.workers = v.positive_int(workers, "workers")
+            if self.workers > max_local_workers():
+                raise ConfigError(
+                    "workers",
+                    f"{self.workers} worker processes are more than this machine can run ({os.cpu_count()} CPUs: "
+                    f"at most {max_local_workers()}, {WORKERS_PER_CPU} per CPU; each process holds its own memory)",
+                )
             self.trial_timeout = v.positive_number(trial_timeout, "trial_timeout", none_ok=True, what=SECONDS)
             self.threads = v.positive_int(threads, "threads", none_ok=True)
             self.max_trials_per_worker = v.positive_int(max_trials_per_worker, "max_trials_per_worker", none_ok=True)
@@ -186,7 +203,8 @@ class LocalExecutor(Executor):
                     left = min(left, max(0.0, self.trial_watch.deadline - time.time()) + 0.01)
                 timeout = left if timeout is None else min(timeout, left)
             waitables = [w.conn for w in self._pool] + [w.process.sentinel for w in self._pool]
-            ready = set(multiprocessing.connection.wait(waitables, timeout))
+            wait = None if timeout is None else min(timeout, MAX_WAIT_SECONDS)
+            ready = set(multiprocessing.connection.wait(waitables, wait))
             for worker in list(self._pool):
                 if worker.conn in ready or worker.process.sentinel in ready:
                     self._read(worker, outcomes)

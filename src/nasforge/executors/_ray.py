@@ -17,7 +17,7 @@ from .._trial import Candidate, TrialState
 from .._validate import called
 from ..evaluators import Evaluator
 from ._base import Executor, Outcome, TrialWatch, run_trial
-from ._local import SECONDS
+from ._local import MAX_WAIT_SECONDS, SECONDS
 from ._worker import prepare_process, set_torch_threads
 
 BOARD_POLL_SECONDS = 0.05
@@ -247,6 +247,8 @@ class RayExecutor(Executor):
             if self._board is not None:
                 timeout = BOARD_POLL_SECONDS if timeout is None else min(timeout, BOARD_POLL_SECONDS)
                 self._answer_steps()
+            if timeout is not None:  # a huge trial_timeout or time budget: waited for in parts
+                timeout = min(timeout, MAX_WAIT_SECONDS)
             ready, _ = ray.wait(list(self._running), num_returns=1, timeout=timeout)
             if ready:  # collect everything else that is done too
                 ready, _ = ray.wait(list(self._running), num_returns=len(self._running), timeout=0)
