@@ -320,3 +320,31 @@ def test_a_huge_time_budget_or_trial_timeout_runs_with_local_workers(
     assert main(["search", str(cfg), "--run-dir", str(tmp_path / "run")]) == 0
     assert "Traceback" not in capsys.readouterr().err
     assert [s for _, s, _ in stored(tmp_path / "run" / "study.db")] == ["complete"] * 3
+
+
+def test_deleting_the_rows_status_check_lists_lets_resume_go_on(
+    grid_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The way forward the one line names: delete the listed rows, then resume finishes the budget."""
+    run = tmp_path / "bad-row"
+    shutil.copytree(grid_run, run)
+    db = run / "study.db"
+    con = sqlite3.connect(db)
+    con.execute("UPDATE trials SET metrics = '{bad' WHERE number = 7")
+    con.execute("DELETE FROM trials WHERE number >= 290")  # work left for resume
+    con.commit()
+    con.close()
+    capsys.readouterr()
+    assert main(["resume", str(run)]) == 2
+    line = one_line(capsys)
+    assert "trial 7: metrics is not valid JSON" in line and "deleting those rows" in line
+    assert main(["status", str(run), "--check"]) == 1
+    listed = [int(n) for n in re.findall(r"^trial (\d+):", capsys.readouterr().out, re.MULTILINE)]
+    assert listed == [7]
+    con = sqlite3.connect(db)
+    con.execute("DELETE FROM trials WHERE number = 7")
+    con.commit()
+    con.close()
+    assert main(["resume", str(run)]) == 0
+    rows = stored(db)
+    assert len(rows) == 300 and all(state == "complete" for _, state, _ in rows) and 7 not in [n for n, *_ in rows]

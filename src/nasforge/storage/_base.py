@@ -113,8 +113,9 @@ class Storage(ABC):
                 first = read.problems[0]
                 more = f" ({len(read.problems)} unreadable trials in all)" if len(read.problems) > 1 else ""
                 raise StorageError(
-                    f"{self.where}: {first}{more}; {self._check_hint()} lists every damaged row, and "
-                    "reading with skip_bad=True (resume skipping unreadable rows) goes on without them",
+                    f"{self.where}: {first}{more}; {self._check_hint()} lists every damaged row; deleting "
+                    "those rows (keep a copy of the file first) lets resume go on without them, and in Python "
+                    "trials(skip_bad=True) reads the others",
                     path=self.where,
                     number=first.number,
                 )
