@@ -348,3 +348,25 @@ def test_deleting_the_rows_status_check_lists_lets_resume_go_on(
     assert main(["resume", str(run)]) == 0
     rows = stored(db)
     assert len(rows) == 300 and all(state == "complete" for _, state, _ in rows) and 7 not in [n for n, *_ in rows]
+
+
+# -- a refused resume writes nothing ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [("--trials", "0"), ("--trials", "-1"), ("--seconds", "nan"), ("--seconds", "0")])
+def test_a_refused_new_budget_is_not_stored_and_the_run_still_resumes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: tuple[str, str]
+) -> None:
+    """``resume --trials 0`` stored the budget before the config refused it, so every later
+    resume (``--trials 8`` included) was refused: the directory could not go on."""
+    monkeypatch.chdir(tmp_path)
+    cfg = write_search(tmp_path, "i14_budget", 8, strategy="random")
+    run = tmp_path / "run"
+    assert main(["search", str(cfg), "--run-dir", str(run), "--trials", "4"]) == 0
+    before = SQLiteStorage(run / "study.db").get_meta()
+    capsys.readouterr()
+    assert main(["resume", str(run), *args]) == 2
+    assert one_line(capsys).startswith(f"error: budget.{args[0].removeprefix('--')}: ")
+    assert SQLiteStorage(run / "study.db").get_meta() == before
+    assert main(["resume", str(run), "--trials", "6"]) == 0
+    assert [s for _, s, _ in stored(run / "study.db")] == ["complete"] * 6

@@ -273,6 +273,8 @@ class RunDir:
         the trials of all runs together, ``seconds`` their search time together; a value not
         given stays as stored. Checked before it is written."""
         check_budget(trials, seconds)
+        if trials is not None and trials < 1:  # stored, 0 would make the stored config refuse every resume
+            raise ConfigError("budget.trials", f"must be a positive integer (trials in all runs together), got {trials!r}")
         storage = open_storage(self.path)
         try:
             meta = storage.get_meta()
