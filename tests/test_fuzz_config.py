@@ -213,6 +213,7 @@ def top_level_cases() -> Iterator[tuple[str, dict[str, Any], str]]:
         ({"name": "ray", "workers": 0}, "executor"), ({"name": "ray", "address": 3}, "executor.address"),
         ({"name": "ray", "colour": 1}, "executor.colour"),
         ({"name": "local", "workers": 10**6}, "executor.workers"),  # a million processes: refused, not spawned
+        ({"name": "local", "threads": 10**6}, "executor.threads"),
         ({"name": "inline", "workers": 10**6}, "executor.workers"),  # a million candidates asked before one runs
     ]  # fmt: skip
     for value, field in executors:
@@ -341,7 +342,10 @@ def dataset_cases() -> Iterator[tuple[str, dict[str, Any], str]]:
         ({"lr": -1}, "evaluator.lr"), ({"lr": "fast"}, "evaluator.lr"), ({"lr": float("nan")}, "evaluator.lr"),
         ({"holdout": 2}, "evaluator.holdout"), ({"early_stopping": -1}, "evaluator.early_stopping"),
         ({"device": "tpu9"}, "evaluator.device"), ({"threads": 0}, "evaluator.threads"),
+        ({"device": "cuda:99"}, "evaluator.device"), ({"threads": 10**6}, "evaluator.threads"),
     ]  # fmt: skip
+    if not _mps_available():
+        trainer.append(({"device": "mps"}, "evaluator.device"))  # accepted, it failed inside every trial
     for change, field in trainer:
         cfg = copy.deepcopy(base)
         cfg["evaluator"] = {**cfg["evaluator"], **change}
@@ -351,12 +355,56 @@ def dataset_cases() -> Iterator[tuple[str, dict[str, Any], str]]:
         ({"proxy": ["synflow", "nosuch"]}, "evaluator.proxy"), ({"proxy": "synflow", "batch_size": 0}, "evaluator.batch_size"),
         ({"proxy": "synflow", "batch_size": "x"}, "evaluator.batch_size"), ({"proxy": "synflow", "epochs": 3}, "evaluator.epochs"),
         ({"proxy": "synflow", "seed": -1}, "evaluator.seed"), ({"proxy": "synflow", "colour": 1}, "evaluator.colour"),
+        ({"proxy": "synflow", "threads": 10**6}, "evaluator.threads"),
     ]  # fmt: skip
     for change, field in proxy:
         cfg = copy.deepcopy(base)
         cfg["evaluator"] = {"dataset": "digits", **change}
         cfg["objectives"] = {"synflow": "maximize"}
         yield f"proxy:{change!r}", cfg, field
+
+
+def pruner_and_one_shot_cases() -> Iterator[tuple[str, dict[str, Any], str]]:
+    """``pruner:`` (each pruner's options, and pruners that could prune nothing), the trainer's
+    ``scheduler`` and ``one_shot:`` options; all refused before any data loads or trains."""
+    base: dict[str, Any] = {**TABLE, "space": "cnn", "evaluator": {"dataset": "digits", "epochs": 9},
+                            "objectives": {"accuracy": "maximize"}}  # fmt: skip
+    value: Any
+    pruners: list[tuple[Any, str]] = [
+        ("nosuch", "pruner"), (3, "pruner"), ([], "pruner"), ({"name": "nosuch"}, "pruner.name"),
+        ({"name": 3}, "pruner"), ({"eta": 3}, "pruner"), ({"name": "asha", "colour": 1}, "pruner.colour"),
+        ({"name": "median", "eta": 3}, "pruner.eta"), ({"name": "none", "eta": 3}, "pruner.eta"),
+    ]  # fmt: skip
+    for option, junk in (("eta", [1, 0, -2, "x", float("nan"), float("inf"), True, None]),
+                         ("min_steps", [0, -1, 1.5, "x", 9, 100]), ("max_steps", [0, "x", 1.5, -3]),
+                         ("min_trials", [0, -1, "x"])):  # fmt: skip
+        pruners += [({"name": "asha", option: value}, f"pruner.{option}") for value in junk]
+    for option, junk in (("warmup_steps", [-1, "x", 1.5]), ("min_trials", [0, "x", None])):
+        pruners += [({"name": "median", option: value}, f"pruner.{option}") for value in junk]
+    for value, field in pruners:
+        yield f"pruner={value!r}", {**base, "pruner": value}, field
+    yield "pruner-on-a-table", {**TABLE, "pruner": "asha"}, "pruner"
+    yield "pruner-on-a-function-without-steps", {**FUNCTION, "pruner": "median"}, "pruner"
+    for value in ["nosuch", 3, [], {"name": "cosine"}]:
+        yield f"scheduler={value!r}", {**base, "evaluator": {**base["evaluator"], "scheduler": value}}, "evaluator.scheduler"
+    one_shot: list[tuple[Any, str]] = [
+        (3, "evaluator.one_shot"), ("x", "evaluator.one_shot"), ([], "evaluator.one_shot"),
+        ({"bogus": 2}, "evaluator.one_shot.bogus"), ({"sampling": "greedy"}, "evaluator.one_shot.sampling"),
+        ({"sampling": 3}, "evaluator.one_shot.sampling"),
+    ]  # fmt: skip
+    for option, junk in (("epochs", [0, -1, "x", 1.5]), ("top_k", [0, -1, "x"]), ("calibration_batches", [-1, "x"])):
+        one_shot += [({option: value}, f"evaluator.one_shot.{option}") for value in junk]
+    for value, field in one_shot:
+        yield f"one_shot={value!r}", {**base, "evaluator": {**base["evaluator"], "one_shot": value}}, field
+    yield "one_shot+folds", {**base, "evaluator": {**base["evaluator"], "folds": 3, "one_shot": {}}}, "evaluator.folds"
+
+
+def _mps_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.backends.mps.is_available())
 
 
 def data_file_cases(root: Path) -> Iterator[tuple[str, dict[str, Any], str]]:
@@ -461,8 +509,8 @@ def raw_yaml_cases() -> Iterator[tuple[str, str, str]]:
 def all_cases(root: Path) -> list[tuple[str, Any, str]]:
     cases: list[tuple[str, Any, str]] = []
     for gen in (top_level_cases(), strategy_cases(), space_cases(), table_evaluator_cases(),
-                function_evaluator_cases(), benchmark_cases(), dataset_cases(), data_file_cases(root),
-                table_file_cases(root)):  # fmt: skip
+                function_evaluator_cases(), benchmark_cases(), dataset_cases(), pruner_and_one_shot_cases(),
+                data_file_cases(root), table_file_cases(root)):  # fmt: skip
         cases.extend(gen)
     return cases
 

@@ -121,6 +121,10 @@ def integer(value: Any, field: str, *, low: int | None = None, high: int | None 
     return int(value)
 
 
+MAX_THREADS = 1024
+"""The most torch/BLAS threads an option may ask for (a million made every trial fail inside torch)."""
+
+
 def positive_int(value: Any, field: str, *, none_ok: bool = False) -> Any:
     """``value`` as an ``int >= 1``."""
     return integer(value, field, low=1, none_ok=none_ok)

@@ -299,7 +299,7 @@ class ZeroCost(NetworkEvaluator):
             self.seed = v.non_negative_int(seed, "seed")
             self.test_fraction = v.fraction(test_fraction, "test_fraction")
             self.batch_size = v.integer(batch_size, "batch_size", low=2)
-            self.threads = v.positive_int(threads, "threads", none_ok=True)
+            self.threads = v.integer(threads, "threads", low=1, high=v.MAX_THREADS, none_ok=True)
             self.device_name = check_device(device)
             self.data_config: Any = data if isinstance(data, str | Mapping) else None
             """The data set's config form (for :meth:`to_config`); ``None`` for data in memory or none."""

@@ -50,6 +50,12 @@ def resolve_device(device: str) -> torch.device:
         raise ConfigError("device", f"unknown device {device!r}: {exc}") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device", "CUDA is not available on this machine; use device: auto or cpu")
+    if dev.type != "cpu":  # mps, xpu, a CUDA index past the last GPU: refused here, not in every trial
+        try:
+            torch.empty(1, device=dev)
+        except Exception as exc:  # noqa: BLE001 - torch raises RuntimeError, NotImplementedError, AssertionError
+            why = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+            raise ConfigError("device", f"{device!r} cannot be used on this machine ({why}); use device: auto or cpu") from None
     return dev
 
 

@@ -228,7 +228,7 @@ class Trainer(NetworkEvaluator):
             self.early_stopping = v.positive_int(early_stopping, "early_stopping", none_ok=True)
             self.fidelity = v.one_of(fidelity, FIDELITIES, "fidelity")
             self.device_name = check_device(device)
-            self.threads = v.positive_int(threads, "threads", none_ok=True)
+            self.threads = v.integer(threads, "threads", low=1, high=v.MAX_THREADS, none_ok=True)
             self.time_limit = v.positive_number(time_limit, "time_limit", none_ok=True)
             if model_options is not None:
                 v.mapping(model_options, "model_options", "{C: 16, N: 1}")

@@ -143,7 +143,7 @@ class LocalExecutor(Executor):
                     f"at most {max_local_workers()}, {WORKERS_PER_CPU} per CPU; each process holds its own memory)",
                 )
             self.trial_timeout = v.positive_number(trial_timeout, "trial_timeout", none_ok=True, what=SECONDS)
-            self.threads = v.positive_int(threads, "threads", none_ok=True)
+            self.threads = v.integer(threads, "threads", low=1, high=v.MAX_THREADS, none_ok=True)
             self.max_trials_per_worker = v.positive_int(max_trials_per_worker, "max_trials_per_worker", none_ok=True)
         self._ctx = multiprocessing.get_context("spawn")
         self._pool: list[_Worker] = []

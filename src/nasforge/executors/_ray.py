@@ -156,7 +156,7 @@ class RayExecutor(Executor):
             self.cpus_per_trial = v.positive_number(cpus_per_trial, "cpus_per_trial")
             self.gpus_per_trial = v.non_negative_number(gpus_per_trial, "gpus_per_trial")
             self.trial_timeout = v.positive_number(trial_timeout, "trial_timeout", none_ok=True, what=SECONDS)
-            self._threads = v.positive_int(threads, "threads", none_ok=True)
+            self._threads = v.integer(threads, "threads", low=1, high=v.MAX_THREADS, none_ok=True)
             self.max_trials_per_worker = v.positive_int(max_trials_per_worker, "max_trials_per_worker", none_ok=True)
             if runtime_env is not None and not isinstance(runtime_env, dict):
                 raise ConfigError("runtime_env", f"must be a mapping, got {runtime_env!r}")
