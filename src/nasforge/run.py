@@ -39,7 +39,7 @@ from ._rundir import write_json as _write_json
 from ._trial import Candidate, MetricConstraint, Objectives
 from .space import Arch, SearchSpace
 from .storage import SQLiteStorage, Storage, StorageError
-from .strategies import DEFAULT_STRATEGY
+from .strategies import DEFAULT_STRATEGY, as_strategy
 from .study import DEFAULT_MAX_FAILURES_IN_A_ROW, Callback, Study, check_budget
 
 if TYPE_CHECKING:
@@ -188,7 +188,7 @@ class RunDir:
         self,
         space: SearchSpace,
         evaluator: Evaluator,
-        strategy: Strategy | str,
+        strategy: Strategy | str | Mapping[str, Any],
         objectives: Objectives | Mapping[str, str] | str,
         *,
         config: Mapping[str, Any] | None = None,
@@ -674,7 +674,7 @@ def search(
     space: SearchSpace,
     evaluator: Evaluator,
     *,
-    strategy: Strategy | str = DEFAULT_STRATEGY,
+    strategy: Strategy | str | Mapping[str, Any] = DEFAULT_STRATEGY,
     objectives: Objectives | Mapping[str, str] | str,
     constraints: Sequence[str | MetricConstraint] = (),
     trials: int | None = None,
@@ -698,7 +698,8 @@ def search(
     Args:
         space: The search space.
         evaluator: Turns architectures into metrics (a ``Trainer``, ``Table``, ``Function``...).
-        strategy: A strategy or its registered name.
+        strategy: A strategy, its registered name, or its config ``{"name": ..., **options}``
+            (``transfer`` may name run directories, read relative to the working directory).
         objectives: ``{metric: "maximize" | "minimize"}``.
         constraints: Hard limits on metrics, e.g. ``["params <= 1e6"]``: a trial that breaks
             one is never the best.
@@ -719,6 +720,7 @@ def search(
     if trials is None and seconds is None and math.isinf(space.cardinality):
         raise ConfigError("budget", "a space with continuous decisions needs `trials` or `seconds`")
     goals = Objectives.parse(objectives, constraints=list(constraints))
+    strategy = as_strategy(strategy, read_run=RunData.load)
     options: dict[str, Any] = {
         "executor": executor, "seed": seed, "name": name, "callbacks": callbacks,
         "max_failures_in_a_row": max_failures_in_a_row, "progress": progress, "pruner": pruner,

@@ -21,7 +21,7 @@ from .executors._base import DEADLINE_GRACE_SECONDS
 from .pruners import Curves, Pruner, check_pruner, make_pruner
 from .space import SearchSpace
 from .storage import InMemoryStorage, Storage
-from .strategies import WAIT, History, Strategy, make_strategy, strategy_label
+from .strategies import WAIT, History, Strategy, as_strategy, strategy_label
 
 DEFAULT_MAX_FAILURES_IN_A_ROW = 10
 """A search stops after this many consecutive failed trials unless told otherwise."""
@@ -76,7 +76,7 @@ class Study:
     Args:
         space: The search space.
         evaluator: Turns architectures into metrics.
-        strategy: A :class:`Strategy` or its registered name.
+        strategy: A :class:`Strategy`, its registered name, or its config ``{"name": ..., **options}``.
         objectives: ``{metric: "maximize" | "minimize"}`` or :class:`Objectives`.
         storage: Where trials live (default: in memory).
         executor: Where evaluations run (default: inline, one at a time).
@@ -104,7 +104,7 @@ class Study:
         self,
         space: SearchSpace,
         evaluator: Evaluator,
-        strategy: Strategy | str,
+        strategy: Strategy | str | Mapping[str, Any],
         objectives: Objectives | Mapping[str, str] | str,
         *,
         storage: Storage | None = None,
@@ -124,7 +124,7 @@ class Study:
         if callable(same) and (canonical := same(self.space)) is not None:
             self.space = self.space.with_canonical(canonical, stored_elsewhere=True)
         self.evaluator = evaluator
-        self.strategy = make_strategy(strategy) if isinstance(strategy, str) else strategy
+        self.strategy = as_strategy(strategy)
         self.objectives = Objectives.parse(objectives)
         alias = [c for c in self.strategy.constraints if c not in self.objectives.constraints]
         if alias:  # a strategy's `constraints` option (NSGA-II) is an alias of the study's

@@ -174,3 +174,23 @@ def test_resume_replays_the_prior_of_a_model_based_strategy(tmp_path: Path, caps
     _, study = nasforge.run.load_study(target)
     study.run(trials=0)
     assert study.replay_mismatches == 0 and [t.arch for t in study.trials] == [t.arch for t in data.trials]
+
+
+def test_python_search_takes_a_strategy_config_whose_transfer_names_run_directories(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _table(tmp_path / "t.csv")
+    assert _run(tmp_path, "source", "t.csv", "grid", trials=80)[0] == 0
+    monkeypatch.chdir(tmp_path)  # run directories are read relative to the working directory
+    space = nasforge.space.from_config(SPACE)
+    table = nasforge.evaluators.Table.from_file("t.csv", key="{kernel}-{width}-{depth}", metric="acc")
+    strategy = {"name": "evolution", "transfer": ["source"]}
+    study = nasforge.search(space, table, strategy=strategy, objectives={"acc": "maximize"}, trials=5,
+                            run_dir="target", progress=False)  # fmt: skip
+    assert study.trials[0].arch.to_dict() == {"kernel": 3, "width": 32, "depth": 3}  # the source's best first
+    stored = nasforge.RunDir("target").results().config()["strategy"]
+    assert stored["name"] == "evolution" and stored["transfer"]["sources"][0]["name"] == "source"
+    with pytest.raises(nasforge.ConfigError, match=r"^strategy\.name: "):
+        nasforge.Study(space, table, {"population": 8}, {"acc": "maximize"})
+    with pytest.raises(nasforge.ConfigError, match=r"^strategy: must be a Strategy, a registered name or a mapping"):
+        nasforge.Study(space, table, 3, {"acc": "maximize"})  # type: ignore[arg-type]

@@ -26,7 +26,7 @@ from ._fidelity import Hyperband, SuccessiveHalving
 from ._gp import GaussianProcess
 from ._history import History
 from ._local import LocalSearch
-from ._make import DEFAULT_STRATEGY, make_strategy
+from ._make import DEFAULT_STRATEGY, as_strategy, make_strategy
 from ._nsga2 import NSGA2, crowding_distance, non_dominated_sort
 from ._scalarize import Scalarize, WeightedSum
 from ._transfer import Transfer, TransferSource
@@ -56,6 +56,7 @@ __all__ = [
     "WarmStart",
     "WeightedSum",
     "Wrapper",
+    "as_strategy",
     "crowding_distance",
     "make_strategy",
     "non_dominated_sort",

@@ -91,3 +91,32 @@ def _with_transfer(strategy: Strategy, transfer: Any, field: str) -> Strategy:
     from ._transfer import make_transfer
 
     return make_transfer(strategy, transfer, field=f"{field}.transfer")
+
+
+def as_strategy(value: Any, *, read_run: Callable[[str], Any] | None = None, field: str = "strategy") -> Strategy:
+    """A strategy from what Python callers pass: a :class:`Strategy` (as it is), a registered
+    name, or a config mapping ``{"name": ..., **options}`` as in YAML (with ``read_run``, the
+    run directories named by its ``transfer`` option are read by ``read_run(path)`` into stored
+    sources, as the config layer does). Anything else is a :class:`ConfigError` naming ``field``.
+
+    Example:
+        >>> as_strategy({"name": "evolution", "population": 8}).to_config()["population"]
+        8
+    """
+    if isinstance(value, Strategy):
+        return value
+    if isinstance(value, str):
+        return make_strategy(value, field=field)
+    if isinstance(value, Mapping):
+        options = dict(value)
+        name = options.pop("name", None)
+        if not isinstance(name, str):
+            raise ConfigError(f"{field}.name", f"a strategy mapping needs a `name` (a registered strategy), got {name!r}")
+        if read_run is not None and "transfer" in options:
+            from ._transfer import read_transfer
+
+            options["transfer"] = read_transfer(options["transfer"], read_run, field=f"{field}.transfer")
+        return make_strategy(name, options, field=field)
+    raise ConfigError(
+        field, f"must be a Strategy, a registered name or a mapping {{name: ..., **options}}, got {type(value).__name__}"
+    )
