@@ -470,6 +470,8 @@ def table_file_cases(root: Path) -> Iterator[tuple[str, dict[str, Any], str]]:
         "dup_obj.json": '{"1-8-1": {"acc": 1}, "1-8-1": {"acc": 2}}',
         "dup_records.json": '[{"key": "1-8-1", "acc": 1}, {"key": "1-8-1", "acc": 2}]',
         "ragged_table.csv": "key,acc\n1-8-1\n3-8-1,0.5,9\n",
+        "deep.json": "[" * 5000 + "]" * 5000,  # a RecursionError traceback
+        "semicolons.csv": "key;acc\n1-8-1;0.5\n",
     }
     for name, text in files.items():
         if name.startswith("binary"):

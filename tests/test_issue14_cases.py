@@ -370,3 +370,31 @@ def test_a_refused_new_budget_is_not_stored_and_the_run_still_resumes(
     assert SQLiteStorage(run / "study.db").get_meta() == before
     assert main(["resume", str(run), "--trials", "6"]) == 0
     assert [s for _, s, _ in stored(run / "study.db")] == ["complete"] * 6
+
+
+# -- a spreadsheet's CSV (a UTF-8 byte-order mark) reads as its columns --------------------------
+
+
+def test_a_table_and_a_data_file_saved_with_a_byte_order_mark_read_their_first_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Excel's "CSV UTF-8" starts with a byte-order mark: the first column was read as
+    '\\ufeffkey' and the table refused for lacking a key column (the data file: lacking its target)."""
+    pytest.importorskip("torch")
+    from nasforge.data import describe_data, load_dataset
+
+    monkeypatch.chdir(tmp_path)
+    rows = "".join(f"{x},{x / 10}\n" for x in range(10))
+    (tmp_path / "t.csv").write_bytes(("\ufeffkey,acc\n" + rows).encode())
+    cfg = tmp_path / "bom.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "name": "bom", "space": {"decisions": {"x": {"int": [0, 9]}}}, "strategy": "grid",
+        "evaluator": {"table": "t.csv", "key": "{x}", "metric": "acc"}, "objectives": {"acc": "maximize"},
+        "budget": {"trials": 10},
+    }))  # fmt: skip
+    assert main(["search", str(cfg), "--run-dir", str(tmp_path / "run")]) == 0
+    assert [s for _, s, _ in stored(tmp_path / "run" / "study.db")] == ["complete"] * 10
+    data = "".join(f"{i % 7},{i % 3},{'ab'[i % 2]}\n" for i in range(40))
+    (tmp_path / "d.csv").write_bytes(("\ufeffsize,depth,kind\n" + data).encode())
+    assert load_dataset({"csv": "d.csv", "target": "kind"}).classes == ("a", "b")
+    assert "2 classes: a (" in describe_data("d.csv")  # the target, the last column, found without the mark

@@ -80,7 +80,7 @@ def load_csv(path: str | os.PathLike[str], *, target: str, features: Sequence[st
     """
     p = _existing(path, f"{field}.csv")
     try:
-        with p.open(newline="") as fh:
+        with p.open(newline="", encoding="utf-8-sig") as fh:  # -sig: a spreadsheet's byte-order mark
             rows = list(csv.reader(fh))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ConfigError(f"{field}.csv", f"cannot read {str(p)!r} as CSV: {exc}") from None
@@ -347,7 +347,7 @@ def describe_data(path_or_spec: Any, *, base: str | os.PathLike[str] = ".", targ
             spec = {"npz": str(p), "task": task}
         elif p.suffix.lower() == ".csv":
             if target is None:
-                with p.open(newline="") as fh:
+                with p.open(newline="", encoding="utf-8-sig") as fh:
                     header = next(csv.reader(fh), [])
                 target = header[-1].strip() if header else ""
             spec = {"csv": str(p), "target": target, "task": task}

@@ -217,7 +217,7 @@ class Table:
         rows: dict[str, dict[str, Any]] = {}
         try:
             if p.suffix.lower() == ".json":
-                data = json.loads(p.read_text(), object_pairs_hook=_unique_keys)
+                data = json.loads(p.read_text(encoding="utf-8-sig"), object_pairs_hook=_unique_keys)
                 if isinstance(data, dict):
                     if not all(isinstance(v, dict) for v in data.values()):
                         raise ConfigError(field, f"{p.name}: a JSON object table must map keys to records")
@@ -227,10 +227,12 @@ class Table:
                 else:
                     raise ConfigError(field, f"{p.name}: JSON must be a list of records or an object of records")
             else:
-                with p.open(newline="") as fh:
+                with p.open(newline="", encoding="utf-8-sig") as fh:  # -sig: a spreadsheet's byte-order mark
                     records = list(csv.DictReader(fh))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, csv.Error) as exc:
             raise ConfigError(field, f"cannot read {str(p)!r}: {exc}") from None
+        except RecursionError:
+            raise ConfigError(field, f"cannot read {str(p)!r}: it nests lists or objects too deeply") from None
         if records is not None:
             if not records:
                 raise ConfigError(field, f"{p.name} has no rows")
