@@ -472,6 +472,8 @@ def table_file_cases(root: Path) -> Iterator[tuple[str, dict[str, Any], str]]:
         "ragged_table.csv": "key,acc\n1-8-1\n3-8-1,0.5,9\n",
         "deep.json": "[" * 5000 + "]" * 5000,  # a RecursionError traceback
         "semicolons.csv": "key;acc\n1-8-1;0.5\n",
+        "null_metric.json": '{"1-8-1": {"acc": null}, "3-8-1": {"acc": null}}',  # every trial would fail
+        "nan_metric.csv": "key,acc\n1-8-1,nan\n3-8-1,\n5-8-1,high\n",
     }
     for name, text in files.items():
         if name.startswith("binary"):

@@ -114,6 +114,10 @@ class Table:
             for name in names:
                 if name not in columns:
                     raise ConfigError(field, f"column {name!r} is not in {source}; its columns are {sorted(columns)}")
+        for name in metrics:  # a column of no numbers would fail every trial, after the study was written
+            if all(_number(row.get(name)) is None for row in rows.values() if isinstance(row, Mapping)):
+                raise ConfigError("metric", f"column {name!r} of {source} holds no number in any of its "
+                                            f"{len(rows)} rows (e.g. {first.get(name)!r} for {key0!r})")  # fmt: skip
 
     def constraints(self, space: SearchSpace) -> list[Constraint]:
         """The study's hook: no narrowing, but a decision of ``space`` that the key template
