@@ -398,3 +398,32 @@ def test_a_table_and_a_data_file_saved_with_a_byte_order_mark_read_their_first_c
     (tmp_path / "d.csv").write_bytes(("\ufeffsize,depth,kind\n" + data).encode())
     assert load_dataset({"csv": "d.csv", "target": "kind"}).classes == ("a", "b")
     assert "2 classes: a (" in describe_data("d.csv")  # the target, the last column, found without the mark
+
+
+# -- a bad command line is one line too ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["search", "c.yaml", "--seconds", "abc"], "argument --seconds: invalid float value: 'abc'"),
+        (["search", "c.yaml", "--trials", "1.5"], "argument --trials: invalid int value: '1.5'"),
+        (["search", "c.yaml", "--seed", "x"], "argument --seed: invalid int value: 'x'"),
+        (["search", "c.yaml", "--executor", "nosuch"], "argument --executor: invalid choice: 'nosuch'"),
+        (["search"], "the following arguments are required: config"),
+        (["resume", "run", "--workers", "two"], "argument --workers: invalid int value: 'two'"),
+        (["nosuchcommand"], "invalid choice: 'nosuchcommand'"),
+    ],
+)
+def test_a_bad_command_line_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, argv: list[str], says: str
+) -> None:
+    """argparse printed its usage (three lines) before the error."""
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    line = one_line(capsys)
+    assert says in line and "--help`" in line
+    assert list(tmp_path.iterdir()) == []
