@@ -427,3 +427,27 @@ def test_a_bad_command_line_is_one_line_exit_2(
     line = one_line(capsys)
     assert says in line and "--help`" in line
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_search_where_no_trial_completes_says_so_in_one_warning_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python's warning format showed nasforge's file and line and a source line
+    (``study.run(trials=trials, seconds=seconds)``), which reads like a traceback."""
+    (tmp_path / "i14_none.py").write_text("def score(arch):\n    return None\n")
+    cfg = tmp_path / "none.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "name": "none", "space": {"decisions": {"x": {"int": [0, 9]}}}, "evaluator": {"function": "i14_none:score"},
+        "objectives": {"score": "maximize"}, "budget": {"trials": 3},
+    }))  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["search", str(cfg), "--run-dir", str(tmp_path / "run")]) == 0
+    err = capsys.readouterr().err
+    warned = [line for line in err.splitlines() if "no trial" in line]
+    expected = (
+        "warning: no trial of study 'none' completed (3 failed); last error (trial 2): "
+        "i14_none:score returned NoneType, expected a dict of metrics"
+    )
+    assert warned == [expected]
+    assert "study.run(" not in err and ".py:" not in err
