@@ -285,11 +285,14 @@ def test_a_disk_full_while_searching_keeps_the_stored_trials_and_resume_finishes
 
 
 def test_a_report_on_a_full_disk_leaves_no_partial_file(
-    small_disk: Path, grid_run: Path, capsys: pytest.CaptureFixture[str]
+    small_disk: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    resize(small_disk, "600k")  # the run (~50 KB) fits, the page (plotly embedded, > 1 MB) does not
+    monkeypatch.chdir(tmp_path)
+    small = tmp_path / "small"
+    assert main(["search", str(write_search(tmp_path, "i14_report", 12)), "--run-dir", str(small)]) == 0
+    resize(small_disk, "600k")  # the run (~20 KB) fits, the page (plotly embedded, > 1 MB) does not
     run = small_disk / "run"
-    shutil.copytree(grid_run, run)
+    shutil.copytree(small, run)
     before = sorted(p.name for p in run.iterdir())
     capsys.readouterr()
     assert main(["report", str(run)]) == 1
