@@ -454,3 +454,21 @@ def test_a_search_where_no_trial_completes_says_so_in_one_warning_line(
     )
     assert warned == [expected]
     assert "study.run(" not in err and ".py:" not in err
+
+
+def test_a_pending_config_left_beside_a_study_is_removed_by_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kill between the study's rename into place and the removal of the pending config
+    leaves both; resume runs the study and the stale config goes."""
+    from nasforge import _rundir
+    from nasforge.config import read_config_file
+
+    monkeypatch.chdir(tmp_path)
+    cfg = write_search(tmp_path, "i14_pending", 8, strategy="random")
+    run = tmp_path / "run"
+    assert main(["search", str(cfg), "--run-dir", str(run), "--trials", "4"]) == 0
+    _rundir.begin(run, _rundir.Pending(read_config_file(cfg), tmp_path, cfg.resolve()))
+    assert main(["resume", str(run), "--trials", "8"]) == 0
+    assert not (run / "config.pending.json").exists()
+    assert [s for _, s, _ in stored(run / "study.db")] == ["complete"] * 8

@@ -305,6 +305,7 @@ class RunDir:
             storage=open_storage(self.path), executor=cfg.make_executor(), seed=cfg.seed, name=cfg.name,
             callbacks=callbacks, max_failures_in_a_row=cfg.max_failures_in_a_row, progress=False, pruner=cfg.pruner,
         )  # fmt: skip
+        (self.path / PENDING).unlink(missing_ok=True)  # a kill between create's rename and its removal left it
         return cfg, study
 
     def check_unchanged(self, cfg: RunConfig, *, accept: bool = False) -> list[str]:
