@@ -152,16 +152,13 @@ class BayesianOptimization(Strategy):
         self._neighbour_keys = {k for k, _ in self._neighbours}
 
     def _code(self, key: str, arch: Arch) -> np.ndarray:
-        """The weighted encoding of an asked architecture (kept: it enters every model)."""
+        """The weighted encoding of ``arch``, kept by canonical key: the first of equivalent
+        architectures met gives the code of all, so the model sees them as one point (a
+        replay must therefore meet them in the same order)."""
         code = self._codes.get(key)
         if code is None:
             code = self._codes[key] = self.space.encode(arch) * self._weights
         return code
-
-    def _encode(self, archs: list[Arch]) -> np.ndarray:
-        """The weighted encodings of candidates (not kept: equivalent architectures may encode
-        differently, and which of them was met first must not matter, e.g. in a replay)."""
-        return np.stack([self.space.encode(a) for a in archs]) * self._weights
 
     def _model(self, *, schedule_only: bool = False) -> GaussianProcess | None:
         """The GP on the results (capped at ``max_points``) and the pending architectures.
@@ -202,9 +199,11 @@ class BayesianOptimization(Strategy):
         known = self._known(pool)
         gp = self._model(schedule_only=known is not None)
         if known is not None:
+            for k, a in pool:
+                self._code(k, a)  # met in the same order as in the first run
             return known
         assert gp is not None
-        mean, std = gp.predict(self._encode([a for _, a in pool]))
+        mean, std = gp.predict(np.stack([self._code(k, a) for k, a in pool]))
         return pool[int(np.argmax(expected_improvement(mean, std, gp.scale_of(reference))))][1]
 
     def _known(self, pool: list[tuple[str, Arch]]) -> Arch | None:
@@ -266,14 +265,16 @@ class BayesianOptimization(Strategy):
         if not pool:
             return self._sample_new()
         known = self._known(list(pool.items()))
-        if known is not None:
-            return known  # a replay: this ask's GP (fitted afresh, nothing kept) is not needed
+        if known is not None:  # a replay: this ask's GP (fitted afresh, nothing kept) is not needed
+            for k, a in pool.items():
+                self._code(k, a)  # met in the same order as in the first run
+            return known
         pending = list(self._pending.items())
         x = np.stack([self._code(k, a) for k, (a, _) in items] + [self._code(k, a) for k, a in pending])
         y = np.concatenate([scores, np.full(len(pending), scores.min())])
         gp = GaussianProcess(warp=self.warp).fit(x, y)  # each ask's weights are new: so are the hyperparameters
         options = list(pool.items())
-        mean, std = gp.predict(self._encode([a for _, a in options]))
+        mean, std = gp.predict(np.stack([self._code(k, a) for k, a in options]))
         best = gp.scale_of(float(scores.max()))
         return options[int(np.argmax(expected_improvement(mean, std, best)))][1]
 
