@@ -55,7 +55,6 @@ def alive(pid: int) -> bool:
 
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to find worker processes")
 def wait_for_a_running_trial(db: Path, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
     """Wait until ``db`` stores a running trial (or the search ended, or ``timeout``)."""
     import sqlite3
