@@ -18,6 +18,9 @@ import numpy as np
 from .._trial import Candidate, Objectives, Trial
 from ..space import Arch, SearchSpace
 
+KEYS_KEPT = 200_000
+"""Most canonical keys :meth:`History.key` remembers (then it starts again)."""
+
 ENUMERATE_LIMIT = 1_000_000
 """Largest space :meth:`History.sample_new` enumerates to find the architectures not tried."""
 
@@ -57,6 +60,7 @@ class History:
         self._pending: list[tuple[tuple[str, Budget], Candidate]] = []
         self._trials: list[Trial] = []
         self._pool: list[Arch] | None = None
+        self._key_of: dict[Arch, str] = {}  # canonical keys met (a cell's key costs ~0.1 ms; neighbours recur)
         self.replaying: Candidate | None = None
         """While a resumed study replays a stored ask, the candidate that ask answered when it
         first ran (else ``None``). A strategy may take it as the result of an expensive choice
@@ -87,8 +91,14 @@ class History:
     # -- read by strategies -------------------------------------------------------------------
 
     def key(self, arch: Arch) -> str:
-        """The deduplication key of ``arch`` (its canonical form)."""
-        return self.space.canonical(arch)
+        """The deduplication key of ``arch`` (its canonical form), remembered for the
+        architectures met (at most :data:`KEYS_KEPT`)."""
+        key = self._key_of.get(arch)
+        if key is None:
+            if len(self._key_of) >= KEYS_KEPT:
+                self._key_of.clear()
+            key = self._key_of[arch] = self.space.canonical(arch)
+        return key
 
     def is_new(self, arch: Arch, budget: Budget | Literal[_Any.BUDGET] = ANY_BUDGET) -> bool:
         """Whether no equivalent architecture was asked or told before: at any budget, or at
