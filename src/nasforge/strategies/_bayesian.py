@@ -168,15 +168,16 @@ class BayesianOptimization(Strategy):
         is known, :attr:`History.replaying`) no GP is fitted and ``None`` returned: a refit that
         falls due keeps its data and is done at the next real ask, exactly as the first run did it.
         """
+        n = min(len(self._observed), self.max_points)
+        due = self._hyper_n == 0 or n >= 1.2 * self._hyper_n
+        if schedule_only and not due:
+            return None
         items = list(self._observed.items())
         if len(items) > self.max_points:
             half = self.max_points // 2
             best = sorted(range(len(items)), key=lambda i: (-items[i][1][1], i))[:half]
             keep = sorted(set(best) | set(range(len(items) - (self.max_points - half), len(items))))
             items = [items[i] for i in keep]
-        due = self._hyper_n == 0 or len(items) >= 1.2 * self._hyper_n
-        if schedule_only and not due:
-            return None
         scores = np.array([s for _, (_, s) in items])
         pending = list(self._pending.items())
         x = np.stack([self._code(k, a) for k, (a, _) in items] + [self._code(k, a) for k, a in pending])
