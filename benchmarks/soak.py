@@ -7,6 +7,8 @@
 2. ``--trained`` (100) tiny trained trials (an MLP on scikit-learn digits,
    ``benchmarks/digits_trial.py``, 8 epochs) with 2 local workers: the RSS of the search process and
    of each worker every 20 trials (does a worker's memory grow trial after trial?).
+3. ``--trainer`` (0: off) trials of nasforge's own ``Trainer`` (the ``cnn`` space on digits, 2 epochs,
+   random search) with 2 local workers, watched the same way: the evaluator users run.
 
 Run: ``nice .venv/bin/python benchmarks/soak.py`` (about 10 minutes on 2 cores);
 ``--quick`` for a smoke run. Prints one table per search and a summary.
@@ -99,12 +101,13 @@ class Watch:
         self.spent = 0.0
 
 
-def soak(name: str, space: Any, evaluator: Any, trials: int, every: int, root: Path, strategy: str) -> Watch:
+def soak(name: str, space: Any, evaluator: Any, trials: int, every: int, root: Path, strategy: str,
+         metric: str = "acc") -> Watch:  # fmt: skip
     run = root / f"run-{name}"
     executor = LocalExecutor(2)
     strat = make_strategy(strategy, {})
     watch = Watch(strat, executor, run, every)
-    search(space, evaluator, strategy=strat, objectives={"acc": "maximize"}, trials=trials, run_dir=run,
+    search(space, evaluator, strategy=strat, objectives={metric: "maximize"}, trials=trials, run_dir=run,
            executor=executor, callbacks=[watch], progress=False, retrain=False, max_failures_in_a_row=None)  # fmt: skip
     return watch
 
@@ -126,6 +129,7 @@ def main() -> None:
     p.add_argument("--trials", type=int, default=10_000)
     p.add_argument("--bayes-trials", type=int, default=2_000)
     p.add_argument("--trained", type=int, default=100)
+    p.add_argument("--trainer", type=int, default=0, help="also this many Trainer trials (cnn on digits, 2 epochs)")
     p.add_argument("--strategies", default="random,evolution,bayesian")
     p.add_argument("--quick", action="store_true", help="a smoke run: 500 table trials, 300 bayesian, 20 trained")
     args = p.parse_args()
@@ -138,7 +142,7 @@ def main() -> None:
     key = "-".join(f"{{d{i}}}" for i in range(6))
     table = Table.from_file(table_file, key=key, key_column="key", metric="acc")
     results: dict[str, Watch] = {}
-    for strategy in args.strategies.split(","):
+    for strategy in [s for s in args.strategies.split(",") if s]:
         n = args.bayes_trials if strategy == "bayesian" else args.trials
         results[strategy] = soak(strategy, space, table, n, 100, root, strategy)
         show(f"{strategy}: {n} table trials, 2 local workers, SQLite run dir", results[strategy])
@@ -149,6 +153,13 @@ def main() -> None:
         fn = Function(_trained, metrics=["acc"])
         results["trained"] = soak("trained", trained_space, fn, args.trained, 20, root, "random")
         show(f"trained: {args.trained} tiny trained trials (digits MLP), 2 local workers", results["trained"])
+    if args.trainer:
+        from nasforge.evaluators import Trainer
+        from nasforge.space import builtin
+
+        trainer = Trainer("digits", space="cnn", epochs=2, measure_latency=False)
+        results["trainer"] = soak("trainer", builtin("cnn"), trainer, args.trainer, 20, root, "random", "accuracy")
+        show(f"trainer: {args.trainer} Trainer trials (cnn on digits, 2 epochs), 2 local workers", results["trainer"])
     print("\nsummary (first record -> last record):")
     for name, w in results.items():
         a, b = w.rows[0], w.rows[-1]
