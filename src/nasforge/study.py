@@ -1,4 +1,22 @@
-"""The study: the search loop with budgets, persistence, resume and callbacks."""
+"""The study: the search loop with budgets, persistence, resume and callbacks.
+
+The study is where the parts meet, and it owns what lies between them:
+
+- **Checks before any work**: the objectives name metrics the evaluator declares, every
+  decision is read by the model builder or the trainer, the strategy can use this many
+  objectives, a pruner has steps to judge (each refused with one line naming the field).
+- **The space the search sees**: the evaluator's ``constraints(space)`` hook narrows it (e.g.
+  to the networks that fit the data's shape) and a declared equivalence (a table's id column)
+  replaces its canonical key; users never pass the narrowed space back in.
+- **The history** (:class:`~nasforge.strategies.History`): every candidate asked or enqueued and
+  every result told, by canonical key; a strategy only reads it, and a duplicate ask is refused.
+  A strategy answers a candidate, :data:`~nasforge.strategies.WAIT` (nothing now) or ``None``
+  (exhausted).
+- **Results as data**: each trial's constraint violation is computed once, when it is stored;
+  the best trial and the Pareto front come from :class:`~nasforge.Objectives` only.
+- **Resume**: the stored asks and tells are replayed into a fresh strategy in their order,
+  each replayed ask given its stored answer (``History.replaying``).
+"""
 
 from __future__ import annotations
 
