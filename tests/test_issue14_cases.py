@@ -472,3 +472,48 @@ def test_a_pending_config_left_beside_a_study_is_removed_by_resume(
     assert main(["resume", str(run), "--trials", "8"]) == 0
     assert not (run / "config.pending.json").exists()
     assert [s for _, s, _ in stored(run / "study.db")] == ["complete"] * 8
+
+
+# -- nasforge repair: a new study.db from what the damaged one can still read ------------------
+
+
+@pytest.mark.parametrize("damage", ["page", "row"])
+def test_repair_copies_the_readable_trials_keeps_the_damaged_file_and_resume_fills_the_budget(
+    grid_run: Path, tmp_path: Path, damage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "damaged"
+    shutil.copytree(grid_run, run)
+    db = run / "study.db"
+    if damage == "page":
+        damage_page_of(db, b'{"x":150}')
+    else:
+        con = sqlite3.connect(db)
+        con.execute("UPDATE trials SET state = 'exploded' WHERE number = 7")
+        con.commit()
+        con.close()
+    before = db.read_bytes()
+    capsys.readouterr()
+    assert main(["status", str(run)]) == 2
+    assert f"nasforge repair {run}" in one_line(capsys)
+    assert main(["repair", str(run)]) == 0
+    out, err = capsys.readouterr()
+    lost = [int(n) for n in re.findall(r"^trial (\d+): left out", out, re.MULTILINE)]
+    assert (lost == [7]) if damage == "row" else (150 in lost and 0 < len(lost) < 300)
+    assert f"{300 - len(lost)} readable trials copied" in out and "study.db.damaged" in out and "Traceback" not in err
+    assert (run / "study.db.damaged").read_bytes() == before  # the damaged file is kept as it was
+    assert main(["status", str(run), "--check"]) == 0
+    assert main(["repair", str(run)]) == 0 and "nothing to repair" in capsys.readouterr().out
+    assert main(["resume", str(run)]) == 0  # the lost trials' share of the budget is run again
+    rows = stored(db)
+    assert sum(state == "complete" for _, state, _ in rows) == 300
+    assert set(range(300)) - set(lost) <= {n for n, _, _ in rows}  # every readable trial kept, none run again
+
+
+def test_repair_of_a_healthy_run_changes_nothing(grid_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "healthy"
+    shutil.copytree(grid_run, run)
+    before = (run / "study.db").read_bytes()
+    capsys.readouterr()
+    assert main(["repair", str(run)]) == 0
+    assert "no damage found" in capsys.readouterr().out
+    assert (run / "study.db").read_bytes() == before and not (run / "study.db.damaged").exists()

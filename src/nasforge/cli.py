@@ -290,6 +290,24 @@ def _status_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--check", action="store_true", help="check study.db for damage: every unreadable row, one line each")
 
 
+def _repair_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", help="a run directory whose study.db `nasforge status RUN_DIR --check` finds damaged")
+
+
+@command("repair", "copy what a damaged study.db can still read into a new one (the damaged file is kept)",
+         _repair_args)  # fmt: skip
+def cmd_repair(args: argparse.Namespace) -> int:
+    from .run import RunDir
+
+    run = RunDir(args.run_dir)
+    if not run.exists():
+        _no_study(run)
+    with run.lock():  # never under a running search
+        for line in run.repair():
+            print(line)
+    return 0
+
+
 @command("status", "show trial counts by state and the best trial of RUN_DIR", _status_args)
 def cmd_status(args: argparse.Namespace) -> int:
     from .run import RunDir

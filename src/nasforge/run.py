@@ -352,6 +352,54 @@ class RunDir:
         finally:
             storage.close()
 
+    def repair(self) -> list[str]:
+        """Copy what ``study.db`` can still read into a new ``study.db``, keeping the damaged
+        file beside it as ``study.db.damaged`` (numbered when that exists), and return one
+        line per trial left out and one for the files. Nothing is changed when the file is
+        healthy or when its settings (the study's config) cannot be read. A resume then fills
+        the budget again with new trials."""
+        from ._results import stored_space
+
+        storage = open_storage(self.path)
+        try:
+            meta = storage.get_meta()
+            try:
+                space: SearchSpace | None = stored_space(meta, repr(str(self.path)))
+            except NasforgeError:
+                space = None
+            read = storage.read_trials(space=space)
+            damaged = bool(read.problems) or bool(storage.check(space=space))
+        finally:
+            storage.close()
+        if not damaged:
+            return [f"{self.db}: no damage found; nothing to repair"]
+        fresh = self.db.with_name(self.db.name + ".repairing")
+        for leftover in (fresh, *(fresh.with_name(fresh.name + x) for x in ("-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)
+        out = SQLiteStorage(fresh)
+        try:
+            out.set_meta({k: v for k, v in meta.items() if k != "schema_version"})
+            for trial in read.trials:
+                out.put_trial(trial)
+        finally:
+            out.close()  # the last connection: its WAL is folded into the file
+        keep = self.db.with_name(self.db.name + ".damaged")
+        k = 1
+        while keep.exists():
+            keep, k = self.db.with_name(f"{self.db.name}.damaged{k}"), k + 1
+        for suffix in ("", "-wal", "-shm"):  # SQLite finds a database's WAL by its name: they move together
+            src = self.db.with_name(self.db.name + suffix)
+            if src.exists():
+                src.rename(keep.with_name(keep.name + suffix))
+        fresh.rename(self.db)
+        lines = [f"trial {p.number}: left out ({p.reason})" if p.number is not None else f"left out: {p.reason}"
+                 for p in read.problems]  # fmt: skip
+        lines.append(
+            f"{self.db}: {len(read.trials)} readable trials copied into a new file, {len(read.problems)} left out; the "
+            f"damaged file is kept as {keep.name}; `nasforge resume {self.path}` fills the budget again"
+        )
+        return lines
+
     def results(self) -> RunData:
         """The stored study as the shared read model (no evaluator is built)."""
         return RunData.load(self.path)

@@ -113,9 +113,9 @@ class Storage(ABC):
                 first = read.problems[0]
                 more = f" ({len(read.problems)} unreadable trials in all)" if len(read.problems) > 1 else ""
                 raise StorageError(
-                    f"{self.where}: {first}{more}; {self._check_hint()} lists every damaged row; deleting "
-                    "those rows (keep a copy of the file first) lets resume go on without them, and in Python "
-                    "trials(skip_bad=True) reads the others",
+                    f"{self.where}: {first}{more}; {self._check_hint()} lists every damaged row; "
+                    f"{self._repair_hint()}deleting those rows (keep a copy of the file first) lets resume go on "
+                    "without them, and in Python trials(skip_bad=True) reads the others",
                     path=self.where,
                     number=first.number,
                 )
@@ -155,6 +155,10 @@ class Storage(ABC):
 
     def _check_hint(self) -> str:
         return "`Storage.check()`"
+
+    def _repair_hint(self) -> str:
+        """How to copy the readable trials into a new store, as the start of a clause ("" if none)."""
+        return ""
 
     def close(self) -> None:
         """Release files or connections."""

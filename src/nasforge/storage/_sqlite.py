@@ -114,6 +114,9 @@ class SQLiteStorage(Storage):
     def _check_hint(self) -> str:
         return f"`nasforge status {self.path.parent} --check`"
 
+    def _repair_hint(self) -> str:
+        return f"`nasforge repair {self.path.parent}` copies the others into a new study.db (keeping this file), or "
+
     # -- errors ---------------------------------------------------------------------------
 
     def _error(self, exc: sqlite3.Error, doing: str, *, number: int | None = None) -> StorageError:
