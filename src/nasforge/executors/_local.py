@@ -26,18 +26,19 @@ from ._worker import describe_exit, worker_main
 SECONDS = "a positive number of seconds"
 
 STOP_GRACE_SECONDS = 2.0
+"""How long :meth:`LocalExecutor.shutdown` lets idle workers exit before killing them."""
+
+MAX_WAIT_SECONDS = 3600.0
+"""The longest single wait: a longer one (a trial_timeout or time budget of 1e18 s) is cut into
+several, since waiting on a pipe overflows past about 2**63 ns."""
+
 WORKERS_PER_CPU = 8
+"""Local worker processes allowed per CPU (see :func:`max_local_workers`)."""
 
 
 def max_local_workers() -> int:
     """The most local worker processes a config may ask for on this machine (at least 16)."""
     return max(16, WORKERS_PER_CPU * (os.cpu_count() or 1))
-
-
-MAX_WAIT_SECONDS = 3600.0
-"""The longest single wait: a longer one (a trial_timeout or time budget of 1e18 s) is cut into
-several, since waiting on a pipe overflows past about 2**63 ns."""
-"""How long :meth:`LocalExecutor.shutdown` lets idle workers exit before killing them."""
 
 
 @dataclass(eq=False)  # compared by identity (a slot in the pool)
