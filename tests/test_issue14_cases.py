@@ -517,3 +517,22 @@ def test_repair_of_a_healthy_run_changes_nothing(grid_run: Path, tmp_path: Path,
     assert main(["repair", str(run)]) == 0
     assert "no damage found" in capsys.readouterr().out
     assert (run / "study.db").read_bytes() == before and not (run / "study.db.damaged").exists()
+
+
+def test_a_repair_on_a_full_disk_leaves_the_damaged_file_as_it_was(
+    small_disk: Path, grid_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    resize(small_disk, "16m")
+    run = small_disk / "run"
+    shutil.copytree(grid_run, run)
+    damage_page_of(run / "study.db", b'{"x":150}')
+    before = (run / "study.db").read_bytes()
+    room = 64 * 1024 + len(before) // 3  # enough to open the damaged file (its -shm), not for the copy
+    (small_disk / "filler").write_bytes(b"\0" * max(0, shutil.disk_usage(small_disk).free - room))
+    capsys.readouterr()
+    assert main(["repair", str(run)]) != 0
+    _, err = capsys.readouterr()
+    assert "Traceback" not in err and "the disk is full" in err and "left as it was" in err, err
+    assert f"`nasforge repair {run}` again" in err and "resume" not in err  # a resume would still meet the damage
+    assert (run / "study.db").read_bytes() == before
+    assert not list(run.glob("study.db.repairing*")) and not (run / "study.db.damaged").exists()

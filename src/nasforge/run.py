@@ -374,15 +374,25 @@ class RunDir:
         if not damaged:
             return [f"{self.db}: no damage found; nothing to repair"]
         fresh = self.db.with_name(self.db.name + ".repairing")
-        for leftover in (fresh, *(fresh.with_name(fresh.name + x) for x in ("-wal", "-shm"))):
-            leftover.unlink(missing_ok=True)
-        out = SQLiteStorage(fresh)
+        _remove_db(fresh)  # what an earlier repair that was stopped left
         try:
-            out.set_meta({k: v for k, v in meta.items() if k != "schema_version"})
-            for trial in read.trials:
-                out.put_trial(trial)
-        finally:
-            out.close()  # the last connection: its WAL is folded into the file
+            out = SQLiteStorage(fresh)
+            try:
+                out.set_meta({k: v for k, v in meta.items() if k != "schema_version"})
+                for trial in read.trials:
+                    out.put_trial(trial)
+            finally:
+                out.close()  # the last connection: its WAL is folded into the file
+            if _has_log(fresh):  # the log could not be folded (a full disk): the copy is not whole
+                raise StorageError(f"{fresh}: the copy is not whole", path=str(fresh), disk_full=True)
+        except StorageError as exc:
+            _remove_db(fresh)
+            why = "the disk is full" if exc.disk_full else str(exc).split(": ", 1)[-1].split(";")[0]
+            raise StorageError(
+                f"{self.db}: the repaired copy could not be written ({why}); {self.db.name} is left as it was. "
+                f"{'Free some space, then run' if exc.disk_full else 'Run'} `nasforge repair {self.path}` again",
+                path=str(self.db), disk_full=exc.disk_full,
+            ) from None  # fmt: skip
         keep = self.db.with_name(self.db.name + ".damaged")
         k = 1
         while keep.exists():
