@@ -17,7 +17,7 @@ import nasforge
 from nasforge import Objectives
 from nasforge.cli import main
 from nasforge.space import Choice, SearchSpace
-from nasforge.strategies import History, Transfer, TransferSource, make_strategy
+from nasforge.strategies import GaussianProcess, History, Transfer, TransferSource, make_strategy
 
 SPACE = {"decisions": {"kernel": {"choice": [1, 3, 5, 7]}, "width": {"choice": [8, 16, 32, 64]}, "depth": {"int": [1, 5]}}}
 
@@ -172,8 +172,18 @@ def test_resume_replays_the_prior_of_a_model_based_strategy(tmp_path: Path, caps
     capsys.readouterr()
     assert main(["resume", str(target)]) == 0
     _, study = nasforge.run.load_study(target)
-    study.run(trials=0)
+    fits: list[int] = []
+    real_fit = GaussianProcess.fit
+
+    def counting_fit(self: GaussianProcess, x: np.ndarray, y: np.ndarray) -> GaussianProcess:
+        fits.append(len(x))
+        return real_fit(self, x, y)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(GaussianProcess, "fit", counting_fit)
+        study.run(trials=0)
     assert study.replay_mismatches == 0 and [t.arch for t in study.trials] == [t.arch for t in data.trials]
+    assert len(fits) == 1  # the source's model only: no replayed ask refits the target's
 
 
 def test_python_search_takes_a_strategy_config_whose_transfer_names_run_directories(
