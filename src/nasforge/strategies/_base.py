@@ -51,7 +51,10 @@ class Strategy(ABC):
     On resume the study rebuilds a strategy by calling ``start`` with the same seed and
     replaying the stored asks and tells in their original order, so a strategy keeps all its
     state in memory and never pickles it. An ``ask`` that answers :data:`WAIT` or ``None``
-    is not replayed, so it must leave the strategy's state as it found it.
+    is not replayed, so it must leave the strategy's state as it found it. While an ask is
+    replayed, ``self.history.replaying`` holds the candidate it answered the first time: a
+    model-based strategy may return it instead of refitting its model, as long as everything
+    else the ask does (random draws, its bookkeeping) happens as before.
 
     Subclasses take their options as keyword-only constructor arguments and store them
     unchanged under the same names (derived values are properties or computed in
