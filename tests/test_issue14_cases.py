@@ -78,14 +78,31 @@ def damage_page_of(db: Path, text: bytes) -> None:
     db.write_bytes(bytes(data))
 
 
+def copy_of(grid_run: Path, run: Path, *, damaged: bool = False) -> Path:
+    """A copy of the grid run at ``run`` (with the page holding trial 150 damaged); its study.db."""
+    shutil.copytree(grid_run, run)
+    if damaged:
+        damage_page_of(run / "study.db", b'{"x":150}')
+    return run / "study.db"
+
+
+def execute(db: Path, *statements: str) -> None:
+    """Run SQL statements on a study file and commit them (damage made by hand)."""
+    con = sqlite3.connect(db)
+    try:
+        for sql in statements:
+            con.execute(sql)
+        con.commit()
+    finally:
+        con.close()
+
+
 @pytest.mark.parametrize("command", ["status", "report", "explain", "resume"])
 def test_a_damaged_page_is_one_line_naming_the_file_and_a_trial_in_every_command(
     grid_run: Path, tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run = tmp_path / "damaged"
-    shutil.copytree(grid_run, run)
-    db = run / "study.db"
-    damage_page_of(db, b'{"x":150}')
+    db = copy_of(grid_run, run, damaged=True)
     before = db.read_bytes()
     capsys.readouterr()
     assert main([command, str(run)]) == 2
@@ -98,8 +115,7 @@ def test_status_check_lists_every_row_on_the_damaged_page(
     grid_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run = tmp_path / "damaged"
-    shutil.copytree(grid_run, run)
-    damage_page_of(run / "study.db", b'{"x":150}')
+    copy_of(grid_run, run, damaged=True)
     capsys.readouterr()
     assert main(["status", str(run), "--check"]) == 1
     out, err = capsys.readouterr()
@@ -330,13 +346,9 @@ def test_deleting_the_rows_status_check_lists_lets_resume_go_on(
 ) -> None:
     """The way forward the one line names: delete the listed rows, then resume finishes the budget."""
     run = tmp_path / "bad-row"
-    shutil.copytree(grid_run, run)
-    db = run / "study.db"
-    con = sqlite3.connect(db)
-    con.execute("UPDATE trials SET metrics = '{bad' WHERE number = 7")
-    con.execute("DELETE FROM trials WHERE number >= 290")  # work left for resume
-    con.commit()
-    con.close()
+    db = copy_of(grid_run, run)
+    execute(db, "UPDATE trials SET metrics = '{bad' WHERE number = 7",
+            "DELETE FROM trials WHERE number >= 290")  # work left for resume  # fmt: skip
     capsys.readouterr()
     assert main(["resume", str(run)]) == 2
     line = one_line(capsys)
@@ -344,10 +356,7 @@ def test_deleting_the_rows_status_check_lists_lets_resume_go_on(
     assert main(["status", str(run), "--check"]) == 1
     listed = [int(n) for n in re.findall(r"^trial (\d+):", capsys.readouterr().out, re.MULTILINE)]
     assert listed == [7]
-    con = sqlite3.connect(db)
-    con.execute("DELETE FROM trials WHERE number = 7")
-    con.commit()
-    con.close()
+    execute(db, "DELETE FROM trials WHERE number = 7")
     assert main(["resume", str(run)]) == 0
     rows = stored(db)
     assert len(rows) == 300 and all(state == "complete" for _, state, _ in rows) and 7 not in [n for n, *_ in rows]
@@ -482,15 +491,9 @@ def test_repair_copies_the_readable_trials_keeps_the_damaged_file_and_resume_fil
     grid_run: Path, tmp_path: Path, damage: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run = tmp_path / "damaged"
-    shutil.copytree(grid_run, run)
-    db = run / "study.db"
-    if damage == "page":
-        damage_page_of(db, b'{"x":150}')
-    else:
-        con = sqlite3.connect(db)
-        con.execute("UPDATE trials SET state = 'exploded' WHERE number = 7")
-        con.commit()
-        con.close()
+    db = copy_of(grid_run, run, damaged=damage == "page")
+    if damage == "row":
+        execute(db, "UPDATE trials SET state = 'exploded' WHERE number = 7")
     before = db.read_bytes()
     capsys.readouterr()
     assert main(["status", str(run)]) == 2
@@ -511,8 +514,7 @@ def test_repair_copies_the_readable_trials_keeps_the_damaged_file_and_resume_fil
 
 def test_repair_of_a_healthy_run_changes_nothing(grid_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = tmp_path / "healthy"
-    shutil.copytree(grid_run, run)
-    before = (run / "study.db").read_bytes()
+    before = copy_of(grid_run, run).read_bytes()
     capsys.readouterr()
     assert main(["repair", str(run)]) == 0
     assert "no damage found" in capsys.readouterr().out
@@ -524,9 +526,7 @@ def test_a_repair_on_a_full_disk_leaves_the_damaged_file_as_it_was(
 ) -> None:
     resize(small_disk, "16m")
     run = small_disk / "run"
-    shutil.copytree(grid_run, run)
-    damage_page_of(run / "study.db", b'{"x":150}')
-    before = (run / "study.db").read_bytes()
+    before = copy_of(grid_run, run, damaged=True).read_bytes()
     room = 64 * 1024 + len(before) // 3  # enough to open the damaged file (its -shm), not for the copy
     (small_disk / "filler").write_bytes(b"\0" * max(0, shutil.disk_usage(small_disk).free - room))
     capsys.readouterr()

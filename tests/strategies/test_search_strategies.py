@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from nasforge import ConfigError, Objectives, Study, Trial, TrialState
+from nasforge import ConfigError, Objectives, SQLiteStorage, Study, Trial, TrialState
 from nasforge.evaluators import Function
 from nasforge.space import Arch, Choice, IntRange, SearchSpace
 from nasforge.strategies import (
@@ -288,12 +289,8 @@ def test_nsga2_front_beats_random_on_hypervolume() -> None:
 
 @pytest.mark.parametrize("objectives", [{"score": "maximize"}, {"score": "maximize", "size": "minimize"}])
 def test_bayesian_resume_fits_no_model_for_the_replayed_asks_and_continues_as_one_run(
-    objectives: dict[str, str], tmp_path: object, monkeypatch: pytest.MonkeyPatch
+    objectives: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pathlib import Path
-
-    from nasforge import SQLiteStorage
-
     space = SearchSpace({f"d{i}": Choice([1, 2, 3, 4]) for i in range(4)} | {"w": IntRange(1, 9)})
 
     def score(arch: Arch) -> dict[str, float]:
@@ -304,7 +301,7 @@ def test_bayesian_resume_fits_no_model_for_the_replayed_asks_and_continues_as_on
         strategy = make_strategy("bayesian", {"initial": 4, "patience": 3, "max_points": 30})
         return Study(space, Function(score), strategy, objectives, storage=SQLiteStorage(path), seed=3, progress=False)
 
-    folder = Path(str(tmp_path))
+    folder = tmp_path
     whole = [t.arch for t in study(folder / "whole.db").run(trials=60).trials]
     fits: list[int] = []
     real_fit = GaussianProcess.fit
