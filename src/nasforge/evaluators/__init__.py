@@ -50,7 +50,7 @@ from ._steps import (
 from ._table import NB201_COLUMNS, Table, format_key, nasbench201
 
 if TYPE_CHECKING:
-    from ._hooks import FitContext
+    from ._hooks import Augmentation, FitContext
     from ._oneshot import OneShot
     from ._proxies import PROXIES, ZeroCost, proxy
     from ._trainer import Trainer
@@ -61,6 +61,7 @@ __all__ = [
     "NB201_COLUMNS",
     "PROXIES",
     "WARM_RANKER_KEYS",
+    "Augmentation",
     "Evaluator",
     "EvaluatorBuilder",
     "EvaluatorSetup",
@@ -103,10 +104,10 @@ def __getattr__(name: str) -> Any:
         from ._trainer import Trainer
 
         return Trainer
-    if name == "FitContext":
-        from ._hooks import FitContext
+    if name in ("FitContext", "Augmentation"):
+        from . import _hooks
 
-        return FitContext
+        return getattr(_hooks, name)
     if name == "OneShot":
         from ._oneshot import OneShot
 

@@ -69,11 +69,12 @@ SchedulerFn = Callable[[torch.optim.Optimizer, int], Any]
 EpochFn = Callable[[int, Mapping[str, float]], None]
 """``on_epoch(epoch, validation_metrics)``, called after every epoch when ``epoch_reports`` is on;
 it may raise :class:`nasforge.TrialFailed` to stop the trial (a pruner)."""
-SCHEDULERS = ("none", "cosine")
+SCHEDULERS = ("none", "cosine", "onecycle")
 
 HOOKS = ("loss", "extra_metrics", "augment", "make_optimizer", "scheduler", "fit_fn", "on_epoch")
 """The trainer's options that take functions; in YAML each is ``module:callable`` (``extra_metrics``:
-a mapping of names to ``module:callable``; ``scheduler`` also ``cosine`` or ``none``)."""
+a mapping of names to ``module:callable``; ``scheduler`` also ``cosine``, ``onecycle`` or ``none``;
+``augment`` also ``shift`` or ``affine``)."""
 
 
 @dataclass
@@ -102,13 +103,102 @@ def cosine(optimizer: torch.optim.Optimizer, total_steps: int) -> Any:
     )
 
 
+def onecycle(optimizer: torch.optim.Optimizer, total_steps: int) -> Any:
+    """The one-cycle policy (Smith & Topin, 2019) as torch's ``OneCycleLR``: the learning rate
+    warms up from lr/25 to the trial's lr over the first 30% of the steps, then anneals to
+    about lr/10^4 (cosine); the momentum (Adam's beta1) cycles the other way, 0.95 to 0.85 and
+    back, when the optimizer has one."""
+    defaults = optimizer.defaults
+    cycle = "betas" in defaults or float(defaults.get("momentum", 0.0) or 0.0) > 0
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=[g["lr"] for g in optimizer.param_groups], total_steps=max(total_steps, 1),
+        cycle_momentum=cycle,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """A built-in ``augment``, named in configs (``augment: shift`` or ``affine``), applied to
+    every training batch with the trial's generator (so seeded like the rest of the trial):
+
+    - ``shift``: every image moved by a whole number of pixels, up to 10% of its side (at least
+      1) in each direction, the border filled with 0; a sequence (inputs of one axis) along its
+      length.
+    - ``affine``: every image rotated by up to 10 degrees, scaled by up to 10% and moved by up
+      to 10% of its side (bilinear, the border filled with 0).
+
+    Images are inputs of 2 axes ``(H, W)`` or 3 ``(C, H, W)``; :meth:`check` refuses other
+    shapes before any work."""
+
+    name: str
+
+    def check(self, input_shape: tuple[int, ...]) -> None:
+        """Refuse (``augment``) inputs this augmentation does not know how to move."""
+        if len(input_shape) in (2, 3) or (self.name == "shift" and len(input_shape) == 1):
+            return
+        takes = (
+            "images (H, W) or (C, H, W), or sequences (L,)" if self.name == "shift" else "images (H, W) or (C, H, W)"
+        )
+        raise ConfigError("augment", f"{self.name} moves {takes}; the data's inputs have shape {input_shape}: "
+                          "drop augment or give your own module:callable")  # fmt: skip
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        if self.name == "shift":
+            return _shift(x, generator)
+        return _affine(x, generator)
+
+
+AUGMENTATIONS = ("shift", "affine")
+
+
+def _rand(n: int, generator: torch.Generator, *shape: int) -> torch.Tensor:
+    """Uniform in [-1, 1), drawn on the CPU with ``generator`` (the same on every device)."""
+    return torch.rand(n, *shape, generator=generator) * 2 - 1
+
+
+def _shift(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    n, axes = x.shape[0], 1 if x.dim() == 2 else 2
+    sizes = x.shape[-axes:]
+    pads = [max(1, round(0.1 * s)) for s in sizes]
+    offsets = [torch.randint(0, 2 * p + 1, (n,), generator=generator).to(x.device) for p in pads]
+    flat = x.reshape(n, -1, *sizes)  # (N, M, *spatial)
+    padded = torch.nn.functional.pad(flat, [q for p in reversed(pads) for q in (p, p)])
+    rows = offsets[0][:, None] + torch.arange(sizes[0], device=x.device)  # (N, S0)
+    idx = torch.arange(n, device=x.device)
+    if axes == 1:
+        out = padded[idx[:, None], :, rows]  # (N, L, M)
+        return out.permute(0, 2, 1).reshape(x.shape)
+    cols = offsets[1][:, None] + torch.arange(sizes[1], device=x.device)  # (N, S1)
+    out = padded[idx[:, None, None], :, rows[:, :, None], cols[:, None, :]]  # (N, H, W, M)
+    return out.permute(0, 3, 1, 2).reshape(x.shape)
+
+
+def _affine(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    n = x.shape[0]
+    images = x if x.dim() == 4 else x.unsqueeze(1)
+    angle = _rand(n, generator) * math.radians(10)
+    scale = 1 + 0.1 * _rand(n, generator)
+    shift = 0.2 * _rand(n, generator, 2)  # 10% of the side: normalized coordinates span 2
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0], theta[:, 0, 1] = torch.cos(angle) / scale, -torch.sin(angle) / scale
+    theta[:, 1, 0], theta[:, 1, 1] = torch.sin(angle) / scale, torch.cos(angle) / scale
+    theta[:, :, 2] = shift
+    theta = theta.to(device=x.device, dtype=x.dtype)
+    grid = torch.nn.functional.affine_grid(theta, list(images.shape), align_corners=False)
+    out = torch.nn.functional.grid_sample(images, grid, align_corners=False, padding_mode="zeros")
+    return out.reshape(x.shape)
+
+
 def resolve_hook(value: Any, name: str, base: str | Path = ".") -> Any:
     """A hook as given (a function, or ``module:callable`` imported from ``base``); ``scheduler``
-    also takes ``cosine`` / ``none``; ``extra_metrics`` a mapping of names to either."""
+    also takes ``cosine`` / ``onecycle`` / ``none``, ``augment`` ``shift`` / ``affine``
+    (:class:`Augmentation`); ``extra_metrics`` a mapping of names to either."""
     if value is None:
         return None
     if name == "scheduler" and isinstance(value, str) and value in SCHEDULERS:
         return value
+    if name == "augment" and isinstance(value, str) and value in AUGMENTATIONS:
+        return Augmentation(value)
     if name == "extra_metrics":
         if not isinstance(value, Mapping) or not value:
             raise ConfigError(name, f"must be a mapping of metric names to functions, got {value!r}")
@@ -125,6 +215,8 @@ def hook_config(value: Any, name: str) -> Any:
     back by its name)."""
     if value is None or isinstance(value, str):
         return value
+    if isinstance(value, Augmentation):
+        return value.name
     if isinstance(value, Mapping):
         return {k: hook_config(fn, f"{name}.{k}") for k, fn in value.items()}
     ref = callable_ref(value)

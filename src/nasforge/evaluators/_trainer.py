@@ -31,6 +31,7 @@ from ._hooks import (
     HOOKS,
     OPTIMIZERS,
     TRAINING_DECISIONS,
+    Augmentation,
     AugmentFn,
     EpochFn,
     FitContext,
@@ -42,6 +43,7 @@ from ._hooks import (
     check_setting,
     cosine,
     hook_config,
+    onecycle,
     resolve_hook,
 )
 from ._steps import (
@@ -56,6 +58,7 @@ from ._steps import (
 )
 from ._torch import (
     NetworkEvaluator,
+    available_cpus,
     check_device,
     data_config,
     default_threads,
@@ -129,6 +132,8 @@ class Trainer(NetworkEvaluator):
             stratified K-fold cross-validation.
         validation: Share of the search data held out for validation (holdout only).
         epochs: Epochs at the full budget.
+        final_epochs: Epochs of the final :meth:`retrain` on all the search data (default:
+            ``epochs``): search at a lower fidelity, train the chosen network longer.
         batch_size: Training batch size.
         optimizer: ``adam`` (fused where supported), ``adamw`` or ``sgd`` (with ``momentum``).
         lr: Learning rate.
@@ -142,19 +147,24 @@ class Trainer(NetworkEvaluator):
         test_fraction: Share of the data set aside for the final test when ``data`` is loaded
             here (a name or config form).
         device: ``auto`` (CUDA when available), ``cpu``, ``cuda``, ``cuda:1``, ...
-        threads: torch CPU threads during a trial (default: :func:`default_threads`, half the CPUs).
+        threads: torch CPU threads during a trial (default: :func:`default_threads`, half the
+            CPUs) and during :meth:`retrain` (default: all the CPUs this process may use, since
+            the final retrain runs alone once the search's trials are done).
         time_limit: Seconds one trial may train before it fails.
         model_options: Options of the model builder (e.g. ``{"C": 16, "N": 1}`` for
             nasbench201); ``model:`` in YAML.
         measure_latency: Time one forward pass per trial (about 10-50 ms).
         scheduler: The learning-rate schedule, stepped after every batch: ``none`` (default),
-            ``cosine`` (annealed to 0 over the training), or ``fn(optimizer, total_steps)``.
+            ``cosine`` (annealed to 0 over the training), ``onecycle`` (a warm-up to ``lr``
+            over the first 30% of the steps, then annealed; :func:`onecycle`), or
+            ``fn(optimizer, total_steps)``.
         loss: ``loss(outputs, targets) -> tensor`` instead of cross-entropy (MSE for regression);
             also the validation ``loss`` and what early stopping watches.
         extra_metrics: ``{name: fn(outputs, targets) -> float}`` computed on the validation data
             of every split (mean over folds), each a metric the objectives may name.
         augment: ``augment(batch, generator) -> batch`` on every training batch (e.g. random
-            flips or crops of images), seeded by the trial's generator.
+            flips or crops of images), seeded by the trial's generator; or a built-in
+            :class:`Augmentation` by name, ``shift`` or ``affine``.
         make_optimizer: ``make_optimizer(model, settings) -> Optimizer`` instead of ``optimizer``.
         fit_fn: A whole fit step of your own, ``fit_fn(model, x, y, ctx)`` with a
             :class:`FitContext` (settings, epochs, generator, loss, optimizer, scheduler,
@@ -187,6 +197,7 @@ class Trainer(NetworkEvaluator):
         folds: int | None = None,
         validation: float = 0.2,
         epochs: int = 10,
+        final_epochs: int | None = None,
         batch_size: int = 64,
         optimizer: str = "adam",
         lr: float = 1e-3,
@@ -205,7 +216,7 @@ class Trainer(NetworkEvaluator):
         scheduler: str | SchedulerFn | None = None,
         loss: LossFn | None = None,
         extra_metrics: Mapping[str, MetricFn] | None = None,
-        augment: AugmentFn | None = None,
+        augment: AugmentFn | str | None = None,
         make_optimizer: OptimizerFn | None = None,
         fit_fn: Callable[..., None] | None = None,
         epoch_reports: bool = False,
@@ -220,6 +231,7 @@ class Trainer(NetworkEvaluator):
             self.folds = v.integer(folds, "folds", low=2, none_ok=True)
             self.validation = v.fraction(validation, "validation")
             self.epochs = v.positive_int(epochs, "epochs")
+            self.final_epochs = v.positive_int(final_epochs, "final_epochs", none_ok=True)
             self.batch_size = v.positive_int(batch_size, "batch_size")
             self.optimizer = v.one_of(optimizer, OPTIMIZERS, "optimizer", what="optimizer")
             self.lr = v.positive_number(lr, "lr")
@@ -243,6 +255,8 @@ class Trainer(NetworkEvaluator):
                         f"extra_metrics.{name}", "is a metric the trainer already produces; name it otherwise"
                     )
             self.augment = resolve_hook(augment, "augment")
+            if isinstance(self.augment, Augmentation):
+                self.augment.check(self.data.input_shape)
             self.make_optimizer = resolve_hook(make_optimizer, "make_optimizer")
             self.fit_fn = resolve_hook(fit_fn, "fit_fn")
             self.epoch_reports = v.boolean(epoch_reports, "epoch_reports")
@@ -385,6 +399,9 @@ class Trainer(NetworkEvaluator):
         self.network.check_decisions(
             space, f"the trainer reads {list(TRAINING_DECISIONS)}", also_read=TRAINING_DECISIONS
         )
+        if self.final_epochs is not None and "epochs" in space.names:
+            raise ConfigError("final_epochs", "the space decides epochs, and the retrain trains the best trial's "
+                              "epochs; drop final_epochs or the epochs decision")  # fmt: skip
         for name in TRAINING_DECISIONS:
             if name in space.names:
                 domain = space.decision(name).domain
@@ -575,6 +592,8 @@ class Trainer(NetworkEvaluator):
             return None
         if self.scheduler == "cosine":
             return cosine(opt, steps)
+        if self.scheduler == "onecycle":
+            return onecycle(opt, steps)
         return self.scheduler(opt, steps)
 
     def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -737,8 +756,8 @@ class Trainer(NetworkEvaluator):
 
     def retrain(self, arch: Arch) -> nn.Module:
         """``arch``'s network trained on all the search data (train + validation) for the full
-        epochs, seeded like its trials; on the training device, in eval mode. With
-        standardized data (or a regression target) the network is returned inside
+        epochs (``final_epochs`` when given), seeded like its trials; on the training device,
+        in eval mode. With standardized data (or a regression target) the network is returned inside
         :class:`nasforge.models.Standardized`, holding the statistics of all the search data
         (never the test part), so it takes raw inputs and predicts in the target's units."""
         x, y = self._tensors()
@@ -746,9 +765,11 @@ class Trainer(NetworkEvaluator):
         settings = self.settings(arch)
         stats = self._scaling(x, y)
         xs, ys = self._scaled(stats, x, y)
-        with self._trial_context(seed):
+        # The final retrain runs alone, after the search's workers are done: all the CPUs.
+        with torch_scope(self.threads or available_cpus(), self.device, seed):
             model = self._build(arch).to(x.device)
-            self.fit(model, xs, ys, epochs=settings.epochs, generator=torch.Generator().manual_seed(seed),
+            self.fit(model, xs, ys, epochs=self.final_epochs or settings.epochs,
+                     generator=torch.Generator().manual_seed(seed),
                      settings=settings)  # fmt: skip
         if stats is not None:
             mean, std, ym, yscale = stats
@@ -783,7 +804,7 @@ class Trainer(NetworkEvaluator):
                 "dataset": self.data.name,
                 "classes": list(self.data.classes),
                 **({"features": list(self.data.feature_names)} if self.data.feature_names else {}),
-                "epochs": self.epochs,
+                "epochs": self.final_epochs or self.epochs,
                 "train_samples": len(self.data.y_train),
                 "test_samples": len(self.data.y_test),
                 "seed": self.seed,
