@@ -37,9 +37,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 SPACES = {"digits": "cnn", "mnist5k": "cnn", "mnist1d": "cnn1d"}
 """The space each data set is searched in (the built-in chain spaces)."""
 
-TRAINER: dict[str, Any] = {"validation": 0.2, "epochs": 12, "batch_size": 32, "lr": 0.003,
-                           "measure_latency": False}  # fmt: skip
-"""The trainer options every method uses (the same networks, trained the same way)."""
+TRAINERS: dict[str, dict[str, Any]] = {
+    "digits": {"validation": 0.2, "epochs": 15, "final_epochs": 30, "batch_size": 32, "lr": 0.003,
+               "scheduler": "onecycle", "measure_latency": False},
+    "mnist5k": {"validation": 0.2, "epochs": 5, "final_epochs": 10, "batch_size": 64, "lr": 0.003,
+                "scheduler": "onecycle", "measure_latency": False},
+    "mnist1d": {"validation": 0.2, "epochs": 12, "batch_size": 32, "lr": 0.003, "scheduler": "onecycle",
+                "measure_latency": False},
+}  # fmt: skip
+"""The trainer options every method uses on each data set (the same networks, trained the same
+way): those of ``examples/digits.yaml`` and ``examples/mnist5k.yaml``."""
+
+ASHA_MIN_STEPS = {"digits": 2, "mnist5k": 1, "mnist1d": 2}
+"""ASHA's first rung (epochs), as in the examples."""
 
 REFERENCE = {"digits": 0.99, "mnist5k": 0.978, "mnist1d": 0.95}
 """The goals of issue 11 (hand-made reference nets reach about these), drawn as lines."""
@@ -49,7 +59,7 @@ METHODS = ["grid", "random", "bayesian", "bayesian+asha", "one-shot", "optuna-tp
 
 def config(dataset: str, method: str) -> dict[str, Any]:
     """The run config of a nasforge method on ``dataset`` (the budget comes from the command line)."""
-    evaluator: dict[str, Any] = {"dataset": dataset, **TRAINER}
+    evaluator: dict[str, Any] = {"dataset": dataset, **TRAINERS[dataset]}
     cfg: dict[str, Any] = {"name": f"{dataset}-{method}", "seed": 0, "space": SPACES[dataset],
                            "objectives": {"accuracy": "maximize"}, "executor": {"name": "local", "workers": 2}}  # fmt: skip
     if method == "grid":
@@ -61,7 +71,7 @@ def config(dataset: str, method: str) -> dict[str, Any]:
     elif method == "bayesian":
         cfg["strategy"] = "bayesian"
     elif method == "bayesian+asha":
-        cfg.update(strategy="bayesian", pruner={"name": "asha", "eta": 3, "min_steps": 2})
+        cfg.update(strategy="bayesian", pruner={"name": "asha", "eta": 3, "min_steps": ASHA_MIN_STEPS[dataset]})
     elif method == "one-shot":
         cfg["strategy"] = "evolution"
         evaluator["one_shot"] = {}
@@ -130,7 +140,8 @@ def run_optuna(dataset: str, budget: float, seed: int) -> dict[str, Any]:
             raise optuna.TrialPruned()
 
     t0 = time.perf_counter()
-    trainer = Trainer(dataset, space=space, seed=0, threads=1, epoch_reports=True, on_epoch=on_epoch, **TRAINER)
+    trainer = Trainer(dataset, space=space, seed=0, threads=1, epoch_reports=True, on_epoch=on_epoch,
+                      **TRAINERS[dataset])  # fmt: skip
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed),
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2))  # fmt: skip
 
@@ -149,7 +160,7 @@ def run_optuna(dataset: str, budget: float, seed: int) -> dict[str, Any]:
     best = max(done, key=lambda t: t.value)
     arch = space.validate(dict(best.params))
     r0 = time.perf_counter()
-    torch.set_num_threads(2)
+    trainer.threads = None  # the retrain on all the CPUs, as nasforge's
     model = trainer.retrain(arch)
     test = trainer.test(model)
     retrain = time.perf_counter() - r0
