@@ -119,6 +119,23 @@ def test_installed_command_exits_2_without_traceback(tmp_path: Path) -> None:
     assert proc.stderr.strip().startswith("error: evaluator.table:") and "Traceback" not in proc.stderr
 
 
+def test_the_command_flushes_everything_and_keeps_its_exit_code_after_the_fast_exit(tmp_path: Path) -> None:
+    """`nasforge` ends with os._exit after main (no module teardown): the whole output still
+    arrives through a pipe, the atexit handlers run, and the exit code is main's."""
+    exe = Path(sys.executable).parent / "nasforge"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "nasforge.cli"]
+    toy = Path(__file__).resolve().parent.parent / "examples" / "toy.yaml"
+    proc = subprocess.run([*cmd, "search", str(toy), "--trials", "4", "--run-dir", str(tmp_path / "run")],
+                          capture_output=True, text=True, cwd=tmp_path, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.rstrip().splitlines()[-1].startswith("Results: ")  # the last line, flushed
+    assert (tmp_path / "run" / "best.json").is_file()
+    # a reader that stops after one line: no traceback, exit 0
+    shell = subprocess.run(f"{' '.join(cmd)} search {toy} --trials 4 --run-dir {tmp_path / 'run2'} | head -1",
+                           shell=True, capture_output=True, text=True, cwd=tmp_path, check=False)  # fmt: skip
+    assert "Traceback" not in shell.stderr and shell.stdout.count("\n") == 1
+
+
 def test_help_lists_one_line_per_command(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
