@@ -36,10 +36,20 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path("/proc/self/environ"
 RAY = Path(sys.executable).with_name("ray")
 BUDGET = 14
 SOURCE = """
+import os
 import time
+from pathlib import Path
+
+RUNNING = Path(__file__).resolve().parent / "running"
+
 
 def steady(arch):
-    time.sleep(0.8)
+    mark = RUNNING / str(os.getpid())  # the test kills the second node while one of its trials runs
+    mark.touch()
+    try:
+        time.sleep(0.8)
+    finally:
+        mark.unlink(missing_ok=True)
     return {"score": -abs(arch["x"] - 37)}
 """
 
@@ -177,6 +187,8 @@ def test_killing_the_second_node_reruns_its_trials_once_and_the_search_finishes(
     tmp_path: Path, cluster: Cluster
 ) -> None:
     (tmp_path / "nf_cluster_trials.py").write_text(SOURCE)
+    running = tmp_path / "running"
+    running.mkdir()
     cfg = tmp_path / "config.yaml"
     executor = {"name": "ray", "address": cluster.address}
     cfg.write_text(yaml.safe_dump(config("nf_cluster_trials", "steady", budget={"trials": BUDGET}, executor=executor)))
@@ -188,9 +200,15 @@ def test_killing_the_second_node_reruns_its_trials_once_and_the_search_finishes(
         while complete(run / "study.db") < 4 and search.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
         assert search.poll() is None, search.communicate()[1].decode()[-2000:]
-        time.sleep(0.3)  # inside a trial on each node (trials take 0.8 s, back to back)
+        # Kill while a trial runs on the second node: one of its workers has marked itself running.
+        second = tree({cluster.second_raylet()})
+        caught: list[Path] = []
+        while time.monotonic() < deadline and not (caught := [p for p in running.iterdir() if int(p.name) in second]):
+            time.sleep(0.02)
+            second = tree({cluster.second_raylet()})
         # The whole node at once, as when its machine dies: the raylet, its workers and agents.
-        end(tree({cluster.second_raylet()}), signal.SIGKILL)
+        end(second, signal.SIGKILL)
+        assert caught, "no trial was seen running on the second node"
         _, err = search.communicate(timeout=240)
     finally:
         if search.poll() is None:
