@@ -121,6 +121,8 @@ def test_augmentation_of_tabular_inputs_is_refused_naming_the_field(tmp_path: Pa
         Trainer(data, space="mlp", augment="affine")
     with pytest.raises(ConfigError, match=r"^Trainer: augment: shift moves images .* or sequences"):
         Trainer(data, space="mlp", augment="shift")
+    with pytest.raises(ConfigError, match=r"^augment: unknown augmentation 'flip'; built in: shift, affine"):
+        Augmentation("flip")
 
 
 def test_final_epochs_trains_the_retrain_longer_than_the_trials() -> None:

@@ -132,6 +132,10 @@ class Augmentation:
 
     name: str
 
+    def __post_init__(self) -> None:
+        if self.name not in AUGMENTATIONS:
+            raise ConfigError("augment", f"unknown augmentation {self.name!r}; built in: {', '.join(AUGMENTATIONS)}")
+
     def check(self, input_shape: tuple[int, ...]) -> None:
         """Refuse (``augment``) inputs this augmentation does not know how to move."""
         if len(input_shape) in (2, 3) or (self.name == "shift" and len(input_shape) == 1):
