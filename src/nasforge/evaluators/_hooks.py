@@ -69,8 +69,6 @@ SchedulerFn = Callable[[torch.optim.Optimizer, int], Any]
 EpochFn = Callable[[int, Mapping[str, float]], None]
 """``on_epoch(epoch, validation_metrics)``, called after every epoch when ``epoch_reports`` is on;
 it may raise :class:`nasforge.TrialFailed` to stop the trial (a pruner)."""
-SCHEDULERS = ("none", "cosine", "onecycle")
-
 HOOKS = ("loss", "extra_metrics", "augment", "make_optimizer", "scheduler", "fit_fn", "on_epoch")
 """The trainer's options that take functions; in YAML each is ``module:callable`` (``extra_metrics``:
 a mapping of names to ``module:callable``; ``scheduler`` also ``cosine``, ``onecycle`` or ``none``;
@@ -114,6 +112,10 @@ def onecycle(optimizer: torch.optim.Optimizer, total_steps: int) -> Any:
         optimizer, max_lr=[g["lr"] for g in optimizer.param_groups], total_steps=max(total_steps, 1),
         cycle_momentum=cycle,
     )  # fmt: skip
+
+
+SCHEDULERS: dict[str, SchedulerFn | None] = {"none": None, "cosine": cosine, "onecycle": onecycle}
+"""The schedules a config may name (``scheduler: cosine``)."""
 
 
 @dataclass(frozen=True)

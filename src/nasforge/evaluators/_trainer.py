@@ -30,6 +30,7 @@ from ._base import EvaluatorSetup, FinalModel, Result
 from ._hooks import (
     HOOKS,
     OPTIMIZERS,
+    SCHEDULERS,
     TRAINING_DECISIONS,
     Augmentation,
     AugmentFn,
@@ -41,9 +42,7 @@ from ._hooks import (
     SchedulerFn,
     TrialSettings,
     check_setting,
-    cosine,
     hook_config,
-    onecycle,
     resolve_hook,
 )
 from ._steps import (
@@ -400,7 +399,7 @@ class Trainer(NetworkEvaluator):
             space, f"the trainer reads {list(TRAINING_DECISIONS)}", also_read=TRAINING_DECISIONS
         )
         if self.final_epochs is not None and "epochs" in space.names:
-            raise ConfigError("final_epochs", "the space decides epochs, and the retrain trains the best trial's "
+            raise ConfigError("evaluator.final_epochs", "the space decides epochs, and the retrain trains the best trial's "
                               "epochs; drop final_epochs or the epochs decision")  # fmt: skip
         for name in TRAINING_DECISIONS:
             if name in space.names:
@@ -588,13 +587,8 @@ class Trainer(NetworkEvaluator):
         return FoldScore(best, done, seconds, curve)
 
     def _make_scheduler(self, opt: torch.optim.Optimizer, steps: int) -> Any:
-        if self.scheduler is None or self.scheduler == "none":
-            return None
-        if self.scheduler == "cosine":
-            return cosine(opt, steps)
-        if self.scheduler == "onecycle":
-            return onecycle(opt, steps)
-        return self.scheduler(opt, steps)
+        make = SCHEDULERS[self.scheduler] if isinstance(self.scheduler, str) else self.scheduler
+        return make(opt, steps) if make is not None else None
 
     def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.loss is not None:
