@@ -170,11 +170,35 @@ def test_a_time_budget_shows_a_bar_of_seconds_and_the_search_time(
 ) -> None:
     import re
 
-    cfg = write_config(tmp_path, table_csv, budget={"seconds": 0.5}, strategy="random")
+    cfg = write_config(tmp_path, table_csv, budget={"seconds": 2}, strategy="random")
     assert main(["search", str(cfg), "--run-dir", str(tmp_path / "run")]) == 0
     out = capsys.readouterr()
-    assert re.search(r"\] [0-9]/0\.5 s  [0-9]+ trials  best acc=", out.err), out.err  # the bar follows time
-    assert re.search(r"^search: [0-9.]+ s of a 0\.5 s budget$", out.out, re.MULTILINE), out.out
+    assert re.search(r"\] [0-9]/2 s  [0-9]+ trials  best acc=", out.err), out.err  # the bar follows time
+    assert re.search(r"^search: [0-9.]+ s of a 2 s budget \([0-9.]+ s of it this command's start: imports, data, checks\)$",
+                     out.out, re.MULTILINE), out.out  # fmt: skip
+
+
+def test_the_time_budget_counts_from_the_command_s_start(
+    tmp_path: Path, table_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--seconds S` ends the search S seconds after the command began: a command whose start
+    (here pretended to be 60 s ago) used the budget runs no trial and says why."""
+    import re
+    import time
+
+    cfg = write_config(tmp_path, table_csv, budget={"seconds": 30}, strategy="random")
+    run = tmp_path / "run"
+    assert main(["search", str(cfg), "--run-dir", str(run)], started=time.monotonic() - 60) == 0
+    out = capsys.readouterr()
+    assert "the time budget (30 s) ended before this run's first trial (0.0 s spent by earlier runs, 6" in out.err
+    assert re.search(r"^search: 6[0-9.]+ s of a 30 s budget \(6[0-9.]+ s of it this command's start", out.out, re.MULTILINE)
+    assert main(["status", str(run), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["counted"] == 0
+    # a resume with more time starts its own clock: its trials run
+    assert main(["resume", str(run), "--seconds", "65"]) == 0  # 60 s spent; the rest goes to this resume
+    capsys.readouterr()
+    assert main(["status", str(run), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["counted"] > 0
 
 
 def test_resume_with_a_new_budget_goes_on_and_keeps_it(tmp_path: Path, table_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,6 +16,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from . import _rundir
 from ._errors import ConfigError, FatalError, NasforgeError
 
+_LOADED = time.monotonic()
+"""When this module was imported: the ``nasforge`` command's start, a tenth of a second after
+the interpreter's (its time budget counts from here)."""
+
 if TYPE_CHECKING:  # imported where used: `nasforge search` writes its config before these load
     from ._progress import Progress
     from ._results import RunData
@@ -83,7 +87,7 @@ def leaderboard(source: Study | RunData, n: int = 5, *, trials: list[Trial] | No
     return "\n".join(lines)
 
 
-def _finish(study: Study, cfg: RunConfig, run: RunDir, progress: Progress) -> int:
+def _finish(study: Study, cfg: RunConfig, run: RunDir, progress: Progress, start_up: float) -> int:
     from ._trial import TrialState
 
     progress.close()
@@ -104,6 +108,7 @@ def _finish(study: Study, cfg: RunConfig, run: RunDir, progress: Progress) -> in
     elapsed = study.storage.get_meta().get("elapsed_seconds")
     if isinstance(elapsed, int | float):
         of = f" of a {_fmt(float(seconds))} s budget" if (seconds := cfg.seconds) is not None else ""
+        of += f" ({start_up:.1f} s of it this command's start: imports, data, checks)" if of else ""
         print(f"\nsearch: {elapsed:.1f} s{of}", end="")
     print(f"\nTop {min(5, len(ranked))} of {counted} trials ({cfg.strategy_name}, seed {cfg.seed}{why}):")
     print(leaderboard(data))
@@ -120,24 +125,29 @@ def _finish(study: Study, cfg: RunConfig, run: RunDir, progress: Progress) -> in
     return 0
 
 
-def _run(study: Study, cfg: RunConfig, run: RunDir, trials: int | None, seconds: float | None) -> int:
+def _run(study: Study, cfg: RunConfig, run: RunDir, trials: int | None, seconds: float | None, started: float) -> int:
+    """Search and finish; ``started`` (a ``time.monotonic()`` reading) is the command's start:
+    the time budget counts from it, so the search ends ``seconds`` after the command began."""
     from ._progress import Progress
 
     elapsed = study.storage.get_meta().get("elapsed_seconds", 0.0)
-    progress = Progress(study, trials, seconds=seconds, elapsed=float(elapsed) if isinstance(elapsed, int | float) else 0.0)
+    before = float(elapsed) if isinstance(elapsed, int | float) else 0.0
+    progress = Progress(study, trials, seconds=seconds, elapsed=before + time.monotonic() - started)
     study.callbacks.append(progress)
     try:
-        return _search_and_finish(study, cfg, run, progress, trials, seconds)
+        return _search_and_finish(study, cfg, run, progress, trials, seconds, started)
     finally:
         study.storage.close()  # the study.db is complete on disk when the command returns
 
 
 def _search_and_finish(
-    study: Study, cfg: RunConfig, run: RunDir, progress: Progress, trials: int | None, seconds: float | None
-) -> int:
+    study: Study, cfg: RunConfig, run: RunDir, progress: Progress, trials: int | None, seconds: float | None,
+    started: float,
+) -> int:  # fmt: skip
     run_dir = run.path
+    start_up = time.monotonic() - started
     try:
-        study.run(trials=trials, seconds=seconds)
+        study.run(trials=trials, seconds=seconds, since=started)
     except Terminated:
         progress.close()
         print(f"\nterminated (SIGTERM); continue with `nasforge resume {run_dir}`", file=sys.stderr)
@@ -150,7 +160,7 @@ def _search_and_finish(
         progress.close()
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    return _finish(study, cfg, run, progress)
+    return _finish(study, cfg, run, progress, start_up)
 
 
 def _search_args(p: argparse.ArgumentParser) -> None:
@@ -189,7 +199,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             budget["seconds"] = args.seconds
         data["budget"] = budget
     run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / _run_name(data)
-    return _start(run_dir, _rundir.Pending(data, path.parent, path.resolve(), args.executor, args.workers))
+    return _start(run_dir, _rundir.Pending(data, path.parent, path.resolve(), args.executor, args.workers), args.started)
 
 
 def _run_name(data: dict[str, Any]) -> str:
@@ -201,7 +211,7 @@ def _run_name(data: dict[str, Any]) -> str:
     return name
 
 
-def _start(path: Path, pending: _rundir.Pending) -> int:
+def _start(path: Path, pending: _rundir.Pending, started: float) -> int:
     """Create the study of ``pending`` in ``path`` and search. The lock and the config are
     written first, before the heavy imports (so a kill at any moment after the first fraction
     of a second leaves a directory that `resume` starts); if the config is refused, nothing of
@@ -233,7 +243,7 @@ def _start(path: Path, pending: _rundir.Pending) -> int:
             raise
         print(f"nasforge: searching {cfg.space.name} ({_fmt(cfg.space.cardinality)} architectures) with "
               f"{cfg.strategy_name}, objectives {cfg.objectives.to_config()}, into {run.path}", file=sys.stderr)  # fmt: skip
-        return _run(study, cfg, run, cfg.trials, cfg.seconds)
+        return _run(study, cfg, run, cfg.trials, cfg.seconds, started)
 
 
 def _resume_args(p: argparse.ArgumentParser) -> None:
@@ -253,7 +263,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if not _rundir.has_study(path) and pending is not None:  # stopped before its study existed: start it now
         if args.workers is not None:
             pending.workers = args.workers
-        return _start(path, pending)
+        return _start(path, pending, args.started)
     from ._results import open_storage
     from .run import RunDir
     from .study import check_budget
@@ -272,7 +282,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
             cfg = cfg.with_overrides(trials=args.trials, seconds=args.seconds)
         for change in run.accepted_changes:
             print(f"nasforge: {change} since the search began; going on (--accept-changes)", file=sys.stderr)
-        return _run(study, cfg, run, cfg.trials, cfg.seconds)
+        return _run(study, cfg, run, cfg.trials, cfg.seconds, args.started)
 
 
 def _no_study(run: RunDir) -> None:
@@ -469,9 +479,11 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, started: float | None = None) -> int:
     """Entry point of the ``nasforge`` command; returns the exit code (2 for bad input, 1
-    for a fatal error, 130 for Ctrl-C, 143 for SIGTERM)."""
+    for a fatal error, 130 for Ctrl-C, 143 for SIGTERM). ``started``: a ``time.monotonic()``
+    reading of the command's start (default: now); a time budget counts from it."""
+    started = time.monotonic() if started is None else started
     import signal
     import threading
 
@@ -481,7 +493,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning  # one line, not Python's file:line and source line
-            return _main(argv)
+            return _main(argv, started)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -494,9 +506,10 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
     print(f"warning: {text}", file=file if file is not None else sys.stderr)
 
 
-def _main(argv: Sequence[str] | None) -> int:
+def _main(argv: Sequence[str] | None, started: float) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.started = started
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT
@@ -521,7 +534,7 @@ def console(argv: Sequence[str] | None = None) -> NoReturn:
     :func:`main` ends the process the usual way, with its traceback."""
     import atexit
 
-    code = main(argv)
+    code = main(argv, started=_LOADED)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -775,6 +775,7 @@ def search(
         pruner: Stop poor trials at the epochs they report (``asha``, ``median``, a
             :class:`~nasforge.pruners.Pruner` or its config); stored with the run.
     """
+    started = time.monotonic()  # a time budget counts from the call, like the command's from its start
     check_budget(trials, seconds)  # before anything is written
     if trials is None and seconds is None and math.isinf(space.cardinality):
         raise ConfigError("budget", "a space with continuous decisions needs `trials` or `seconds`")
@@ -786,7 +787,7 @@ def search(
     }  # fmt: skip
     if run_dir is None:
         study = Study(space, evaluator, strategy, goals, storage=storage, **options)
-        return study.run(trials=trials, seconds=seconds)
+        return study.run(trials=trials, seconds=seconds, since=started)
     if storage is not None:
         raise ConfigError("storage", "give either run_dir (its study.db is the storage) or storage, not both")
     run = RunDir(run_dir)
@@ -796,7 +797,7 @@ def search(
         except Exception:
             run.abandon()  # refused: nothing of it is left (not even the directory, when it was new)
             raise
-        study.run(trials=trials, seconds=seconds)
+        study.run(trials=trials, seconds=seconds, since=started)
         lines = run.finish(study, retrain=retrain)
     if progress:
         print("\n".join(lines), file=sys.stderr)

@@ -333,10 +333,15 @@ class Study:
             )
         return ask
 
-    def run(self, *, trials: int | None = None, seconds: float | None = None) -> Study:
+    def run(self, *, trials: int | None = None, seconds: float | None = None, since: float | None = None) -> Study:
         """Search until ``trials`` trials have finished in this study (interrupted ones not
         counted), ``seconds`` of search time have passed in all runs together, or the
         strategy has nothing left to try. Returns the study.
+
+        ``since`` is a :func:`time.monotonic` reading of when this run's work began, when that
+        was before the call (``nasforge search`` passes the command's start, so reading the
+        data, the checks and the imports count toward ``seconds`` and the command's search
+        ends ``seconds`` after it started); by default the time counts from the call.
 
         Without ``trials`` and ``seconds``, runs until the strategy is exhausted.
 
@@ -360,8 +365,9 @@ class Study:
         self.space.check_possible()
         done = self._rebuild()
         elapsed_before = float(self.storage.get_meta().get("elapsed_seconds", 0.0))
-        t0 = time.monotonic()
-        deadline = time.time() + max(0.0, seconds - elapsed_before) if seconds is not None else None
+        t0 = min(since, time.monotonic()) if since is not None else time.monotonic()
+        spent = time.monotonic() - t0  # before this call (the command's start), counted in the budget
+        deadline = time.time() + max(0.0, seconds - elapsed_before - spent) if seconds is not None else None
         stop_at = deadline + DEADLINE_GRACE_SECONDS if deadline is not None else None
         running: dict[int, Trial] = {}
         failures_in_a_row = 0
@@ -382,6 +388,7 @@ class Study:
         self.executor.watch(watch, self._on_step if self.pruner is not None else None)
         self.executor.start(self.evaluator)
         past_deadline = False
+        submitted = 0
         try:
             while True:
                 while not self._exhausted and not out_of_budget() and self.executor.free() > 0:
@@ -401,6 +408,7 @@ class Study:
                         asked_after=self._tells, requeued_from=source, enqueued=enqueued,
                     )  # fmt: skip
                     self._next += 1
+                    submitted += 1
                     self.storage.put_trial(trial)
                     running[trial.number] = trial
                     self.executor.submit(trial.number, cand)
@@ -448,6 +456,16 @@ class Study:
                         self.storage.put_trial(stopped)
                 except NasforgeError:  # the storage itself failed: resume marks it the same way
                     break
+        if seconds is not None and elapsed_before < seconds and not submitted and not self._exhausted and (
+            trials is None or done < trials
+        ):
+            warnings.warn(
+                f"the time budget ({seconds:g} s) ended before this run's first trial ({elapsed_before:.1f} s "
+                f"spent by earlier runs, {spent:.1f} s by this one before its search began: reading the data, "
+                "the checks, the imports); give more seconds",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         self._warn_if_nothing_completed()
         return self
 

@@ -5,8 +5,10 @@ No wall-clock assertions: states, reasons and what a resume does."""
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
+import pytest
 from pruning_fns import curve_space, deaf, paced_curve
 
 from nasforge import SQLiteStorage, Study, TrialState
@@ -68,6 +70,14 @@ def test_a_trial_that_does_not_listen_is_killed_after_the_grace() -> None:
             assert t.report["steps"] == [{"step": 1.0, "acc": round(t.arch["x"] / 200, 6)}]
         else:
             assert t.metrics == {} and "steps" not in t.report
+
+
+def test_the_budget_counts_from_since_when_the_work_began_before_the_call() -> None:
+    with pytest.warns(RuntimeWarning, match=r"the time budget \(5 s\) ended before this run's first trial"):
+        s = paced().run(seconds=5, since=time.monotonic() - 10)
+    assert s.trials == [] and s.storage.get_meta()["elapsed_seconds"] >= 10
+    s = paced().run(trials=1, seconds=600, since=time.monotonic() - 3)
+    assert len(s.trials) == 1 and s.storage.get_meta()["elapsed_seconds"] >= 3  # the 3 s before the call count
 
 
 def test_the_progress_bar_follows_time_when_the_budget_is_time() -> None:
