@@ -167,7 +167,8 @@ def _search_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", help="the run config (YAML or JSON)")
     p.add_argument("--run-dir", help="where to write study.db and results (default: runs/<name>)")
     p.add_argument("--trials", type=int, help="trial budget (overrides budget.trials)")
-    p.add_argument("--seconds", type=float, help="time budget in seconds (overrides budget.seconds)")
+    p.add_argument("--seconds", type=float,
+                   help="time budget in seconds from the command's start (overrides budget.seconds); the final retrain comes after it")  # fmt: skip
     p.add_argument("--seed", type=int, help="random seed (overrides seed)")
     _executor_args(p)
 
