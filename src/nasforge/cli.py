@@ -108,7 +108,7 @@ def _finish(study: Study, cfg: RunConfig, run: RunDir, progress: Progress, start
     elapsed = study.storage.get_meta().get("elapsed_seconds")
     if isinstance(elapsed, int | float):
         of = f" of a {_fmt(float(seconds))} s budget" if (seconds := cfg.seconds) is not None else ""
-        of += f" ({start_up:.1f} s of it this command's start: imports, data, checks)" if of else ""
+        of += f" ({start_up:.1f} s of it this command's start: imports, data, checks)"
         print(f"\nsearch: {elapsed:.1f} s{of}", end="")
     print(f"\nTop {min(5, len(ranked))} of {counted} trials ({cfg.strategy_name}, seed {cfg.seed}{why}):")
     print(leaderboard(data))

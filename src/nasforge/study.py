@@ -29,11 +29,11 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import ConfigError, FatalError, NasforgeError
+from ._errors import ConfigError, FatalError, NasforgeError, SpaceError
 from ._progress import Progress
 from ._results import RunData
 from ._trial import Candidate, Objectives, Trial, TrialState
-from .evaluators import DEADLINE, Evaluator, check_decisions, check_objectives
+from .evaluators import DEADLINE, Evaluator, check_decisions, check_objectives, static_constraints
 from .executors import Executor, InlineExecutor, Outcome, TrialWatch
 from .executors._base import DEADLINE_GRACE_SECONDS
 from .pruners import Curves, Pruner, check_pruner, make_pruner
@@ -148,6 +148,17 @@ class Study:
         if alias:  # a strategy's `constraints` option (NSGA-II) is an alias of the study's
             self.objectives = Objectives.parse(self.objectives, constraints=alias)
         check_objectives(evaluator, self.objectives)  # before any work: metrics the evaluator produces
+        before_training = static_constraints(evaluator, self.objectives)  # e.g. params <= 1e5 with a trainer
+        if before_training:  # judged from the architecture alone: never proposed, never trained
+            self.space.check_possible()  # the space's own constraints first (space.constraints)
+            narrowed = self.space.with_constraints(before_training)
+            try:
+                narrowed.check_possible()
+            except SpaceError:
+                raise ConfigError(
+                    "constraints", f"no architecture of the space meets {before_training[0].name}; loosen the limit"
+                ) from None
+            self.space = narrowed
         self.strategy.validate(self.space, self.objectives)
         if self.strategy.multi_fidelity and getattr(evaluator, "multi_fidelity", True) is False:
             raise ConfigError(

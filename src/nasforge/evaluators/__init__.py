@@ -34,6 +34,7 @@ from ._config import (
     declared_metrics,
     make_evaluator,
     register_evaluator,
+    static_constraints,
 )
 from ._steps import (
     DEADLINE,
@@ -92,6 +93,7 @@ __all__ = [
     "proxy",
     "register_evaluator",
     "report_step",
+    "static_constraints",
     "step_context",
     "steps_wanted",
     "stop_reason",

@@ -17,7 +17,7 @@ from typing import Any
 from .._errors import ConfigError
 from .._trial import Objectives
 from .._validate import mapping
-from ..space import SearchSpace
+from ..space import Arch, Constraint, SearchSpace
 from ._base import EvaluatorSetup, Function
 from ._table import Table, nasbench201_from_config
 
@@ -138,6 +138,33 @@ def check_objectives(evaluator: Any, objectives: Objectives) -> None:
                 f"constraints[{i}]",
                 f"`{c}` names {c.metric!r}, which the evaluator does not produce; it produces {produced}",
             )
+
+
+STATIC_CACHE = 200_000
+"""Most architectures a :func:`static_constraints` check remembers (then it starts over)."""
+
+
+def static_constraints(evaluator: Any, objectives: Objectives) -> list[Constraint]:
+    """The metric constraints the evaluator can judge from the architecture alone, before any
+    training (its ``static_metrics``, e.g. a :class:`Trainer`'s ``params``), as one constraint
+    of the space: no strategy proposes, and no worker trains, a network that breaks them. The
+    answer per architecture is remembered. ``[]`` when there is none (a table, a function)."""
+    static = tuple(getattr(evaluator, "static_metrics", ()))
+    limits = [c for c in objectives.constraints if c.metric in static]
+    if not limits:
+        return []
+    known: dict[str, bool] = {}
+
+    def check(arch: Arch) -> bool:
+        key = arch.to_json()
+        if key not in known:
+            if len(known) >= STATIC_CACHE:
+                known.clear()
+            values = {c.metric: evaluator.static_metric(arch, c.metric) for c in limits}
+            known[key] = all(c.violation(values) == 0 for c in limits)
+        return known[key]
+
+    return [Constraint(check, name=" and ".join(map(str, limits)) + " (counted before training)")]
 
 
 def check_decisions(evaluator: Any, space: SearchSpace) -> list[Any]:

@@ -386,6 +386,20 @@ class Trainer(NetworkEvaluator):
         first = ["mse", "mae", "r2", "loss"] if self.data.regression else ["accuracy", "loss"]
         return [*first, *(self.extra_metrics or {})]
 
+    static_metrics = ("params",)
+    """Metrics known from the architecture alone: the study makes a constraint on one
+    (``params <= 1e5``) a constraint of the space, so a network that breaks it is never
+    proposed nor trained (:func:`~nasforge.evaluators.static_constraints`)."""
+
+    def static_metric(self, arch: Arch, name: str) -> float:
+        """``name`` (one of :attr:`static_metrics`) of ``arch``'s network, without training it:
+        the network is built (torch's global RNG left as it was) and its parameters counted."""
+        if name not in self.static_metrics:
+            raise KeyError(name)
+        with torch.random.fork_rng(devices=[]):
+            model = models.materialize(self.network.build(arch), self.data.input_shape)
+        return float(models.count_params(model))
+
     @property
     def max_steps(self) -> int:
         """Steps (epochs) of a trial at the full budget: where a pruner's rungs end."""
