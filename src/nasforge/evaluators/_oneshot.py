@@ -474,9 +474,9 @@ class OneShot:
             rows.append({f"standalone_{main}": result.metrics[main], "train_seconds": result.metrics["train_seconds"]})
         best = max(range(len(rows)), key=lambda i: (sign * rows[i][f"standalone_{main}"], -i))
         why = (
-            f"{'lowest' if sign < 0 else 'highest'} stand-alone validation {main} among the top {len(rows)} by "
-            f"inherited-weight {main} "
-            f"(each trained {self.trainer.epochs} epochs on the training split)"
+            f"{'lowest' if sign < 0 else 'highest'} stand-alone validation {main} among the top {len(rows)} of the "
+            f"search (its objectives, with inherited weights; each trained {self.trainer.epochs} epochs on the "
+            "training split)"
         )
         return best, {"reason": why, "candidates": rows}
 
