@@ -762,7 +762,8 @@ def search(
         objectives: ``{metric: "maximize" | "minimize"}``.
         constraints: Hard limits on metrics, e.g. ``["params <= 1e6"]``: a trial that breaks
             one is never the best.
-        trials, seconds: The budget (a space with continuous decisions needs one).
+        trials, seconds: The budget (a space with continuous decisions needs one); the
+            seconds count from this call, so building the study counts too.
         seed: Seed of the search; same seed and settings give the same trials.
         run_dir: A new directory to keep the study in (refused if it holds one already).
         storage: Where trials live without a run directory (default: in memory).
