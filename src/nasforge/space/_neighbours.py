@@ -52,13 +52,17 @@ def one_change_neighbours(space: SearchSpace, arch: Arch, *, limit: int = 64) ->
     deeper network copies its last layer), keeping the constraints."""
     parents = ancestors(space)
     out: dict[Arch, None] = {}
+    around: dict[Arch, list[Arch]] = {}  # each architecture's neighbours, built once for every decision
     for name in space.active_names(arch):
         seen = {arch[name]}
+        size = space.decision(name).domain.size  # once every value is seen, a further step finds none
         frontier = [arch]
-        while frontier and len(seen) <= limit:
+        while frontier and len(seen) <= limit and len(seen) < size:
             step = []
             for a in frontier:
-                for n in space.neighbors(a):
+                if a not in around:
+                    around[a] = space.neighbors(a)
+                for n in around[a]:
                     if name in n and n[name] not in seen and neighbour_decision(arch, n, parents) == name:
                         seen.add(n[name])
                         out.setdefault(n)
