@@ -21,6 +21,10 @@ def _params(arch: dict[str, object]) -> int:
     return models.count_params(models.build_model("seed-cnn", arch, (1, 8, 8), 10))
 
 
+def _key(arch: object) -> tuple[tuple[str, object], ...]:
+    return tuple(sorted(dict(arch).items()))  # type: ignore[call-overload]
+
+
 TRAINED: list[dict[str, object]] = []
 
 
@@ -66,3 +70,37 @@ def test_a_limit_no_network_meets_is_refused_before_anything_is_written(
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == "error: constraints: no architecture of the space meets params <= 10 (counted before training); loosen the limit"
     assert not run.exists()
+
+
+def test_a_run_made_before_the_early_check_resumes_under_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run whose trainer did not count ``params`` before training (as before the early check)
+    trained networks over the limit and stored them as infeasible; resumed with the check on, it
+    keeps those trials as they were and trains only networks under the limit from then on."""
+    from nasforge.run import load_study
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "name: sc\nseed: 0\nspace: seed-cnn\n"
+        "evaluator: {dataset: digits, epochs: 1, final_epochs: 1, measure_latency: false}\n"
+        "strategy: random\nobjectives: {accuracy: maximize}\nconstraints: ['params <= 40000']\n"
+        "executor: {name: inline}\n"
+    )
+    run = tmp_path / "run"
+    with monkeypatch.context() as m:
+        m.setattr(Trainer, "static_metrics", ())  # the trainer as it was: params known after training only
+        assert main(["search", str(cfg), "--run-dir", str(run), "--trials", "8"]) == 0
+    _, before = load_study(run)
+    old = [(t.number, dict(t.arch), t.state, t.feasible, dict(t.metrics)) for t in before.trials]
+    assert len(old) == 8 and any(not t.feasible for t in before.trials)  # some went over the limit
+    tried = {_key(t.arch) for t in before.trials}
+    assert main(["resume", str(run), "--trials", "14"]) == 0
+    _, after = load_study(run)
+    assert [(t.number, dict(t.arch), t.state, t.feasible, dict(t.metrics)) for t in after.trials[:8]] == old
+    new = after.trials[8:]
+    small = {_key(a) for a in builtin("seed-cnn").enumerate() if _params(dict(a)) <= 40_000}
+    untried = small - tried
+    assert len(new) == min(6, len(untried))  # then the narrowed space is used up
+    assert new and all(_key(t.arch) in untried and t.feasible for t in new)
+    capsys.readouterr()
