@@ -145,6 +145,12 @@ class RunData:
         return self.objectives.best(self.trials)
 
     @property
+    def best_stopped(self) -> Trial | None:
+        """With no complete trial, the stopped trial a final model falls back to
+        (:meth:`Objectives.best_stopped`)."""
+        return self.objectives.best_stopped(self.trials)
+
+    @property
     def pareto_front(self) -> list[Trial]:
         """The non-dominated feasible trials (:meth:`Objectives.pareto_front`)."""
         return self.objectives.pareto_front(self.trials)

@@ -322,6 +322,35 @@ class Objectives(Sequence[Objective]):
                 best = t
         return best
 
+    def best_stopped(self, trials: Iterable[Trial]) -> Trial | None:
+        """What a final model falls back to when no trial is complete (a time budget that ended
+        before any trial finished): among the pruned trials (by a pruner or by the deadline)
+        whose partial metrics have the primary objective and meet every constraint, those that
+        reached the largest step, and of these the best by the primary objective (earliest on
+        ties). ``None`` when there is a complete trial or no such stopped trial. It is never
+        :meth:`best`: a trial stopped at a step is not compared with a finished one."""
+        trials = list(trials)
+        if any(t.state is TrialState.COMPLETE for t in trials):
+            return None
+
+        def value(t: Trial) -> float:
+            v = t.metrics.get(self.primary.metric)
+            return self.primary.sign * float(v) if isinstance(v, int | float) and math.isfinite(v) else -math.inf
+
+        def step(t: Trial) -> float:
+            s = t.report.get("pruned_at")
+            return float(s) if isinstance(s, int | float) else -math.inf
+
+        stopped = [
+            t for t in trials
+            if t.state is TrialState.PRUNED and math.isfinite(value(t))
+            and all(c.violation(t.metrics) == 0 for c in self.constraints)
+        ]  # fmt: skip
+        if not stopped:
+            return None
+        top = max(step(t) for t in stopped)
+        return max((t for t in stopped if step(t) == top), key=lambda t: (value(t), -t.number))
+
     def ranked(self, trials: Iterable[Trial]) -> list[Trial]:
         """The trials :meth:`best` chooses among, best first (earliest on ties): what a
         leaderboard lists. Infeasible, failed and lower-budget trials are left out."""

@@ -36,7 +36,8 @@ from ._rundir import LOCK_NAME, PENDING, RunDirLock
 from ._rundir import entries as _entries
 from ._rundir import read_json as _read_json
 from ._rundir import write_json as _write_json
-from ._trial import Candidate, MetricConstraint, Objectives
+from ._trial import Candidate, MetricConstraint, Objectives, Trial, TrialState
+from .evaluators import DEADLINE
 from .space import Arch, SearchSpace
 from .storage import SQLiteStorage, Storage, StorageError
 from .strategies import DEFAULT_STRATEGY, as_strategy
@@ -430,6 +431,30 @@ class RunDir:
         _write_json(out, record)
         return out
 
+    def _write_stopped_best(self, data: RunData, trial: Trial) -> Path:
+        """Write ``best.json`` for the stopped trial a final model falls back to when no trial
+        completed (:attr:`RunData.best_stopped`), with a ``final_choice`` that says so."""
+        out = self.path / BEST_JSON
+        previous = _read_json(out)
+        step = trial.report.get("pruned_at")
+        at = f"step {step}" if step is not None else "its last step"
+        peers = sum(1 for t in data.trials if t.state is TrialState.PRUNED and t.report.get("pruned_at") == step)
+        value = trial.metrics[data.primary]
+        reason = (
+            f"the final network is trial {trial.number}, the best by {data.primary} ({value:.4g}) of the {peers} "
+            f"stopped trial{'s' if peers != 1 else ''} that reached {at}, the furthest any got"
+        )
+        if any(t.report.get("pruned_reason") == DEADLINE for t in data.trials):
+            reason += "; a resume with more seconds lets trials finish"
+        record = data.trial_dict(trial)
+        record["final_choice"] = {"trial": trial.number, "arch": trial.arch.to_dict(),
+                                  "arch_string": data.space.to_string(trial.arch), "reason": reason,
+                                  "stopped": True}  # fmt: skip
+        if previous.get("trial") == trial.number and "finalized" in previous:
+            record["finalized"] = previous["finalized"]
+        _write_json(out, record)
+        return out
+
     # -- finishing -----------------------------------------------------------------------------
 
     def finish(self, study: Study, *, retrain: bool = True) -> list[str]:
@@ -443,11 +468,17 @@ class RunDir:
         data = study.results()
         best_path = self.write_best(data)
         best = data.best
-        if best_path is None or best is None:
-            return [f"Results: {self.db} (no complete trial)"]
         from .evaluators import Finalizer
 
         lines: list[str] = []
+        stopped = None
+        if best is None and retrain and isinstance(study.evaluator, Finalizer):
+            stopped = data.best_stopped  # no trial finished: the final model falls back to the furthest stopped one
+        if stopped is not None:
+            best_path, best = self._write_stopped_best(data, stopped), stopped
+            lines.append(f"no trial completed: {_read_json(best_path)['final_choice']['reason']}")
+        if best_path is None or best is None:
+            return [f"Results: {self.db} (no complete trial)"]
         if retrain and isinstance(study.evaluator, Finalizer):
             record = _read_json(best_path)
             if record.get("finalized") == best.number and (self.path / BEST_DIR).is_dir():
@@ -455,7 +486,7 @@ class RunDir:
             else:
                 arch = best.arch
                 choose = getattr(study.evaluator, "choose_final", None)
-                if callable(choose):  # e.g. one-shot: the top-k retrained stand-alone, picked by validation
+                if callable(choose) and stopped is None:  # e.g. one-shot: the top-k retrained stand-alone, picked by validation
                     ranked = data.ranked
                     lines.append(f"Training the top {min(len(ranked), getattr(study.evaluator, 'top_k', len(ranked)))} "
                                  "architectures stand-alone to choose the final one ...")  # fmt: skip
