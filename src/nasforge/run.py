@@ -463,8 +463,11 @@ class RunDir:
         An evaluator with ``choose_final(ranked_archs) -> (index, why)`` (one-shot: the top-k
         by inherited weights trained stand-alone, picked by validation) picks the architecture
         to retrain among the ranked trials; ``best.json`` then records it as ``final_choice``
-        (trial, architecture, reason, each candidate's scores). A best trial already finalized
-        (a resume of a finished run) is not retrained again. Returns the lines to show."""
+        (trial, architecture, reason, each candidate's scores). With no complete trial (a time
+        budget that ended before any trial finished) the architecture retrained is the stopped
+        trial that got furthest (:attr:`RunData.best_stopped`), recorded as a ``final_choice``
+        with ``stopped: true``. A best trial already finalized (a resume of a finished run) is
+        not retrained again. Returns the lines to show."""
         data = study.results()
         best_path = self.write_best(data)
         best = data.best
