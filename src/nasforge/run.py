@@ -501,7 +501,8 @@ class RunDir:
                                               "arch_string": data.space.to_string(chosen.arch), **why}  # fmt: skip
                     lines.append(f"chose trial {chosen.number}: {why.get('reason', '')}")
                     arch = chosen.arch
-                lines.append("Retraining the best architecture on train+validation and testing it once ...")
+                which = "this stopped trial's architecture" if stopped is not None else "the best architecture"
+                lines.append(f"Retraining {which} on train+validation and testing it once ...")
                 lines.extend(self.write_final_model(study.evaluator, arch, data.space))
                 record["finalized"] = best.number
                 _write_json(best_path, record)

@@ -86,3 +86,4 @@ def test_a_search_where_no_trial_finished_still_hands_back_a_retrained_model(
     err = capsys.readouterr().err
     assert f"no trial completed: the final network is trial {expected.number}" in err
     assert "reached step 2, the furthest any got" in err
+    assert "Retraining this stopped trial's architecture on train+validation" in err
