@@ -431,9 +431,10 @@ class RunDir:
         _write_json(out, record)
         return out
 
-    def _write_stopped_best(self, data: RunData, trial: Trial) -> Path:
+    def _write_stopped_best(self, data: RunData, trial: Trial) -> tuple[Path, str]:
         """Write ``best.json`` for the stopped trial a final model falls back to when no trial
-        completed (:attr:`RunData.best_stopped`), with a ``final_choice`` that says so."""
+        completed (:attr:`RunData.best_stopped`), with a ``final_choice`` that says so; returns
+        the file and the reason."""
         out = self.path / BEST_JSON
         previous = _read_json(out)
         step = trial.report.get("pruned_at")
@@ -453,7 +454,7 @@ class RunDir:
         if previous.get("trial") == trial.number and "finalized" in previous:
             record["finalized"] = previous["finalized"]
         _write_json(out, record)
-        return out
+        return out, reason
 
     # -- finishing -----------------------------------------------------------------------------
 
@@ -478,8 +479,9 @@ class RunDir:
         if best is None and retrain and isinstance(study.evaluator, Finalizer):
             stopped = data.best_stopped  # no trial finished: the final model falls back to the furthest stopped one
         if stopped is not None:
-            best_path, best = self._write_stopped_best(data, stopped), stopped
-            lines.append(f"no trial completed: {_read_json(best_path)['final_choice']['reason']}")
+            best_path, reason = self._write_stopped_best(data, stopped)
+            best = stopped
+            lines.append(f"no trial completed: {reason}")
         if best_path is None or best is None:
             return [f"Results: {self.db} (no complete trial)"]
         if retrain and isinstance(study.evaluator, Finalizer):
