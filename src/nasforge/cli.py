@@ -331,6 +331,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 1 if problems else 0
     info = run.results().summary()
     info["searching"] = run.is_searching()
+    if info["best"] is None:  # no trial completed: the final model may be a stopped trial's (RunDir.finish)
+        info["final_model"] = run.stopped_final_model()
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return 0
@@ -352,6 +354,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         shown_report = {k: v for k, v in best["report"].items() if isinstance(v, int | float | str)}  # not curves
         vals = ", ".join(f"{k}={_fmt(v)}" for k, v in {**best["metrics"], **shown_report}.items())
         print(f"best: trial {best['trial']}  {vals}\n      {best['arch_string']}")
+    elif info.get("final_model"):
+        final = info["final_model"]
+        where = f"; model in {final['model']}" if final.get("model") else " (not retrained yet)"
+        print(f"best: none (no trial completed); {final['reason']}{where}\n      {final['arch_string']}")
     if info["constraints"]:
         print(f"constraints: {', '.join(info['constraints'])} ({info['infeasible']} complete trials break them)")
     if "pareto_front" in info:

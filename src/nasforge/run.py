@@ -438,7 +438,7 @@ class RunDir:
         out = self.path / BEST_JSON
         previous = _read_json(out)
         step = trial.report.get("pruned_at")
-        at = f"step {step}" if step is not None else "its last step"
+        at = f"epoch {step}" if step is not None else "its last epoch"  # a step is an epoch (report_step)
         peers = sum(1 for t in data.trials if t.state is TrialState.PRUNED and t.report.get("pruned_at") == step)
         value = trial.metrics[data.primary]
         reason = (
@@ -455,6 +455,20 @@ class RunDir:
             record["finalized"] = previous["finalized"]
         _write_json(out, record)
         return out, reason
+
+    def stopped_final_model(self) -> dict[str, Any] | None:
+        """The stopped trial a final model fell back to when no trial completed, as
+        ``best.json`` records it (trial, arch_string, reason) with ``model``, the ``best/``
+        folder of its retrained network when it was retrained; ``None`` otherwise."""
+        record = _read_json(self.path / BEST_JSON)
+        choice = record.get("final_choice")
+        if not isinstance(choice, dict) or not choice.get("stopped"):
+            return None
+        out = {k: choice.get(k) for k in ("trial", "arch_string", "reason")}
+        model = self.path / BEST_DIR
+        done = record.get("finalized") == choice.get("trial") and model.is_dir()
+        out["model"] = str(model) if done else None
+        return out
 
     # -- finishing -----------------------------------------------------------------------------
 

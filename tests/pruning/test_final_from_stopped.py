@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from nasforge import Objectives, Trial, TrialState, search
+from nasforge.cli import main
 from nasforge.evaluators import Trainer
 from nasforge.pruners import Pruner, register_pruner
 from nasforge.space import Arch, Choice, SearchSpace, builtin
@@ -85,5 +86,13 @@ def test_a_search_where_no_trial_finished_still_hands_back_a_retrained_model(
     assert model["arch"] == expected.arch.to_dict() and 0 <= model["test_accuracy"] <= 1
     err = capsys.readouterr().err
     assert f"no trial completed: the final network is trial {expected.number}" in err
-    assert "reached step 2, the furthest any got" in err
+    assert "reached epoch 2, the furthest any got" in err
     assert "Retraining this stopped trial's architecture on train+validation" in err
+    # `status` has no best (an unfinished trial is never the best) but names the fallback model
+    assert main(["status", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "best: none (no trial completed); the final network is trial" in out
+    assert f"model in {run / 'best'}" in out
+    assert main(["status", str(run), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["best"] is None and info["final_model"]["trial"] == expected.number
