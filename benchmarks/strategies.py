@@ -138,7 +138,7 @@ class Task:
         return [a for a in self.space.enumerate() if self.row_key(a) in keys]
 
     def row_key(self, arch: Arch) -> str:
-        return self.key(arch) if callable(self.key) else format_key(self.key, arch)
+        return self.key(arch) if callable(self.key) else format_key(self.key, arch, self.space.names)
 
     def lookup(self, arch: Arch) -> tuple[float | None, float | None]:
         row = self.rows.get(self.row_key(arch))

@@ -7,7 +7,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +19,24 @@ from ._base import EvaluatorSetup, Result
 _FIELD = re.compile(r"\{([^{}]+)\}")
 
 
-def format_key(template: str, arch: Mapping[str, Any]) -> str:
+def format_key(template: str, arch: Mapping[str, Any], inactive: Collection[str] = ()) -> str:
     """Fill ``{decision}`` fields of ``template`` with an architecture's values (names may
-    contain dots).
+    contain dots). A name in ``inactive`` that ``arch`` lacks (a decision whose ``when`` is
+    not met, a layer beyond the depth) fills as the empty string, as such a decision's cell
+    of a table is; any other missing name raises ``KeyError``.
 
     Example:
         >>> format_key("{layers.0.kernel}-{units}", {"layers.0.kernel": 3, "units": 64})
         '3-64'
+        >>> format_key("{depth}-{w1}-{w2}", {"depth": 1, "w1": 16}, inactive={"w2"})
+        '1-16-'
     """
 
     def sub(m: re.Match[str]) -> str:
-        return str(arch[m.group(1)])
+        name = m.group(1)
+        if name not in arch and name in inactive:
+            return ""
+        return str(arch[name])
 
     return _FIELD.sub(sub, template)
 
@@ -75,6 +82,7 @@ class Table:
         self.path = path
         self.key = key
         self.key_column = key_column
+        self._decisions: frozenset[str] = frozenset()  # the space's decisions, set by constraints()
         self.metrics: list[str] = str_list(metric, "metric", what="a column name or a list of them", empty_ok=False)
         self.report = list(report)
         self.cost = cost
@@ -122,10 +130,16 @@ class Table:
     def constraints(self, space: SearchSpace) -> list[Constraint]:
         """The study's hook: no narrowing, but a decision of ``space`` that the key template
         does not name is refused (``space.<name>``): every value of it would look up the same
-        row. A key function (e.g. the space's string form) is trusted to read them all."""
+        row; so is a name of the template that is not a decision (``key``). From here on a
+        decision an architecture lacks (inactive under a condition) fills its field of the key
+        as the empty string. A key function (e.g. the space's string form) is trusted to read them all."""
         if callable(self.key):
             return []
         named = set(_FIELD.findall(self.key))
+        unknown = sorted(named - set(space.names))
+        if unknown:
+            raise ConfigError("key", f"names {unknown[0]!r}, which is not a decision of the space")
+        self._decisions = frozenset(space.names)  # absent from an architecture: inactive, filled as ""
         unread = [n for n in space.names if n not in named]
         if unread:
             raise ConfigError(
@@ -157,7 +171,7 @@ class Table:
         if callable(self.key):
             return self.key(arch)
         try:
-            return format_key(self.key, arch)
+            return format_key(self.key, arch, self._decisions)
         except KeyError as exc:
             raise TrialFailed(
                 f"key template {self.key!r} names {exc.args[0]!r}, which this architecture lacks"
