@@ -80,8 +80,10 @@ def _to_accuracy(z: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, n
 
 
 def make_product(name: str, decisions: dict[str, tuple[list[Any], bool]], rng: np.random.Generator, *,
-                 pairs: int, fail: Callable[[dict[str, Any]], bool] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:  # fmt: skip
-    """A table over the product of ``decisions`` (name -> (values, ordered))."""
+                 pairs: int, fail: Callable[[dict[str, Any]], bool] | None = None,
+                 params: Callable[[dict[str, Any]], int] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:  # fmt: skip
+    """A table over the product of ``decisions`` (name -> (values, ordered)); ``params``, when
+    given, fills a ``params`` column (a second objective)."""
     names = list(decisions)
     shapes = [(len(v), o) for v, o in decisions.values()]
     mains = [(_ordered_effect if o else _label_effect)(rng, n) for n, o in shapes]
@@ -98,8 +100,11 @@ def make_product(name: str, decisions: dict[str, tuple[list[Any], bool]], rng: n
         arch = {n: decisions[n][0][i] for n, i in zip(names, idx)}
         if fail is not None and fail(arch):
             val[k], test[k] = 10 + rng.normal(0, NOISE), 10 + rng.normal(0, NOISE)
-        rows.append({"arch": "-".join(str(arch[n]) for n in names), **arch, "val": round(float(val[k]), 3),
-                     "test": round(float(test[k]), 3)})  # fmt: skip
+        row = {"arch": "-".join(str(arch[n]) for n in names), **arch, "val": round(float(val[k]), 3),
+               "test": round(float(test[k]), 3)}  # fmt: skip
+        if params is not None:
+            row["params"] = params(arch)
+        rows.append(row)
     space = {"name": name, "decisions": {n: {"choice": list(v)} for n, (v, _) in decisions.items()}}
     return rows, space
 
@@ -126,8 +131,11 @@ def make_conditional(rng: np.random.Generator, depth: int = 4) -> tuple[list[dic
         arch: dict[str, Any] = {"depth": d}
         for layer in range(d):
             arch[f"op{layer}"], arch[f"w{layer}"] = ops[o[layer]], widths[w[layer]]
+        chain = [3] + [widths[w[layer]] for layer in range(d)]
+        size = sum(9 * a * b * (1 if ops[o[i]] == "conv" else 0.3) for i, (a, b) in enumerate(zip(chain, chain[1:])))
         rows.append({"arch": "-".join(str(arch.get(n, "")) for n in names), **{n: arch.get(n, "") for n in names},
-                     "val": round(float(val[k]), 3), "test": round(float(test[k]), 3)})  # fmt: skip
+                     "val": round(float(val[k]), 3), "test": round(float(test[k]), 3),
+                     "params": int(size + 10 * chain[-1])})  # fmt: skip
     decisions: dict[str, Any] = {"depth": {"choice": list(range(1, depth + 1))}}
     for layer in range(depth):
         when = {"when": {"depth": list(range(layer + 1, depth + 1))}} if layer else {}
@@ -139,7 +147,12 @@ def make_conditional(rng: np.random.Generator, depth: int = 4) -> tuple[list[dic
 def tables(seed: int) -> dict[str, tuple[list[dict[str, Any]], dict[str, Any]]]:
     out = {}
     widths = [8, 16, 24, 32, 40, 48, 56, 64]
-    rows, space = make_product("channels", {f"w{k}": (widths, True) for k in range(5)}, np.random.default_rng(seed), pairs=4)
+    def conv_params(a: dict[str, Any]) -> int:  # 3x3 convolutions from 3 input channels through the widths, a 10-class head
+        chain = [3] + [a[f"w{k}"] for k in range(5)]
+        return sum(9 * x * y for x, y in zip(chain, chain[1:])) + 10 * chain[-1]
+
+    rows, space = make_product("channels", {f"w{k}": (widths, True) for k in range(5)}, np.random.default_rng(seed),
+                               pairs=4, params=conv_params)  # fmt: skip
     out["channels"] = (rows, space)
     ops4 = ["conv3", "conv5", "sep3", "skip"]
     mixed = {"op_a": (ops4, False), "op_b": (ops4, False), "op_c": (ops4, False),
