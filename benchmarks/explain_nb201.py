@@ -44,7 +44,6 @@ import nasforge
 from nasforge.evaluators import nasbench201
 from nasforge.report import compute_importance, explain
 from nasforge.space import Arch, builtin
-from nasforge.space._neighbours import one_change_neighbours
 
 EDGES = ["cell.0-1", "cell.0-2", "cell.1-2", "cell.0-3", "cell.1-3", "cell.2-3"]
 COMPUTE_INTO = {"cell.0-1", "cell.0-2", "cell.1-2"}  # edges feeding the intermediate (compute) nodes
@@ -77,20 +76,16 @@ def table_truth(rows: dict[str, dict[str, Any]], space: Any, metric: str) -> dic
 
 
 def one_seed(space: Any, table: Any, truth: dict[str, Any], metric: str, strategy: str, trials: int, seed: int,
-             evaluate: bool) -> dict[str, Any]:  # fmt: skip
-    """One search of ``trials`` look-ups; with ``evaluate``, ``trials - 24`` searched and the
-    best's unmeasured one-change neighbours measured (``RunDir.evaluate_neighbours`` does the same)."""
-    first = trials - 24 if evaluate else trials
+             evaluate: bool, search: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """One search of ``trials`` look-ups; with ``evaluate``, ``search`` (default ``trials - 24``)
+    searched, then ``study.evaluate_neighbours`` (what ``nasforge explain --evaluate`` runs: the
+    best's unmeasured neighbours, and a better neighbour's, until the best's are all measured)
+    within the rest of the ``trials``."""
+    first = (trials - 24 if search is None else search) if evaluate else trials
     study = nasforge.search(space, table, strategy=strategy, objectives={metric: "maximize"}, trials=first,
                             seed=seed, progress=False)  # fmt: skip
     if evaluate:
-        best = study.best
-        seen = {space.canonical(t.arch) for t in study.trials}
-        new = [a for a in one_change_neighbours(space, best.arch) if space.canonical(a) not in seen]
-        for a in new:
-            seen.add(space.canonical(a))
-            study.enqueue(a)
-        study.run(trials=first + len(new))
+        study.evaluate_neighbours(max_trials=trials - first)
     n_trials = len(study.trials)
     imp = compute_importance(study, seed=seed)
     rho = float(spearmanr([imp.shares[e] for e in EDGES], [truth["shares"][e] for e in EDGES]).statistic)
@@ -135,7 +130,9 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--strategy", default="random")
-    parser.add_argument("--evaluate", action="store_true", help="search trials - 24, then measure the best's neighbours")
+    parser.add_argument("--evaluate", action="store_true", help="search --search trials, then measure the best's "
+                        "neighbours (and a better neighbour's, until the best's are all measured) up to --trials")
+    parser.add_argument("--search", type=int, help="with --evaluate: trials searched before (default: trials - 24)")
     parser.add_argument("--show", action="store_true", help="print the first seed's explanation")
     args = parser.parse_args()
     if not args.table or not Path(args.table).is_file():
@@ -151,7 +148,7 @@ def main() -> None:
     out = []
     t0 = time.perf_counter()
     for seed in range(args.seeds):
-        r = one_seed(space, table, truth, metric, args.strategy, args.trials, seed, args.evaluate)
+        r = one_seed(space, table, truth, metric, args.strategy, args.trials, seed, args.evaluate, args.search)
         out.append(r)
         print(f"seed {seed:2d}: {r['trials']} trials, spearman {r['rho']:+.3f}  swap MAE {r['mae']:.2f} (predicted "
               f"{r['mae_pred']:.2f}, {r['n_pred']}/{r['n']}; against the test column {r['mae_test']:.2f}, "
@@ -166,7 +163,8 @@ def main() -> None:
     floor = np.array([r["floor"] for r in out])
     facts = np.array([r["facts"] for r in out])
     se = lambda a: float(np.nanstd(a, ddof=1) / math.sqrt(np.sum(~np.isnan(a))))
-    how = f"{args.trials - 24} searched + the best's unmeasured neighbours" if args.evaluate else f"{args.trials} trials"
+    searched = args.trials - 24 if args.search is None else args.search
+    how = f"{searched} searched + neighbours until the best's are measured" if args.evaluate else f"{args.trials} trials"
     print(f"\n{args.strategy}, {how} (at most {args.trials}), {args.seeds} seeds ({time.perf_counter() - t0:.0f} s):")
     print(f"  importance Spearman vs the full table: mean {rho.mean():.3f} ± {se(rho):.3f}, median {np.median(rho):.3f}, "
           f"share >= 0.9: {np.mean(rho >= 0.9):.0%}")  # fmt: skip

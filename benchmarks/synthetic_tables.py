@@ -132,7 +132,7 @@ def make_conditional(rng: np.random.Generator, depth: int = 4) -> tuple[list[dic
         for layer in range(d):
             arch[f"op{layer}"], arch[f"w{layer}"] = ops[o[layer]], widths[w[layer]]
         chain = [3] + [widths[w[layer]] for layer in range(d)]
-        size = sum(9 * a * b * (1 if ops[o[i]] == "conv" else 0.3) for i, (a, b) in enumerate(zip(chain, chain[1:])))
+        size = sum(9 * a * b * (1 if ops[o[i]] == "conv" else 0.3) for i, (a, b) in enumerate(itertools.pairwise(chain)))
         rows.append({"arch": "-".join(str(arch.get(n, "")) for n in names), **{n: arch.get(n, "") for n in names},
                      "val": round(float(val[k]), 3), "test": round(float(test[k]), 3),
                      "params": int(size + 10 * chain[-1])})  # fmt: skip
@@ -149,7 +149,7 @@ def tables(seed: int) -> dict[str, tuple[list[dict[str, Any]], dict[str, Any]]]:
     widths = [8, 16, 24, 32, 40, 48, 56, 64]
     def conv_params(a: dict[str, Any]) -> int:  # 3x3 convolutions from 3 input channels through the widths, a 10-class head
         chain = [3] + [a[f"w{k}"] for k in range(5)]
-        return sum(9 * x * y for x, y in zip(chain, chain[1:])) + 10 * chain[-1]
+        return sum(9 * x * y for x, y in itertools.pairwise(chain)) + 10 * chain[-1]
 
     rows, space = make_product("channels", {f"w{k}": (widths, True) for k in range(5)}, np.random.default_rng(seed),
                                pairs=4, params=conv_params)  # fmt: skip

@@ -388,7 +388,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def _explain_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", help="a run directory")
-    p.add_argument("--evaluate", action="store_true", help="first evaluate the unmeasured neighbours of the best (one decision changed)")
+    p.add_argument("--evaluate", action="store_true",
+                   help="first evaluate the unmeasured neighbours of the best (one decision changed), and those of a "
+                        "neighbour that beats it, until the best's neighbours are all measured")  # fmt: skip
+    p.add_argument("--max-trials", type=int, metavar="N", help="with --evaluate: at most N new trials")
+    p.add_argument("--rounds", type=int, metavar="R", help="with --evaluate: at most R rounds (1: the best's neighbours only)")
     p.add_argument("--accept-changes", action="store_true",
                    help="with --evaluate: go on although the config, space, table or function changed since the search")  # fmt: skip
     p.add_argument("--tolerance", type=float, help="differences up to this count as none (default: from the measured noise: fold scores, seed columns or repeats; 1%% of the range only when none is measured)")
@@ -401,7 +405,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from .run import RunDir
 
     run = RunDir(args.run_dir)
-    evaluated, previous = run.evaluate_neighbours(accept_changes=args.accept_changes) if args.evaluate else (0, None)
+    if not args.evaluate and (args.max_trials is not None or args.rounds is not None):
+        raise ConfigError("--max-trials" if args.max_trials is not None else "--rounds",
+                          "bounds --evaluate, which is not given; add --evaluate or leave it out")  # fmt: skip
+    evaluated, previous = (run.evaluate_neighbours(accept_changes=args.accept_changes, max_trials=args.max_trials,
+                                                   rounds=args.rounds)
+                           if args.evaluate else (0, None))  # fmt: skip
     exp = explain(args.run_dir, tolerance=args.tolerance, evaluated=evaluated, previous_best=previous)
     print(json.dumps(exp.to_dict(), indent=2, default=str) if args.json else exp.text)
     return 0

@@ -36,7 +36,7 @@ from ._rundir import LOCK_NAME, PENDING, RunDirLock
 from ._rundir import entries as _entries
 from ._rundir import read_json as _read_json
 from ._rundir import write_json as _write_json
-from ._trial import Candidate, MetricConstraint, Objectives, Trial, TrialState
+from ._trial import MetricConstraint, Objectives, Trial, TrialState
 from .evaluators import DEADLINE
 from .space import Arch, SearchSpace
 from .storage import SQLiteStorage, Storage, StorageError
@@ -569,30 +569,21 @@ class RunDir:
             f"best model: {out}/ ({', '.join(written)})",
         ]
 
-    def evaluate_neighbours(self, *, progress: bool = False, accept_changes: bool = False) -> tuple[int, int | None]:
-        """Run the neighbours of the best architecture (one decision changed, every value) that
-        no trial at its fidelity has measured, as new trials of this study; returns how many
-        ran and the number of the best trial before they ran (for ``explain``)."""
-        from .space._neighbours import one_change_neighbours
-
+    def evaluate_neighbours(self, *, progress: bool = False, accept_changes: bool = False,
+                            max_trials: int | None = None, rounds: int | None = None) -> tuple[int, int | None]:  # fmt: skip
+        """:meth:`Study.evaluate_neighbours` on this run's study (the best's unmeasured
+        neighbours, then a better neighbour's, until the best's are all measured, within
+        ``rounds`` and ``max_trials``); returns how many ran and the number of the best trial
+        before they ran (for ``explain``)."""
         open_storage(self.path).close()  # one clear line, before the lock, when there is no study
         with self.lock():
             _, study = self.open(accept_changes=accept_changes)
             study.progress = progress
             try:
-                trials = study.trials
-                best = study.objectives.best(trials)
+                best = study.best
                 if best is None:
                     raise ConfigError("run_dir", f"{str(self.path)!r} has no complete trial to explain")
-                key = 1.0 if best.budget is None else best.budget
-                measured = {t.arch for t in trials if t.state.finished and (1.0 if t.budget is None else t.budget) == key}
-                new = [Candidate(a, best.budget) for a in one_change_neighbours(study.space, best.arch)]
-                new = [c for c in new if c.arch not in measured]
-                for cand in new:
-                    study.enqueue(cand.arch, budget=cand.budget)
-                if new:
-                    study.run(trials=sum(1 for t in trials if t.counts_toward_budget) + len(new))
-                return len(new), best.number
+                return study.evaluate_neighbours(max_trials=max_trials, rounds=rounds), best.number
             finally:
                 study.storage.close()
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _validate as v
 from ._errors import ConfigError, FatalError, NasforgeError, SpaceError
 from ._progress import Progress
 from ._results import RunData
@@ -242,6 +243,39 @@ class Study:
         cand = Candidate(self.space.validate(arch, field="enqueue"), budget)
         self._enqueued.append(cand)
         return cand
+
+    def evaluate_neighbours(self, *, max_trials: int | None = None, rounds: int | None = None) -> int:
+        """Run the best architecture's neighbours (one decision changed, every value) that no
+        trial at its fidelity has measured, as enqueued trials; when one beats the best, do the
+        same for the new best, until the best's neighbours are all measured (a local optimum,
+        so every swap ``explain`` states is measured), ``rounds`` rounds have run, or
+        ``max_trials`` new trials (the last round cut short). Each round improves the best, so
+        it ends. Returns how many ran (0 without a complete trial)."""
+        from .space._neighbours import one_change_neighbours
+
+        if max_trials is not None:
+            max_trials = v.non_negative_int(max_trials, "max_trials")
+        if rounds is not None:
+            rounds = v.positive_int(rounds, "rounds")
+        best, ran, done = self.best, 0, 0
+        while best is not None and (rounds is None or done < rounds):
+            trials = self.trials
+            key = 1.0 if best.budget is None else best.budget
+            measured = {t.arch for t in trials if t.state.finished and (1.0 if t.budget is None else t.budget) == key}
+            new = [a for a in one_change_neighbours(self.space, best.arch) if a not in measured]
+            if max_trials is not None:
+                new = new[: max_trials - ran]
+            if not new:
+                break
+            for arch in new:
+                self.enqueue(arch, budget=best.budget)
+            self.run(trials=sum(1 for t in trials if t.counts_toward_budget) + len(new))
+            ran, done = ran + len(new), done + 1
+            moved = self.best
+            if moved is None or moved.number == best.number:
+                break
+            best = moved
+        return ran
 
     @staticmethod
     def counts_toward_budget(trial: Trial) -> bool:

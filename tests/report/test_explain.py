@@ -62,7 +62,7 @@ def test_neighbours_along_a_depth_or_a_parent_may_differ_in_what_it_adds() -> No
     assert neighbour_decision(best, best, anc) is None
 
 
-def test_explain_evaluate_runs_the_missing_neighbours_as_new_trials(
+def test_explain_evaluate_climbs_until_every_neighbour_of_the_best_is_measured(
     sparse_run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = nasforge.explain(sparse_run)
@@ -76,6 +76,12 @@ def test_explain_evaluate_runs_the_missing_neighbours_as_new_trials(
     n_after = nasforge.run.summarize(sparse_run)["trials"]
     assert n_after > n_before and after.evaluated == 0
     assert f"({n_after - n_before} neighbours just evaluated)" in text
+    # one --evaluate climbs to the toy's single optimum: every change of its explanation is measured
+    assert after.arch == {"kernel": 3, "width": 32, "depth": 3} != before.arch
+    assert all(not e.untried and e.verdict == "mattered" for e in after.effects)
+    assert sorted(len(e.alternatives) for e in after.effects) == [3, 3, 4]  # every other value of each
+    assert f"moved the best from trial {before.trial} to trial {after.trial}" in text
+    assert "every change below is measured" in text
     # The study stays resumable: the stored trials replay, the budget counts the new trials too.
     assert main(["resume", str(sparse_run)]) == 0
     assert nasforge.run.summarize(sparse_run)["trials"] == n_after
@@ -83,16 +89,28 @@ def test_explain_evaluate_runs_the_missing_neighbours_as_new_trials(
     study.run(trials=0)  # rebuilds the strategy: the enqueued neighbours are told, not asked
     assert study.replay_mismatches == 0
     assert sum(t.enqueued for t in study.trials) == n_after - n_before
-    if after.trial != before.trial:  # a neighbour beat the best: said so
-        assert f"beat the previous best (trial {before.trial})" in text
-    for _ in range(6):  # evaluating again until the best stays climbs to the toy optimum
-        evaluated, previous = nasforge.RunDir(sparse_run).evaluate_neighbours()
-        exp = nasforge.explain(sparse_run, evaluated=evaluated, previous_best=previous)
-        if exp.previous_best == exp.trial:
-            break
-    assert exp.arch == {"kernel": 3, "width": 32, "depth": 3}
-    assert all(not e.untried and e.verdict == "mattered" for e in exp.effects)
-    assert sorted(len(e.alternatives) for e in exp.effects) == [3, 3, 4]  # every other value of each
+    assert nasforge.RunDir(sparse_run).evaluate_neighbours() == (0, after.trial)  # nothing left to measure
+
+
+def test_explain_evaluate_bounded_by_rounds_or_trials(sparse_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from nasforge.space._neighbours import one_change_neighbours
+
+    _, study = nasforge.run.load_study(sparse_run)
+    best = study.best
+    assert best is not None
+    measured = {t.arch for t in study.trials}
+    missing = [a for a in one_change_neighbours(study.space, best.arch) if a not in measured]
+    n = len(study.trials)
+    study.storage.close()
+    assert main(["explain", str(sparse_run), "--evaluate", "--max-trials", "2"]) == 0
+    assert nasforge.run.summarize(sparse_run)["trials"] == n + 2
+    assert "(2 neighbours just evaluated)" in capsys.readouterr().out
+    evaluated, previous = nasforge.RunDir(sparse_run).evaluate_neighbours(rounds=1)
+    assert previous is not None and evaluated <= len(missing) - 2  # one round: the (current) best's neighbours only
+    assert main(["explain", str(sparse_run), "--rounds", "1"]) == 2
+    assert "--rounds: bounds --evaluate, which is not given" in capsys.readouterr().err
+    with pytest.raises(nasforge.ConfigError, match="max_trials"):
+        nasforge.RunDir(sparse_run).evaluate_neighbours(max_trials=-1)
 
 
 def test_explain_json_and_errors(table_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

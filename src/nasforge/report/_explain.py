@@ -425,10 +425,17 @@ def _text(exp: Explanation, data: RunData, *, primary: bool = True) -> str:
         + " Intervals are 95%."
     )
     if primary and exp.previous_best is not None and exp.previous_best != exp.trial:
-        lines.append(
-            f"A neighbour evaluated just now (trial {exp.trial}) beat the previous best (trial {exp.previous_best}); "
-            "its own neighbours may be unmeasured: evaluate again to explain it fully."
-        )
+        if any(e.untried for e in exp.effects):
+            lines.append(
+                f"A neighbour evaluated just now (trial {exp.trial}) beat the previous best (trial {exp.previous_best}); "
+                "its own neighbours are not all measured: evaluate again to explain it fully."
+            )
+        else:
+            lines.append(
+                f"Evaluating neighbours moved the best from trial {exp.previous_best} to trial {exp.trial} (a better "
+                "neighbour, then its neighbours), until none of the best's neighbours was better: every change below "
+                "is measured."
+            )
     groups = [
         (MATTERED, "Mattered most (every measured alternative is worse beyond the noise):"),
         (BETTER, "Could be better (an alternative measured better beyond the noise at this fidelity):"),
