@@ -18,6 +18,9 @@ quality plus independent noise, as a table's two splits disagree), and its space
   ordered values), 22,620 rows: decisions that exist only under a condition (``when:``), empty
   in the rows where they are inactive.
 
+``channels`` and ``conditional`` also have a ``params`` column (the weights of 3x3 convolutions
+through the widths and a 10-class head) for two-objective searches (``--second params``).
+
 Every main effect, interaction and noise draw comes from ``numpy.random.default_rng(seed)``;
 about a third of each table's variance is interactions (pairs of decisions), so no additive
 model is exact. The quality is scaled to accuracies around 70 (points), noise 0.4 points per split.
