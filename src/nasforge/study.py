@@ -246,7 +246,8 @@ class Study:
 
     def evaluate_neighbours(self, *, max_trials: int | None = None, rounds: int | None = None) -> int:
         """Run the best architecture's neighbours (one decision changed, every value) that no
-        trial at its fidelity has measured, as enqueued trials; when one beats the best, do the
+        trial at its fidelity has measured (nor an equivalent network: the same canonical key,
+        which ``explain`` counts as measuring it), as enqueued trials; when one beats the best, do the
         same for the new best, until the best's neighbours are all measured (a local optimum,
         so every swap ``explain`` states is measured), ``rounds`` rounds have run, or
         ``max_trials`` new trials (the last round cut short). Each round improves the best, so
@@ -261,8 +262,14 @@ class Study:
         while best is not None and (rounds is None or done < rounds):
             trials = self.trials
             key = 1.0 if best.budget is None else best.budget
-            measured = {t.arch for t in trials if t.state.finished and (1.0 if t.budget is None else t.budget) == key}
-            new = [a for a in one_change_neighbours(self.space, best.arch) if a not in measured]
+            measured = {self.space.canonical(t.arch) for t in trials
+                        if t.state.finished and (1.0 if t.budget is None else t.budget) == key}  # fmt: skip
+            new = []
+            for arch in one_change_neighbours(self.space, best.arch):
+                k = self.space.canonical(arch)  # an equivalent network measured (or queued) already measures it
+                if k not in measured:
+                    measured.add(k)
+                    new.append(arch)
             if max_trials is not None:
                 new = new[: max_trials - ran]
             if not new:

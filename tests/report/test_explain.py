@@ -229,3 +229,25 @@ def test_unmeasured_swaps_are_predicted_with_an_interval(sparse_run: Path) -> No
     assert {p.value for e in exp.effects for p in e.predicted} <= {v for e in exp.effects for v in e.untried}
     assert "Predicted, not measured (a model of 8 trials" in exp.text
     assert set(exp.value_effects) == {"kernel", "width", "depth"}
+
+
+def _pair_key(arch: Arch) -> str:
+    """(a, b) and (b, a) are one network."""
+    return "-".join(sorted((str(arch["a"]), str(arch["b"]))))
+
+
+def test_evaluate_neighbours_skips_networks_already_measured_by_an_equivalent() -> None:
+    space = SearchSpace({"a": Choice(["p", "q", "r"]), "b": Choice(["p", "q", "r"])}, canonical=_pair_key)
+    score = {"p": 0, "q": 1, "r": 3}
+    fn = nasforge.Function(lambda x: {"acc": score[x["a"]] + score[x["b"]] + 0.5 * (x["a"] == x["b"])})
+    study = nasforge.Study(space, fn, strategy="random", objectives={"acc": "maximize"}, seed=0, progress=False)
+    for arch in ({"a": "q", "b": "p"}, {"a": "r", "b": "q"}):
+        study.enqueue(arch)
+    study.run(trials=2)  # best (r, q); measured: (q, p) and (r, q) = (q, r)
+    ran = study.evaluate_neighbours(rounds=1)
+    # neighbours of (r, q): (p, q) = (q, p) measured; (q, q) new; (r, p) new; (r, r) new
+    assert ran == 3
+    assert sorted(_pair_key(t.arch) for t in study.trials[2:]) == ["p-r", "q-q", "r-r"]
+    best = study.best
+    assert best is not None and dict(best.arch) == {"a": "r", "b": "r"}
+    assert study.evaluate_neighbours() == 0  # (r, r)'s neighbours are (q, r) and (p, r), each measured as its twin
