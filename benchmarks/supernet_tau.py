@@ -91,11 +91,9 @@ def main() -> None:
 
     rows = []
     per_arch: dict[str, list[float]] = {}
-    for label in args.sampling.split(","):
-        sampling = label.removesuffix("+distill")
+    for sampling in args.sampling.split(","):
         ev = OneShot(data, space=args.space, supernet_epochs=args.supernet_epochs, sampling=sampling,
                      calibration_batches=args.calibration, epochs=args.epochs, **common)  # fmt: skip
-        ev.distill = label.endswith("+distill")  # type: ignore[attr-defined]
         ev.constraints(space)
         if sampling == "fair":  # a fair step trains a round of paths: the same number of path updates
             from nasforge.evaluators._oneshot import FairPaths
@@ -113,9 +111,9 @@ def main() -> None:
             tau = kendalltau(inherited, standalone).statistic
             rho = spearmanr(inherited, standalone).statistic
             by_loss = kendalltau([-m["loss"] for m in results], standalone).statistic
-            rows.append((label, ev.supernet_epochs, calib, tau, rho, by_loss, ev.supernet_report["seconds"], t_eval,
+            rows.append((sampling, ev.supernet_epochs, calib, tau, rho, by_loss, ev.supernet_report["seconds"], t_eval,
                          float(np.mean(inherited))))  # fmt: skip
-            per_arch[f"{label}/bn{calib}"] = inherited
+            per_arch[f"{sampling}/bn{calib}"] = inherited
 
     print(f"\n{args.space} on {args.dataset}: {len(archs)} architectures, stand-alone {args.epochs} epochs "
           f"({t_alone:.0f} s, mean val acc {np.mean(standalone):.3f}), seed {args.seed}, lr {args.lr:g}, "

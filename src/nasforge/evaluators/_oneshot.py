@@ -75,7 +75,7 @@ class SupernetTrainer(Trainer):
         return self._trial_context(seed)
 
     def train_supernet(self, net: Supernet, paths: Callable[[], list[Arch]], x: torch.Tensor, y: torch.Tensor, *,
-                       epochs: int, generator: torch.Generator, distill: bool = False) -> dict[str, float]:  # fmt: skip
+                       epochs: int, generator: torch.Generator) -> dict[str, float]:  # fmt: skip
         """Train ``net`` on ``(x, y)`` for ``epochs``: each batch trains the paths ``paths()``
         gives (their gradients summed), then one optimizer step. Returns the mean training
         loss of the last epoch and the steps taken."""
@@ -97,16 +97,9 @@ class SupernetTrainer(Trainer):
                     xb = self.augment(xb, generator)
                 opt.zero_grad(set_to_none=True)
                 total = 0.0
-                teacher = None
                 for path in paths():
                     net.set_path(path)
-                    out = net(xb)
-                    if teacher is None:
-                        loss = self._loss(out, yb)
-                        if distill:
-                            teacher = out.detach().softmax(-1)
-                    else:  # in-place distillation: the later paths learn the first (widest) path's predictions
-                        loss = -(teacher * out.log_softmax(-1)).sum(-1).mean()
+                    loss = self._loss(net(xb), yb)
                     loss.backward()
                     total += float(loss.detach())
                 opt.step()
@@ -433,8 +426,7 @@ class OneShot:
                 else FairPaths(space, rng) if self.sampling == "fair" else UniformPaths(space, rng)
             )  # fmt: skip
             fit = self.trainer.train_supernet(net, paths, xtr, ytr, epochs=self.supernet_epochs,
-                                              generator=torch.Generator().manual_seed(seed),
-                                              distill=getattr(self, "distill", False))  # fmt: skip
+                                              generator=torch.Generator().manual_seed(seed))  # fmt: skip
         self._trained_norms = {k: t.clone() for k, t in net.state_dict().items() if _is_norm_state(k, net)}
         self.supernet = net
         self.supernet_report = {
