@@ -93,6 +93,7 @@ class Task:
     best_rows: set[str] = field(default_factory=set)
     best_classes: set[str] = field(default_factory=set)
     oracle: float = math.nan
+    _table: Table | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         vals = {k: _num(r.get(self.metric)) for k, r in self.rows.items()}
@@ -121,8 +122,13 @@ class Task:
                 for k in ks if k <= len(pairs)]  # fmt: skip
 
     def table(self) -> Table:
-        metrics = [self.metric, *([self.second] if self.second else [])]
-        return Table(self.rows, key=self.key, metric=metrics, report=[self.test], source=self.path.name, id=self.id)
+        """The evaluator of every search of this task (one object: what it learns of the space,
+        such as whether the table holds all of it, is learnt once)."""
+        if self._table is None:
+            metrics = [self.metric, *([self.second] if self.second else [])]
+            self._table = Table(self.rows, key=self.key, metric=metrics, report=[self.test], source=self.path.name,
+                                id=self.id)  # fmt: skip
+        return self._table
 
     def canonical(self, arch: Arch) -> str:
         """The network class of ``arch``: the table's id when it has one, else the space's key."""

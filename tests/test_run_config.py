@@ -195,5 +195,5 @@ def test_a_decision_the_table_key_does_not_name_is_refused(table_csv: Path) -> N
     data["space"]["decisions"]["lr"] = {"choice": [0.1, 0.01]}
     with pytest.raises(ConfigError, match=r"^space.lr: no part reads this decision: the table's key '\{kernel\}-\{width\}-\{depth\}'"):
         RunConfig.parse(data, table_csv.parent)
-    by_string = Table({"a": {"acc": 1.0}}, key=str, metric="acc")
+    by_string = Table({str(a): {"acc": 1.0} for a in toy_space().enumerate()}, key=str, metric="acc")
     assert by_string.constraints(toy_space()) == []  # a key function is trusted to read every decision

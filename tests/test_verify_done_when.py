@@ -114,4 +114,4 @@ def test_explain_of_a_run_it_cannot_rebuild_offers_no_evaluate_that_fails(tmp_pa
     nasforge.search(SPACE, Function(lambda a: {"acc": float(a["w"])}), strategy="random",
                     objectives={"acc": "maximize"}, trials=4, run_dir=run, progress=False)  # fmt: skip
     text = nasforge.explain(run).text
-    assert f"nasforge explain {run} --evaluate" not in text and "study.enqueue(arch)" in text
+    assert f"nasforge explain {run} --evaluate" not in text and "study.evaluate_neighbours()" in text

@@ -242,7 +242,9 @@ def _start(path: Path, pending: _rundir.Pending, started: float) -> int:
         except Exception:
             run.abandon(before=before)
             raise
-        print(f"nasforge: searching {cfg.space.name} ({_fmt(cfg.space.cardinality)} architectures) with "
+        note = getattr(cfg.evaluator, "coverage_note", None)  # a table measured on part of the space
+        kept = f"; {text}" if callable(note) and (text := note()) else ""
+        print(f"nasforge: searching {cfg.space.name} ({_fmt(cfg.space.cardinality)} architectures{kept}) with "
               f"{cfg.strategy_name}, objectives {cfg.objectives.to_config()}, into {run.path}", file=sys.stderr)  # fmt: skip
         return _run(study, cfg, run, cfg.trials, cfg.seconds, started)
 
@@ -408,8 +410,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if not args.evaluate and (args.max_trials is not None or args.rounds is not None):
         raise ConfigError("--max-trials" if args.max_trials is not None else "--rounds",
                           "bounds --evaluate, which is not given; add --evaluate or leave it out")  # fmt: skip
+    def announce(number: int, count: int, best: Any) -> None:
+        print(f"explain --evaluate, round {number}: {count} unmeasured neighbour{'s' if count != 1 else ''} of the "
+              f"best, trial {best.number}", file=sys.stderr, flush=True)  # fmt: skip
+
     evaluated, previous = (run.evaluate_neighbours(accept_changes=args.accept_changes, max_trials=args.max_trials,
-                                                   rounds=args.rounds)
+                                                   rounds=args.rounds, on_round=announce, progress=True)
                            if args.evaluate else (0, None))  # fmt: skip
     exp = explain(args.run_dir, tolerance=args.tolerance, evaluated=evaluated, previous_best=previous)
     print(json.dumps(exp.to_dict(), indent=2, default=str) if args.json else exp.text)

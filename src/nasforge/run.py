@@ -25,7 +25,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -570,11 +570,12 @@ class RunDir:
         ]
 
     def evaluate_neighbours(self, *, progress: bool = False, accept_changes: bool = False,
-                            max_trials: int | None = None, rounds: int | None = None) -> tuple[int, int | None]:  # fmt: skip
+                            max_trials: int | None = None, rounds: int | None = None,
+                            on_round: Callable[[int, int, Trial], None] | None = None) -> tuple[int, int | None]:  # fmt: skip
         """:meth:`Study.evaluate_neighbours` on this run's study (the best's unmeasured
         neighbours, then a better neighbour's, until the best's are all measured, within
-        ``rounds`` and ``max_trials``); returns how many ran and the number of the best trial
-        before they ran (for ``explain``)."""
+        ``rounds`` and ``max_trials``; ``on_round`` as there); returns how many ran and the
+        number of the best trial before they ran (for ``explain``)."""
         open_storage(self.path).close()  # one clear line, before the lock, when there is no study
         with self.lock():
             _, study = self.open(accept_changes=accept_changes)
@@ -583,7 +584,7 @@ class RunDir:
                 best = study.best
                 if best is None:
                     raise ConfigError("run_dir", f"{str(self.path)!r} has no complete trial to explain")
-                return study.evaluate_neighbours(max_trials=max_trials, rounds=rounds), best.number
+                return study.evaluate_neighbours(max_trials=max_trials, rounds=rounds, on_round=on_round), best.number
             finally:
                 study.storage.close()
 

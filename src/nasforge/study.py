@@ -244,14 +244,16 @@ class Study:
         self._enqueued.append(cand)
         return cand
 
-    def evaluate_neighbours(self, *, max_trials: int | None = None, rounds: int | None = None) -> int:
+    def evaluate_neighbours(self, *, max_trials: int | None = None, rounds: int | None = None,
+                            on_round: Callable[[int, int, Trial], None] | None = None) -> int:  # fmt: skip
         """Run the best architecture's neighbours (one decision changed, every value) that no
         trial at its fidelity has measured (nor an equivalent network: the same canonical key,
         which ``explain`` counts as measuring it), as enqueued trials; when one beats the best, do the
         same for the new best, until the best's neighbours are all measured (a local optimum,
         so every swap ``explain`` states is measured), ``rounds`` rounds have run, or
         ``max_trials`` new trials (the last round cut short). Each round improves the best, so
-        it ends. Returns how many ran (0 without a complete trial)."""
+        it ends. ``on_round(round, count, best)`` is called before each round runs. Returns how
+        many ran (0 without a complete trial)."""
         from .space._neighbours import one_change_neighbours
 
         if max_trials is not None:
@@ -274,6 +276,8 @@ class Study:
                 new = new[: max_trials - ran]
             if not new:
                 break
+            if on_round is not None:
+                on_round(done + 1, len(new), best)
             for arch in new:
                 self.enqueue(arch, budget=best.budget)
             self.run(trials=sum(1 for t in trials if t.counts_toward_budget) + len(new))

@@ -27,12 +27,14 @@ def toy_acc(kernel: int, width: int, depth: int) -> float:
 
 
 def write_table(path: Path, *, skip: int = 0) -> Path:
-    """A synthetic results table over the toy space; every ``skip``-th row left out (0: none)."""
+    """A synthetic results table over the toy space; every ``skip``-th row has no accuracy, a
+    run that crashed (0: none), so its trial fails."""
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["key", "acc", "test_acc", "seconds"])
         for n, (k, wd, d) in enumerate(itertools.product([1, 3, 5, 7], [8, 16, 32, 64], range(1, 6))):
             if skip and n % skip == 0:
+                w.writerow([f"{k}-{wd}-{d}", "", "", k * wd])
                 continue
             w.writerow([f"{k}-{wd}-{d}", toy_acc(k, wd, d), toy_acc(k, wd, d) - 1, k * wd])
     return path
@@ -71,7 +73,7 @@ def sparse_run(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def failing_run(tmp_path: Path) -> Path:
-    """A table missing every 4th architecture: a quarter of the trials fail."""
+    """A table without a result for every 4th architecture: a quarter of the trials fail."""
     write_table(tmp_path / "holes.csv", skip=4)
     return search(tmp_path, {
         "name": "with-failures", "seed": 2, "space": {"decisions": TOY},

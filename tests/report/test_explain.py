@@ -71,7 +71,8 @@ def test_explain_evaluate_climbs_until_every_neighbour_of_the_best_is_measured(
     assert main(["explain", str(sparse_run)]) == 0
     assert "--evaluate" in capsys.readouterr().out
     assert main(["explain", str(sparse_run), "--evaluate"]) == 0
-    text = capsys.readouterr().out
+    text, err = capsys.readouterr()
+    assert "explain --evaluate, round 1: " in err and f"of the best, trial {before.trial}" in err
     after = nasforge.explain(sparse_run)
     n_after = nasforge.run.summarize(sparse_run)["trials"]
     assert n_after > n_before and after.evaluated == 0

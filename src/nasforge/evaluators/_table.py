@@ -11,12 +11,20 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .._errors import ConfigError, NotStorable, TrialFailed
 from .._validate import called, check_keys, non_empty_str, resolve_path, str_list
 from ..space import Arch, Constraint, SearchSpace
 from ._base import EvaluatorSetup, Result
 
 _FIELD = re.compile(r"\{([^{}]+)\}")
+
+COVERAGE_ENUMERATE = 200_000
+"""Largest space whose architectures are all looked up to tell whether the table holds each."""
+
+COVERAGE_SAMPLES = 2_000
+"""Random architectures looked up to judge a larger space's coverage."""
 
 
 def format_key(template: str, arch: Mapping[str, Any], inactive: Collection[str] = ()) -> str:
@@ -83,6 +91,8 @@ class Table:
         self.key = key
         self.key_column = key_column
         self._decisions: frozenset[str] = frozenset()  # the space's decisions, set by constraints()
+        self._covered: dict[str, tuple[Constraint | None]] = {}  # by space: what _coverage found
+        self._note: str | None = None  # the last narrowing, in words (coverage_note)
         self.metrics: list[str] = str_list(metric, "metric", what="a column name or a list of them", empty_ok=False)
         self.report = list(report)
         self.cost = cost
@@ -128,26 +138,90 @@ class Table:
                                             f"{len(rows)} rows (e.g. {first.get(name)!r} for {key0!r})")  # fmt: skip
 
     def constraints(self, space: SearchSpace) -> list[Constraint]:
-        """The study's hook: no narrowing, but a decision of ``space`` that the key template
-        does not name is refused (``space.<name>``): every value of it would look up the same
-        row; so is a name of the template that is not a decision (``key``). From here on a
-        decision an architecture lacks (inactive under a condition) fills its field of the key
-        as the empty string. A key function (e.g. the space's string form) is trusted to read them all."""
-        if callable(self.key):
-            return []
-        named = set(_FIELD.findall(self.key))
-        unknown = sorted(named - set(space.names))
-        if unknown:
-            raise ConfigError("key", f"names {unknown[0]!r}, which is not a decision of the space")
-        self._decisions = frozenset(space.names)  # absent from an architecture: inactive, filled as ""
-        unread = [n for n in space.names if n not in named]
-        if unread:
-            raise ConfigError(
-                f"space.{unread[0]}",
-                f"no part reads this decision: the table's key {self.key!r} does not name it, so every value of it "
-                "looks up the same row; name it in the key, or remove it from the space",
-            )
-        return []
+        """The study's hook. A decision of ``space`` that the key template does not name is
+        refused (``space.<name>``): every value of it would look up the same row; so is a name
+        of the template that is not a decision (``key``). From here on a decision an
+        architecture lacks (inactive under a condition) fills its field of the key as the empty
+        string. A key function (e.g. the space's string form) is trusted to read them all. When
+        the table holds only part of the space, the search is narrowed to the architectures
+        with a row (:meth:`_coverage`), so none is proposed that would fail."""
+        if not callable(self.key):
+            named = set(_FIELD.findall(self.key))
+            unknown = sorted(named - set(space.names))
+            if unknown:
+                raise ConfigError("key", f"names {unknown[0]!r}, which is not a decision of the space")
+            self._decisions = frozenset(space.names)  # absent from an architecture: inactive, filled as ""
+            unread = [n for n in space.names if n not in named]
+            if unread:
+                raise ConfigError(
+                    f"space.{unread[0]}",
+                    f"no part reads this decision: the table's key {self.key!r} does not name it, so every value of "
+                    "it looks up the same row; name it in the key, or remove it from the space",
+                )
+        held = self._coverage(space)
+        return [] if held is None else [held]
+
+    def coverage_note(self) -> str | None:
+        """What the study's narrowing to the table's rows was, in words (``None``: the table
+        holds the whole space, or no study has asked yet)."""
+        return self._note
+
+    def holds(self, arch: Arch) -> bool:
+        """Whether ``arch`` has a row in the table."""
+        try:
+            return self.key_of(arch) in self.rows
+        except TrialFailed:
+            return False
+
+    def _coverage(self, space: SearchSpace) -> Constraint | None:
+        """``None`` when every architecture of ``space`` has a row; else the constraint that
+        keeps the search to those that do (a table measured on part of the space). Judged from
+        ``COVERAGE_SAMPLES`` random architectures; when one lacks a row (or the table has fewer
+        rows than the space has architectures), counted exactly over a space of at most
+        ``COVERAGE_ENUMERATE``. No architecture with a row: refused (``key``)."""
+        which = "\n".join([*space.describe(), *(c.name for c in space.constraints)])
+        known = self._covered.get(which)
+        if known is not None:
+            return known[0]
+        rng = np.random.default_rng(0)
+        archs = [space.sample(rng) for _ in range(COVERAGE_SAMPLES)]
+        n, total = sum(1 for a in archs if self.holds(a)), space.cardinality
+        found: Constraint | None = None
+        if n < len(archs) or len(self.rows) < total:
+            if all(d.domain.size != math.inf for d in space.decisions) and total <= COVERAGE_ENUMERATE:
+                archs = list(space.enumerate())
+                held = [a for a in archs if self.holds(a)]
+                n = len(held)
+                share = f"{n} of its {len(archs)} architectures"
+                if held:
+                    self._refuse_unheld_values(space, archs, held)
+            else:
+                share = f"{n} of {len(archs)} random architectures of the space"
+            if n == 0:
+                raise ConfigError(
+                    "key", f"no architecture of the space has a row in {self.source}: e.g. {self.key_of(archs[0])!r} is "
+                           f"not among its keys (such as {next(iter(self.rows))!r}); check the key and the space's values",
+                )  # fmt: skip
+            if n < len(archs):
+                found = Constraint(self.holds, name=f"has a row in {self.source} ({share})")
+                self._note = (f"the search keeps to the {n} with a row in {self.source}" if share.endswith("architectures")
+                              else f"the search keeps to those with a row in {self.source} ({share})")  # fmt: skip
+        self._covered[which] = (found,)
+        return found
+
+    def _refuse_unheld_values(self, space: SearchSpace, archs: list[Arch], held: list[Arch]) -> None:
+        """A value of a decision that no row holds would never be searched (how the table
+        writes it may differ from the space, e.g. ``5e-4`` and ``0.0005``): refused, naming it."""
+        for name in space.names:
+            seen = {a[name] for a in held if name in a}
+            for arch in archs:
+                if name in arch and arch[name] not in seen:
+                    raise ConfigError(
+                        f"space.{name}",
+                        f"value {arch[name]!r} has no row in {self.source} (e.g. {self.key_of(arch)!r} is not among "
+                        "its keys), so it would never be searched; remove it from the space, or check how the table "
+                        "writes it",
+                    )
 
     def equivalence(self, space: SearchSpace) -> Callable[[Arch], str | None] | None:
         """The study's hook for declared equivalence: with an ``id`` column, a function giving

@@ -5,8 +5,9 @@ For each decision of the best architecture, the *neighbours along it* are the ar
 differ from the best in that decision only (decisions that appear or disappear because of it,
 such as the layers of a deeper network or a conditional option, may differ too). The stored
 trials at the best trial's fidelity give, for each alternative value, the best such neighbour;
-``nasforge explain --evaluate`` (``RunDir.evaluate_neighbours``) first runs the one-step
-neighbours that no trial has measured, as new trials of the study; this module only reads.
+``nasforge explain --evaluate`` (``Study.evaluate_neighbours``) first runs the one-step
+neighbours that no trial has measured, as new trials of the study, and a better neighbour's in
+turn, until every neighbour of the best is measured; this module only reads.
 
 Confidence. A difference counts only beyond the measured noise (:mod:`._noise`: fold scores,
 seed columns or repeated evaluations; 1% of the observed range, said as a guess, when nothing
@@ -498,8 +499,8 @@ def _text(exp: Explanation, data: RunData, *, primary: bool = True) -> str:
         if data.run_dir and data.resumable:
             lines.append(f"Unmeasured neighbours can be evaluated with `nasforge explain {data.run_dir} --evaluate`.")
         else:  # no run directory, or parts it cannot rebuild (a lambda, a function of __main__)
-            lines.append("Unmeasured neighbours can be evaluated by `study.enqueue(arch)` and `study.run(...)` on "
-                         "the study that made these trials (`explain --evaluate` needs a run it can resume).")  # fmt: skip
+            lines.append("Unmeasured neighbours can be evaluated by `study.evaluate_neighbours()` on the study that "
+                         "made these trials (`explain --evaluate` needs a run it can resume).")  # fmt: skip
     return "\n".join(lines)
 
 

@@ -164,6 +164,7 @@ class SearchSpace:
         }
         self.constraints: tuple[Constraint, ...] = tuple(_as_constraint(c) for c in constraints)
         self._cardinality: float | None = None
+        self._feasible: list[Arch] | None = None  # every architecture meeting the constraints, when sampling needs it
         if canonical is not None and not callable(canonical):
             raise SpaceError("space.canonical", f"must be a function of an architecture, got {canonical!r}")
         self.declared_canonical = canonical
@@ -480,11 +481,21 @@ class SearchSpace:
         return Arch(values)
 
     def sample(self, rng: np.random.Generator) -> Arch:
-        """A random architecture that satisfies the constraints (uniform per decision)."""
+        """A random architecture that satisfies the constraints (uniform per decision). When
+        ``MAX_SAMPLE_TRIES`` draws all break them (constraints that few architectures meet, such
+        as the rows of a sparse table) and the space has at most ``EXACT_COUNT_LIMIT``
+        architectures, those that meet them are enumerated once and drawn from uniformly,
+        which is the same distribution as the rejection sampling of a product space."""
         for _ in range(MAX_SAMPLE_TRIES):
             arch = self._fill({}, rng)
             if self.satisfies(arch):
                 return arch
+        if self._feasible is None and self._count() <= EXACT_COUNT_LIMIT and all(
+            d.domain.size != math.inf for d in self.decisions
+        ):
+            self._feasible = list(self.enumerate())
+        if self._feasible:
+            return self._feasible[int(rng.integers(len(self._feasible)))]
         raise SpaceError(
             "space.constraints",
             f"no architecture satisfying them found in {MAX_SAMPLE_TRIES} samples ({self._constraint_names()}); "
