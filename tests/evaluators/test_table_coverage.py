@@ -12,7 +12,7 @@ import pytest
 from nasforge import Study, TrialState
 from nasforge._errors import ConfigError
 from nasforge.evaluators import Table
-from nasforge.space import Choice, SearchSpace
+from nasforge.space import Choice, Conditional, SearchSpace
 
 SPACE = {"a": Choice([0, 1, 2, 3, 4, 5]), "b": Choice(["x", "y", "z"]), "c": Choice([8, 16, 32, 64])}
 
@@ -71,3 +71,34 @@ def test_a_value_no_row_holds_is_refused_naming_it() -> None:
     with pytest.raises(ConfigError, match=r"^space.lr: value 0.0005 has no row in table \(e\.g\. '0.0005-16' is not among "
                                           r"its keys\), so it would never be searched"):  # fmt: skip
         Study(space, table, strategy="random", objectives={"acc": "maximize"})
+
+
+@pytest.mark.parametrize("strategy", ["random", "evolution", "bayesian", "grid"])
+def test_a_few_rows_of_a_vast_space_are_searched_directly(strategy: str) -> None:
+    """300 measured networks of a space of 2 billion: the keys are read back into architectures,
+    so the search draws from them (rejection sampling would almost never hit one)."""
+    space = SearchSpace({f"d{i}": Choice([1, 2, 3, 4, 5, 6]) for i in range(12)})
+    rng = np.random.default_rng(0)
+    rows = {}
+    while len(rows) < 300:
+        values = rng.integers(1, 7, size=12)
+        rows["_".join(map(str, values))] = {"acc": float(values[:3].sum() - values[3:].std())}
+    table = Table(rows, key="_".join(f"{{d{i}}}" for i in range(12)), metric="acc")
+    study = Study(space, table, strategy=strategy, objectives={"acc": "maximize"}, seed=0, progress=False)
+    assert study.space.cardinality == 300
+    study.run(trials=60)
+    assert len(study.trials) == 60 and all(t.state is TrialState.COMPLETE for t in study.trials)
+    assert table.coverage_note() == "the search keeps to the 300 with a row in table"
+
+
+def test_rows_read_back_through_a_template_with_conditional_and_repeated_fields() -> None:
+    space = SearchSpace({"depth": Choice([1, 2]), "w": Choice([16, 32]),
+                         "w2": Conditional(Choice([16, 32]), "depth", (2,))})  # fmt: skip
+    rows = {"1-16-|16": {"acc": 1.0}, "2-32-16|32": {"acc": 2.0}, "2-16-32|16": {"acc": 3.0},
+            "2-16-32|32": {"acc": 0.0}, "3-16-16|16": {"acc": 9.0}}  # fmt: skip  # last two: w differs / not in space
+    table = Table(rows, key="{depth}-{w}-{w2}|{w}", metric="acc")
+    (held,) = table.constraints(space)
+    assert held.members is not None
+    assert sorted(map(dict, held.members), key=str) == sorted(
+        [{"depth": 1, "w": 16}, {"depth": 2, "w": 32, "w2": 16}, {"depth": 2, "w": 16, "w2": 32}], key=str
+    )

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import ConfigError, NotStorable, TrialFailed
+from .._errors import ConfigError, NotStorable, SpaceError, TrialFailed
 from .._validate import called, check_keys, non_empty_str, resolve_path, str_list
 from ..space import Arch, Constraint, SearchSpace
 from ._base import EvaluatorSetup, Result
@@ -175,19 +175,31 @@ class Table:
 
     def _coverage(self, space: SearchSpace) -> Constraint | None:
         """``None`` when every architecture of ``space`` has a row; else the constraint that
-        keeps the search to those that do (a table measured on part of the space). Judged from
-        ``COVERAGE_SAMPLES`` random architectures; when one lacks a row (or the table has fewer
-        rows than the space has architectures), counted exactly over a space of at most
-        ``COVERAGE_ENUMERATE``. No architecture with a row: refused (``key``)."""
+        keeps the search to those that do (a table measured on part of the space), listing them
+        as its ``members`` when the keys can be read back into architectures (a key template
+        whose fields are the decisions' values, or a one-cell space's strings), so that even a
+        few rows of a vast space are sampled directly. Without that: judged from
+        ``COVERAGE_SAMPLES`` random architectures and, when one lacks a row, counted over a space
+        of at most ``COVERAGE_ENUMERATE``. No architecture with a row is refused (``key``); so is
+        a value of a decision that no row holds (it would never be searched)."""
         which = "\n".join([*space.describe(), *(c.name for c in space.constraints)])
         known = self._covered.get(which)
         if known is not None:
             return known[0]
+        found: Constraint | None = None
+        total = space.cardinality
         rng = np.random.default_rng(0)
         archs = [space.sample(rng) for _ in range(COVERAGE_SAMPLES)]
-        n, total = sum(1 for a in archs if self.holds(a)), space.cardinality
-        found: Constraint | None = None
-        if n < len(archs) or len(self.rows) < total:
+        n = sum(1 for a in archs if self.holds(a))
+        complete = n == len(archs) and len(self.rows) >= total
+        members = None if complete else self._rows_as_archs(space)
+        if members:
+            if len(members) < total:
+                self._refuse_unheld_values(space, None, members)
+                share = f"{len(members)} of its {_count(total)} architectures"
+                found = Constraint(self.holds, name=f"has a row in {self.source} ({share})", members=tuple(members))
+                self._note = f"the search keeps to the {len(members)} with a row in {self.source}"
+        elif not complete:
             if all(d.domain.size != math.inf for d in space.decisions) and total <= COVERAGE_ENUMERATE:
                 archs = list(space.enumerate())
                 held = [a for a in archs if self.holds(a)]
@@ -209,19 +221,89 @@ class Table:
         self._covered[which] = (found,)
         return found
 
-    def _refuse_unheld_values(self, space: SearchSpace, archs: list[Arch], held: list[Arch]) -> None:
+    def _rows_as_archs(self, space: SearchSpace) -> list[Arch] | None:
+        """The architectures of ``space`` whose key is a row of the table, read back from the
+        keys: through a key template whose every field is a decision of finitely many values
+        (an inactive one empty), or a one-cell space's strings for the default key. ``None``
+        when the keys cannot be read back this way (then coverage is judged by lookups)."""
+        parse = self._key_reader(space)
+        if parse is None:
+            return None
+        out: list[Arch] = []
+        for k in self.rows:
+            try:
+                arch = parse(k)
+                if arch is None:
+                    continue
+                arch = space.validate(arch)
+            except (SpaceError, ValueError, KeyError):
+                continue  # a row that is not an architecture of this space
+            if self.holds(arch) and self.key_of(arch) == k:
+                out.append(arch)
+        return out
+
+    def _key_reader(self, space: SearchSpace) -> Callable[[str], Mapping[str, Any] | None] | None:
+        if callable(self.key):
+            one_cell = len(space.cells) == 1 and len(space.names) == sum(len(c.edges) for c in space.cells.values())
+            if getattr(self.key, "__func__", None) is SearchSpace.to_string and one_cell:
+                return space.from_string  # the default key of a cell space: its strings read back
+            return None
+        decisions = {d.name: d for d in space.decisions}
+        parts: list[str] = []
+        groups: dict[str, str] = {}  # decision -> its regex group (a name used twice must match alike)
+        by_text: dict[str, dict[str, Any]] = {}
+        pos = 0
+        for m in _FIELD.finditer(self.key):
+            parts.append(re.escape(self.key[pos : m.start()]))
+            pos = m.end()
+            name = m.group(1)
+            if name in groups:
+                parts.append(f"(?P={groups[name]})")
+                continue
+            d = decisions[name]
+            if d.domain.size == math.inf:
+                return None
+            texts = {str(v): v for v in d.domain.values()}
+            if len(texts) != len(d.domain.values()):
+                return None  # two values written alike: a key cannot tell them apart
+            by_text[name] = texts
+            groups[name] = f"f{len(groups)}"
+            options = "|".join(re.escape(t) for t in sorted(texts, key=len, reverse=True))
+            parts.append(f"(?P<{groups[name]}>{options}{'|' if d.parent is not None else ''})")
+        parts.append(re.escape(self.key[pos:]))
+        pattern = re.compile("".join(parts))
+
+        def read(text: str) -> Mapping[str, Any] | None:
+            m = pattern.fullmatch(text)
+            if m is None:
+                return None
+            return {name: by_text[name][m.group(g)] for name, g in groups.items() if m.group(g)}
+
+        return read
+
+    def _refuse_unheld_values(self, space: SearchSpace, archs: list[Arch] | None, held: list[Arch]) -> None:
         """A value of a decision that no row holds would never be searched (how the table
-        writes it may differ from the space, e.g. ``5e-4`` and ``0.0005``): refused, naming it."""
+        writes it may differ from the space, e.g. ``5e-4`` and ``0.0005``): refused, naming it.
+        ``archs``: the space's architectures (``None``: each finite decision's values, with
+        an architecture that has it made from a held one)."""
         for name in space.names:
             seen = {a[name] for a in held if name in a}
-            for arch in archs:
-                if name in arch and arch[name] not in seen:
-                    raise ConfigError(
-                        f"space.{name}",
-                        f"value {arch[name]!r} has no row in {self.source} (e.g. {self.key_of(arch)!r} is not among "
-                        "its keys), so it would never be searched; remove it from the space, or check how the table "
-                        "writes it",
-                    )
+            d = space.decision(name)
+            if archs is None:
+                if d.domain.size == math.inf or not seen:
+                    continue  # never active in any row: reported at the decision that switches it on
+                base = next(a for a in held if name in a)
+                missing = [Arch({**base.to_dict(), name: v}) for v in d.domain.values() if v not in seen]
+            else:
+                missing = [a for a in archs if name in a and a[name] not in seen]
+            if missing:
+                arch = missing[0]
+                raise ConfigError(
+                    f"space.{name}",
+                    f"value {arch[name]!r} has no row in {self.source} (e.g. {self.key_of(arch)!r} is not among "
+                    "its keys), so it would never be searched; remove it from the space, or check how the table "
+                    "writes it",
+                )
 
     def equivalence(self, space: SearchSpace) -> Callable[[Arch], str | None] | None:
         """The study's hook for declared equivalence: with an ``id`` column, a function giving
@@ -495,3 +577,7 @@ def _rows_by_key(
                                      "keep one row per architecture")  # fmt: skip
         rows[key], first[key] = record, i
     return rows
+
+
+def _count(total: float) -> str:
+    return f"{total:.0f}" if total < 1e15 else f"{total:.3g}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -78,12 +78,15 @@ class Constraint:
     ``name`` appears in errors; ``check`` gets the architecture and returns ``True`` to accept.
     ``expression`` is the source text when the check is an expression (see
     :class:`nasforge.space.Expression`); only such constraints can be written back to a config
-    by :meth:`SearchSpace.to_config` (a Python function cannot).
+    by :meth:`SearchSpace.to_config` (a Python function cannot). ``members``, when given, are
+    the architectures that meet it, when they are few and known (a table's rows): the space
+    then samples, counts and enumerates from them instead of from the whole product.
     """
 
     check: Callable[[Arch], bool]
     name: str = "constraint"
     expression: str | None = None
+    members: tuple[Arch, ...] | None = field(default=None, compare=False, repr=False)
 
     def __call__(self, arch: Arch) -> bool:
         return bool(self.check(arch))
@@ -397,15 +400,39 @@ class SearchSpace:
         """
         if self._cardinality is None:
             raw = self._count()
-            if self.constraints and raw <= EXACT_COUNT_LIMIT:
+            members = self._members()
+            if members is not None:
+                raw = len(members)
+            elif self.constraints and raw <= EXACT_COUNT_LIMIT:
                 raw = sum(1 for _ in self.enumerate())
             # beyond a float's range (a deep repeat), as infinite: callers compare it with floats
             self._cardinality = raw if raw <= sys.float_info.max else math.inf
         return self._cardinality
 
+    def _members(self) -> list[Arch] | None:
+        """With a constraint that lists its ``members``: those of the fewest that meet every
+        constraint, in enumeration order; ``None`` without such a constraint."""
+        if self._feasible is None:
+            listed = [c.members for c in self.constraints if c.members is not None]
+            if not listed:
+                return None
+            index = {d.name: {v: i for i, v in enumerate(d.domain.values())} for d in self.decisions
+                     if d.domain.size != math.inf}  # fmt: skip
+
+            def order(a: Arch) -> tuple[int, ...]:
+                return tuple(index[d.name].get(a[d.name], -1) if d.name in a and d.name in index else -1
+                             for d in self.decisions)  # fmt: skip
+
+            self._feasible = sorted((a for a in min(listed, key=len) if self.satisfies(a)), key=order)
+        return self._feasible if any(c.members is not None for c in self.constraints) else None
+
     def enumerate(self) -> Iterator[Arch]:
         """Every architecture satisfying the constraints, in a stable order: decisions in
         definition order, the last varying fastest, values in domain order."""
+        members = self._members()
+        if members is not None:
+            yield from members
+            return
         for d in self.decisions:
             if d.domain.size == math.inf:
                 raise SpaceError(
@@ -486,6 +513,11 @@ class SearchSpace:
         as the rows of a sparse table) and the space has at most ``EXACT_COUNT_LIMIT``
         architectures, those that meet them are enumerated once and drawn from uniformly,
         which is the same distribution as the rejection sampling of a product space."""
+        members = self._members()
+        if members is not None:  # a constraint that lists what meets it (a table's rows): drawn from those
+            if members:
+                return members[int(rng.integers(len(members)))]
+            raise SpaceError("space.constraints", f"no architecture satisfies them ({self._constraint_names()})")
         for _ in range(MAX_SAMPLE_TRIES):
             arch = self._fill({}, rng)
             if self.satisfies(arch):
