@@ -421,7 +421,7 @@ def _text(exp: Explanation, data: RunData, *, primary: bool = True) -> str:
            if exp.sigma is not None else exp.noise_source)  # fmt: skip
     lines.append(
         f"Changing one decision at a time, from {exp.trials_considered} complete trials at the best trial's fidelity"
-        + (f" ({exp.evaluated} neighbours just evaluated)" if exp.evaluated else "")
+        + (f" ({exp.evaluated} neighbour{'s' if exp.evaluated != 1 else ''} just evaluated)" if exp.evaluated else "")
         + f"; differences within {fmt(exp.tolerance)} count as no difference ({how})."
         + " Intervals are 95%."
     )
