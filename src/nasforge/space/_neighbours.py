@@ -49,7 +49,9 @@ def neighbour_decision(best: Arch, other: Arch, ancestors: dict[str, set[str]]) 
 def one_change_neighbours(space: SearchSpace, arch: Arch, *, limit: int = 64) -> list[Arch]:
     """Architectures of ``space`` that differ from ``arch`` in one decision, for every other value
     of each decision (up to ``limit`` values each; ranges step outward one value at a time, and a
-    deeper network copies its last layer), keeping the constraints."""
+    deeper network copies its last layer), keeping the constraints. The walk along a decision
+    goes on past a value that breaks them (a row missing from a table), so the values beyond it
+    are still reached."""
     parents = ancestors(space)
     out: dict[Arch, None] = {}
     around: dict[Arch, list[Arch]] = {}  # each architecture's neighbours, built once for every decision
@@ -61,11 +63,12 @@ def one_change_neighbours(space: SearchSpace, arch: Arch, *, limit: int = 64) ->
             step = []
             for a in frontier:
                 if a not in around:
-                    around[a] = space.neighbors(a)
+                    around[a] = space.neighbors(a, satisfying=False)
                 for n in around[a]:
                     if name in n and n[name] not in seen and neighbour_decision(arch, n, parents) == name:
                         seen.add(n[name])
-                        out.setdefault(n)
+                        if space.satisfies(n):
+                            out.setdefault(n)
                         step.append(n)
             frontier = step
     return list(out)

@@ -534,15 +534,16 @@ class SearchSpace:
             "loosen the constraints",
         )
 
-    def neighbors(self, arch: Arch) -> list[Arch]:
+    def neighbors(self, arch: Arch, *, satisfying: bool = True) -> list[Arch]:
         """Architectures that differ from ``arch`` in one decision (one step for ranges; a depth
-        change adds a copy of the last layer or drops it), satisfying the constraints."""
+        change adds a copy of the last layer or drops it), satisfying the constraints (all of
+        them with ``satisfying=False``)."""
         out: dict[str, Arch] = {}
         for name in self.active_names(arch):
             d = self._by_name[name]
             for v in d.domain.neighbors(arch[name]):
                 new = self._fill(arch, None, {name: v})
-                if new != arch and self.satisfies(new):
+                if new != arch and (not satisfying or self.satisfies(new)):
                     out.setdefault(new.id, new)
         return list(out.values())
 

@@ -14,7 +14,7 @@ from ..space import Arch, SearchSpace
 from ._base import Ask, Strategy, register_strategy
 from ._gp import GaussianProcess, expected_improvement
 from ._history import History
-from ._util import decision_weights, one_change
+from ._util import decision_weights, near, one_change, unconstrained
 
 
 @register_strategy("bayesian")
@@ -116,6 +116,7 @@ class BayesianOptimization(Strategy):
         self._neighbour_keys: set[str] = set()
         self._failures = 0
         self._restart_at: tuple[str, Arch] | None = None  # a restart whose result is pending
+        self._open = unconstrained(space)  # for telling a sparse neighbourhood (a table with part of the space)
 
     # -- bookkeeping ----------------------------------------------------------------------
 
@@ -148,7 +149,7 @@ class BayesianOptimization(Strategy):
     def _move(self, key: str, arch: Arch, score: float) -> None:
         """Make ``arch`` the incumbent of the local run."""
         self._centre, self._centre_score, self._failures = (key, arch), score, 0
-        self._neighbours = [(self.history.key(n), n) for n in one_change(self.space, arch)]
+        self._neighbours = [(self.history.key(n), n) for n in near(self.space, self._open, arch)]
         self._neighbour_keys = {k for k, _ in self._neighbours}
 
     def _code(self, key: str, arch: Arch) -> np.ndarray:

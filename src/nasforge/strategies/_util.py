@@ -57,13 +57,38 @@ def one_change(space: SearchSpace, arch: Arch, *, limit: int = 64) -> list[Arch]
                 for v in d.domain.neighbors(value):
                     if v in seen:
                         continue
+                    seen.add(v)
+                    step.append(v)  # the walk goes on past a value that breaks a constraint (a missing table row)
                     new = arch.with_values({d.name: v})
                     if space.satisfies(new):
-                        seen.add(v)
                         out.append(new)
-                        step.append(v)
             frontier = step
     return out
+
+
+def unconstrained(space: SearchSpace) -> SearchSpace | None:
+    """``space`` without its constraints (``None`` when it has none): what :func:`near`
+    measures a neighbourhood's sparseness against."""
+    if not space.constraints:
+        return None
+    return SearchSpace(space.spec, name=space.name, canonical=space.declared_canonical)
+
+
+def near(space: SearchSpace, open_space: SearchSpace | None, arch: Arch) -> list[Arch]:
+    """The one-decision changes of ``arch`` (:func:`one_change`), and when the constraints
+    leave fewer than half of them (a table that holds part of the space, so most changes have
+    no row) also the two-decision changes that meet them, nearest first: a local search whose
+    every step had a handful of candidates would stall. ``open_space``: ``space`` without its
+    constraints (:func:`unconstrained`; ``None``: it has none, nothing is added)."""
+    first = one_change(space, arch)
+    if open_space is None or 2 * len(first) >= len(open_space_changes := one_change(open_space, arch)):
+        return first
+    out = dict.fromkeys(first)
+    for step in open_space_changes:
+        for n in one_change(space, step):
+            if n != arch:
+                out.setdefault(n)
+    return list(out)
 
 
 def mutate_new(
