@@ -11,7 +11,7 @@ from nasforge.evaluators import Function
 from nasforge.space import Arch, Choice, Conditional, FloatRange, IntRange, SearchSpace, builtin
 from nasforge.space._neighbours import one_change_neighbours
 from nasforge.strategies import GaussianProcess, make_strategy
-from nasforge.strategies._util import decision_weights, one_change
+from nasforge.strategies._util import decision_weights, near, one_change, unconstrained
 
 
 def test_gp_on_ordered_encodings_interpolates_between_observed_values() -> None:
@@ -105,3 +105,22 @@ def test_one_change_lists_what_the_space_lists_in_the_same_order(which: str) -> 
         arch = space.sample(rng)
         for limit in (64, 3):
             assert one_change(space, arch, limit=limit) == one_change_neighbours(space, arch, limit=limit)
+
+
+def test_the_one_change_walk_goes_on_past_a_value_that_breaks_a_constraint() -> None:
+    """A table without rows for lr = 1e-3: an ordered walk from 1e-4 still reaches 1e-2 and 1e-1."""
+    lrs = [1e-4, 1e-3, 1e-2, 1e-1]
+    space = SearchSpace({"lr": Choice(lrs), "u": Choice([8, 16])}, constraints=[lambda a: a["lr"] != 1e-3])
+    start = Arch({"lr": 1e-4, "u": 8})
+    for found in (one_change(space, start), one_change_neighbours(space, start)):
+        assert sorted((a["lr"], a["u"]) for a in found) == [(1e-4, 16), (1e-2, 8), (1e-1, 8)]
+
+
+def test_a_sparse_neighbourhood_takes_in_the_two_change_neighbours() -> None:
+    space = SearchSpace({"a": Choice([1, 2, 3, 4]), "b": Choice(["x", "y", "z"])},
+                        constraints=[lambda x: (x["a"], x["b"]) in {(1, "x"), (2, "y"), (3, "z"), (4, "x")}])  # fmt: skip
+    start = Arch({"a": 1, "b": "x"})
+    assert [dict(n) for n in near(space, unconstrained(space), start)] == [
+        {"a": 4, "b": "x"}, {"a": 2, "b": "y"}, {"a": 3, "b": "z"}]  # fmt: skip  # 1 of 5 one-change: two-change added
+    full = SearchSpace({"a": Choice([1, 2, 3, 4]), "b": Choice(["x", "y", "z"])})
+    assert unconstrained(full) is None and len(near(full, None, start)) == 5  # no constraint: the one-change ones
