@@ -508,8 +508,9 @@ class SearchSpace:
         return Arch(values)
 
     def sample(self, rng: np.random.Generator) -> Arch:
-        """A random architecture that satisfies the constraints (uniform per decision). When
-        ``MAX_SAMPLE_TRIES`` draws all break them (constraints that few architectures meet, such
+        """A random architecture that satisfies the constraints (uniform per decision). With a
+        constraint that lists its ``members`` (a table's rows), one of those that meet every
+        constraint, uniformly. When ``MAX_SAMPLE_TRIES`` draws all break them (constraints that few architectures meet, such
         as the rows of a sparse table) and the space has at most ``EXACT_COUNT_LIMIT``
         architectures, those that meet them are enumerated once and drawn from uniformly,
         which is the same distribution as the rejection sampling of a product space."""
