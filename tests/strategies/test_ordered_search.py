@@ -124,3 +124,23 @@ def test_a_sparse_neighbourhood_takes_in_the_two_change_neighbours() -> None:
         {"a": 4, "b": "x"}, {"a": 2, "b": "y"}, {"a": 3, "b": "z"}]  # fmt: skip  # 1 of 5 one-change: two-change added
     full = SearchSpace({"a": Choice([1, 2, 3, 4]), "b": Choice(["x", "y", "z"])})
     assert unconstrained(full) is None and len(near(full, None, start)) == 5  # no constraint: the one-change ones
+
+
+def test_local_search_on_a_sparse_table_steps_past_missing_rows() -> None:
+    """One row in eight of an ordered 8 x 8 grid: no row is one step from another, so local
+    search's steps become the rows one or two decisions away, and it still climbs to the best."""
+    from nasforge.evaluators import Table
+    from nasforge.strategies._util import local_neighbours
+
+    space = SearchSpace({"x": Choice(list(range(8))), "y": Choice(list(range(8)))})
+    rows = {f"{x}-{y}": {"acc": float(x + y)} for x in range(8) for y in range(8) if (x + 3 * y) % 8 == 0}
+    table = Table(rows, key="{x}-{y}", metric="acc")
+    narrowed = space.with_constraints(table.constraints(space))
+    start = Arch({"x": 0, "y": 0})
+    assert narrowed.neighbors(start) == []
+    assert {f"{a['x']}-{a['y']}" for a in local_neighbours(narrowed, space, start)} == set(rows) - {"0-0"}
+    assert local_neighbours(space, None, start) == space.neighbors(start)  # no constraint: the one-step moves
+    study = Study(space, table, strategy={"name": "local-search", "initial": 1}, objectives={"acc": "maximize"},
+                  seed=0, progress=False)  # fmt: skip
+    study.run(trials=8)
+    assert study.best is not None and study.best.metrics["acc"] == 12.0  # (6, 6)

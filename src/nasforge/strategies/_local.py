@@ -12,6 +12,7 @@ from .._validate import integer
 from ..space import Arch, SearchSpace
 from ._base import Ask, Strategy, register_strategy
 from ._history import History
+from ._util import local_neighbours, unconstrained
 
 
 @register_strategy("local-search")
@@ -66,6 +67,7 @@ class LocalSearch(Strategy):
         self._neighbours: list[str] = []  # keys of the current neighbourhood, in order
         self._restart: tuple[str, Arch] | None = None  # a random restart point
         self._expanded: set[str] = set()  # keys whose neighbours have all been tried
+        self._open = unconstrained(space)  # for telling a sparse neighbourhood (a table with part of the space)
 
     def tell(self, trial: Trial) -> None:
         self._tells += 1
@@ -77,7 +79,7 @@ class LocalSearch(Strategy):
     def _centre(self, arch: Arch, score: float) -> None:
         """Make ``arch`` the current architecture and queue its untried neighbours."""
         self._current, self._current_score = arch, score
-        neighbours = self.space.neighbors(arch)
+        neighbours = local_neighbours(self.space, self._open, arch)
         self._neighbours = [self.history.key(n) for n in neighbours]
         order = self.rng.permutation(len(neighbours))
         self._queue = [neighbours[int(i)] for i in order if self.history.is_new(neighbours[int(i)])]
@@ -103,7 +105,7 @@ class LocalSearch(Strategy):
                 break
             if key in self._expanded:
                 continue
-            if any(self.history.is_new(n) for n in self.space.neighbors(arch)):
+            if any(self.history.is_new(n) for n in local_neighbours(self.space, self._open, arch)):
                 self._centre(arch, self._scores[key])
                 return bool(self._queue)
             self._expanded.add(key)  # every neighbour tried: never a restart point again

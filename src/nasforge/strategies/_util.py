@@ -91,6 +91,17 @@ def near(space: SearchSpace, open_space: SearchSpace | None, arch: Arch) -> list
     return list(out)
 
 
+def local_neighbours(space: SearchSpace, open_space: SearchSpace | None, arch: Arch) -> list[Arch]:
+    """``space.neighbors(arch)``, the steps of local search and hill climbing; when the
+    constraints leave fewer than half of the steps of ``open_space`` (``space`` without them: a
+    table that holds part of the space) the :func:`near` architectures instead, which reach past
+    a missing row and take in two-decision changes. A space without constraints is unchanged."""
+    steps = space.neighbors(arch)
+    if open_space is not None and 2 * len(steps) < len(open_space.neighbors(arch)):
+        return near(space, open_space, arch)
+    return steps
+
+
 def mutate_new(
     space: SearchSpace, history: History, rng: np.random.Generator, parent: Arch, tries: int = 60
 ) -> Arch | None:
