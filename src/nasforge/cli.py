@@ -410,6 +410,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if not args.evaluate and (args.max_trials is not None or args.rounds is not None):
         raise ConfigError("--max-trials" if args.max_trials is not None else "--rounds",
                           "bounds --evaluate, which is not given; add --evaluate or leave it out")  # fmt: skip
+
     def announce(number: int, count: int, best: Any) -> None:
         print(f"explain --evaluate, round {number}: {count} unmeasured neighbour{'s' if count != 1 else ''} of the "
               f"best, trial {best.number}", file=sys.stderr, flush=True)  # fmt: skip

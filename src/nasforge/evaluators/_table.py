@@ -236,10 +236,10 @@ class Table:
                 if arch is None:
                     continue
                 arch = space.validate(arch)
-            except (SpaceError, ValueError, KeyError):
+                if self.key_of(arch) == k:  # read back exactly: the row is this architecture's
+                    out.append(arch)
+            except (SpaceError, TrialFailed, ValueError, KeyError):
                 continue  # a row that is not an architecture of this space
-            if self.holds(arch) and self.key_of(arch) == k:
-                out.append(arch)
         return out
 
     def _key_reader(self, space: SearchSpace) -> Callable[[str], Mapping[str, Any] | None] | None:

@@ -412,10 +412,10 @@ class SearchSpace:
     def _members(self) -> list[Arch] | None:
         """With a constraint that lists its ``members``: those of the fewest that meet every
         constraint, in enumeration order; ``None`` without such a constraint."""
+        listed = [c.members for c in self.constraints if c.members is not None]
+        if not listed:
+            return None
         if self._feasible is None:
-            listed = [c.members for c in self.constraints if c.members is not None]
-            if not listed:
-                return None
             index = {d.name: {v: i for i, v in enumerate(d.domain.values())} for d in self.decisions
                      if d.domain.size != math.inf}  # fmt: skip
 
@@ -424,7 +424,7 @@ class SearchSpace:
                              for d in self.decisions)  # fmt: skip
 
             self._feasible = sorted((a for a in min(listed, key=len) if self.satisfies(a)), key=order)
-        return self._feasible if any(c.members is not None for c in self.constraints) else None
+        return self._feasible
 
     def enumerate(self) -> Iterator[Arch]:
         """Every architecture satisfying the constraints, in a stable order: decisions in
